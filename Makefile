@@ -1,0 +1,73 @@
+# memo — build, run and test. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO        ?= go
+BIN       := $(CURDIR)/bin
+BUILD     := build
+export PATH := $(BIN):$(PATH)
+
+# Lambda artifacts: provided.al2023 runs a static binary named bootstrap.
+FUNCTIONS    := splitter compute
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+# lambda-bin(ARCH,FUNCTION): the one rule that builds a function binary.
+# build/arm64/* go into the zips Terraform deploys; build/amd64/* run in the
+# twin under aws-lambda-rie (this machine is amd64). Only GOARCH differs.
+lambda-bin = GOOS=linux GOARCH=$(1) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/$(1)/$(2)/bootstrap ./lambda/$(2)
+
+# Pinned tools, installed into bin/ (git-ignored) when missing.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+FUZZTIME    ?= 10s
+
+.PHONY: help build build-twin run test lint unit fuzz-smoke e2e bench tools clean FORCE
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: $(BUILD)/splitter.zip $(BUILD)/compute.zip ## the two Lambda zips (linux/arm64 bootstrap) under build/
+
+$(BUILD)/%.zip: FORCE
+	$(call lambda-bin,arm64,$*)
+	$(GO) run ./internal/tools/mkzip -o $@ $(BUILD)/arm64/$*/bootstrap
+
+build-twin: ## the same function binaries for linux/amd64, for the twin's aws-lambda-rie
+	$(foreach f,$(FUNCTIONS),$(call lambda-bin,amd64,$(f));)
+
+run: ## run the seed batch through the local twin (needs moto: pip install "moto[server]")
+	@command -v moto_server >/dev/null || { echo 'make run needs moto_server: pip install "moto[server]"' >&2; exit 1; }
+	$(GO) run ./cmd/memo local --batch examples/work.json
+
+test: lint unit tf-check fuzz-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz smoke
+	@echo "make test: all checks passed"
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit: bin/aws-lambda-rie ## go test ./... (integration tests start their own moto_server; the twin e2e runs the built binaries)
+	$(GO) test -count=1 -timeout 30m ./...
+
+fuzz-smoke: ## run each fuzz target for FUZZTIME (default 10s)
+	@for t in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' internal | sed 's/func //' | sort -u); do \
+	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' internal | xargs -n1 dirname | head -1); \
+	  echo "fuzz $$t in ./$$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$pkg > /tmp/memo-fuzz.log 2>&1 || { cat /tmp/memo-fuzz.log; exit 1; }; \
+	done
+
+e2e: ## Terratest against AWS (MEMO_E2E_TARGET=aws); skips without credentials
+	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 60m -v ./test/e2e/
+
+bench: ## performance figures (see README "Performance")
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/...
+
+tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
+
+bin/aws-lambda-rie:
+	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+clean: ## remove build outputs
+	rm -rf $(BUILD)
+
+FORCE:
+
+-include terraform.mk

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/memohq/memo/internal/local"
+	"github.com/memohq/memo/internal/naming"
+	"github.com/memohq/memo/internal/workspace"
+)
+
+func init() {
+	register(&command{
+		name:    "local",
+		summary: "run the whole pipeline locally on moto (the twin), optionally processing one batch",
+		usage:   "[--batch FILE] [--endpoint URL] [flags]",
+		help: `Without --batch, memo local provisions the twin, prints its endpoint, bucket,
+table and queues, and serves until interrupted, so that the AWS CLI drives it:
+
+  memo local &
+  aws --endpoint-url URL s3 cp work.json s3://BUCKET/batches/work.json
+  memo status --endpoint URL batches/work.json@VERSION
+
+With --batch FILE it uploads FILE under batches/, waits until every op is
+accounted for, prints the results, the rejected ops and a reconciliation
+line, and exits (code 3 if any op is lost, 4 if the file was rejected whole).
+
+  memo local --batch examples/work.json
+
+The twin starts moto_server on a free loopback port unless --endpoint names
+a running emulator. Install moto with: pip install "moto[server]"`,
+		declare: declareLocal,
+	})
+}
+
+func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) error {
+	batchFile := fs.String("batch", "", "upload this batch file, wait for it, print its results and exit")
+	endpoint := fs.String("endpoint", "", "use the emulator at this URL instead of starting moto_server")
+	ws := fs.String("workspace", local.DefaultWorkspace, "workspace name of the twin's resources")
+	timeout := fs.Duration("timeout", local.WaitTimeout, "with --batch: give up waiting after this long")
+	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
+	pollers := fs.Int("pollers", 4, "concurrent ops-queue pollers (the event source mapping's concurrency)")
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usageErr("unexpected arguments %q", args)
+		}
+		if err := naming.ValidWorkspace(*ws); err != nil {
+			return usageErr("%v", err)
+		}
+		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers}}
+		if *logFile != "" {
+			f, err := os.Create(*logFile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			opts.Log = f
+		}
+		if *batchFile != "" {
+			if _, err := os.Stat(*batchFile); err != nil {
+				return usageErr("--batch: %v", err)
+			}
+		}
+		twin, err := local.Start(ctx, opts)
+		if errors.Is(err, local.ErrNoMoto) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("starting the twin: %w", err)
+		}
+		defer twin.Stop()
+		fmt.Fprint(env.stdout, twin.Summary())
+		if *batchFile == "" {
+			fmt.Fprintln(env.stdout, "serving; press Ctrl-C to stop")
+			<-ctx.Done()
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		client := twin.Client()
+		key := naming.BatchPrefix + filepath.Base(*batchFile)
+		return submitAndReport(ctx, env, client, *batchFile, key, workspace.WaitOptions{Idle: twin.Idle}, "arrow")
+	}
+}
+
+// submitAndReport uploads a batch, waits for it and prints its outcome.
+func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, key string, wo workspace.WaitOptions, format string) error {
+	up, err := c.Objects.UploadFile(ctx, c.Res.Bucket, key, file)
+	if err != nil {
+		return err
+	}
+	id := naming.BatchID(up.Key, up.ETag)
+	start := time.Now()
+	rec, err := c.Wait(ctx, id, wo)
+	if err != nil {
+		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())
+	}
+	if err := printBatch(ctx, env, c, rec, format); err != nil {
+		return err
+	}
+	_ = start
+	return batchExit(rec)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/memohq/memo/internal/record"
+	"github.com/memohq/memo/internal/status"
+	"github.com/memohq/memo/internal/workspace"
+)
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func init() {
+	register(&command{
+		name:    "results",
+		summary: "show results by op name, by batch, or all of them",
+		usage:   "[--batch ID | --all] [--format table|arrow|json|csv] [target flags] [NAME...]",
+		help: `Examples:
+  memo results --workspace dev 1_plus_1 2_by_2
+  memo results --endpoint http://127.0.0.1:PORT --batch 'batches/work.json@VERSION'
+  memo results --workspace dev --all --format csv > results.csv
+
+--format defaults to table on a terminal and arrow ("NAME -> VALUE") otherwise;
+json prints one object per line. A name without a result is reported on
+stderr and makes the exit code 1.`,
+		declare: declareResults,
+	})
+	register(&command{
+		name:    "status",
+		summary: "reconcile a batch: its report and how many ops are ok, error, rejected, in the DLQ or lost",
+		usage:   "[--watch] [--json] [target flags] BATCH_ID",
+		help: `BATCH_ID is the key of the upload and its version (or ETag), as memo submit
+and the report print it: batches/work.json@3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+
+Examples:
+  memo status --workspace dev 'batches/work.json@3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY'
+  memo status --endpoint http://127.0.0.1:PORT --watch 'batches/work.json@...'
+
+Exit code 3 when the batch has settled with ops lost, 4 when it was rejected.`,
+		declare: declareStatus,
+	})
+}
+
+func declareResults(fs *flag.FlagSet, env *cli) func(context.Context, []string) error {
+	t := targetFlags(fs, env)
+	batch := fs.String("batch", "", "show the results of this batch id (through the batch index)")
+	all := fs.Bool("all", false, "show every result in the table (a paginated scan)")
+	def := "arrow"
+	if env.isTerminal {
+		def = "table"
+	}
+	format := fs.String("format", def, "output format: table, arrow, json or csv")
+	return func(ctx context.Context, names []string) error {
+		if !validFormat(*format) {
+			return usageErr("--format %q: want one of %v", *format, formats)
+		}
+		modes := 0
+		for _, b := range []bool{*batch != "", *all, len(names) > 0} {
+			if b {
+				modes++
+			}
+		}
+		if modes != 1 {
+			return usageErr("give op names, or --batch ID, or --all")
+		}
+		c, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		var list []record.Result
+		switch {
+		case *all:
+			if err := c.Table.Scan(ctx, func(r record.Result) error { list = append(list, r); return nil }); err != nil {
+				return err
+			}
+		case *batch != "":
+			var ns []string
+			if err := c.Results(ctx, *batch, func(n string, _ record.Status) error { ns = append(ns, n); return nil }); err != nil {
+				return err
+			}
+			got, err := c.Table.Get(ctx, ns)
+			if err != nil {
+				return err
+			}
+			for _, r := range got {
+				if r.Batch == *batch {
+					list = append(list, r)
+				}
+			}
+		default:
+			got, err := c.Table.Get(ctx, names)
+			if err != nil {
+				return err
+			}
+			var missing []string
+			for _, n := range names {
+				if r, ok := got[n]; ok {
+					list = append(list, r)
+				} else {
+					missing = append(missing, n)
+				}
+			}
+			defer func() {
+				for _, n := range missing {
+					fmt.Fprintf(env.stderr, "memo results: no result for %s\n", quoteName(n))
+				}
+			}()
+			if len(missing) > 0 {
+				if err := printResults(env.stdout, list, *format); err != nil {
+					return err
+				}
+				return &exitError{code: exitFailure, err: fmt.Errorf("%d of %d names have no result", len(missing), len(names))}
+			}
+			return printResults(env.stdout, list, *format)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		return printResults(env.stdout, list, *format)
+	}
+}
+
+func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) error {
+	t := targetFlags(fs, env)
+	watch := fs.Bool("watch", false, "refresh until the batch has settled")
+	interval := fs.Duration("interval", 2*time.Second, "with --watch: time between refreshes")
+	asJSON := fs.Bool("json", false, "print the reconciliation and the report as JSON")
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return usageErr("want exactly one batch id")
+		}
+		id := args[0]
+		c, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		var rec status.Reconciliation
+		if *watch {
+			rec, err = c.Wait(ctx, id, workspace.WaitOptions{Poll: *interval, Progress: func(r status.Reconciliation) {
+				if !*asJSON {
+					fmt.Fprintln(env.stdout, r.Line())
+				}
+			}})
+		} else {
+			rec, err = status.Reconcile(ctx, c, id)
+		}
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			b, _ := json.MarshalIndent(map[string]any{
+				"batch": rec.Batch, "total": rec.Total, "ok": rec.OK, "error": rec.Error, "rejected": rec.Rejected,
+				"dlq": rec.DLQ, "lost": rec.Lost, "settled": rec.Settled(), "report": rec.Report,
+			}, "", "  ")
+			fmt.Fprintln(env.stdout, string(b))
+		} else {
+			printStatus(env, rec)
+		}
+		if rec.Report == nil {
+			return &exitError{code: exitFailure, err: fmt.Errorf("no report for batch %s yet (is the id right? ids look like batches/KEY@VERSION)", id)}
+		}
+		if rec.Settled() || *watch {
+			return batchExit(rec)
+		}
+		return nil
+	}
+}
+
+func printStatus(env *cli, rec status.Reconciliation) {
+	if r := rec.Report; r != nil {
+		fmt.Fprintf(env.stdout, "report: s3://%s/%s status=%s started=%s finished=%s\n", r.Bucket, r.Key, r.Status,
+			r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+		printRejections(env.stdout, *r)
+	}
+	state := "in progress"
+	if rec.Settled() {
+		state = "settled"
+	} else if rec.Report == nil {
+		state = "no report yet"
+	}
+	fmt.Fprintf(env.stdout, "%s (%s)\n", rec.Line(), state)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/memohq/memo/internal/awsconfig"
+	"github.com/memohq/memo/internal/local"
+	"github.com/memohq/memo/internal/workspace"
+)
+
+// target is where a command finds its pipeline: a workspace (names by the
+// naming rule), an endpoint (the twin), or Terraform's outputs.
+type target struct {
+	workspace     string
+	endpoint      string
+	region        string
+	profile       string
+	fromTerraform string
+}
+
+func targetFlags(fs *flag.FlagSet, env *cli) *target {
+	t := &target{}
+	fs.StringVar(&t.workspace, "workspace", env.getenv("MEMO_WORKSPACE"),
+		"workspace whose resources to use (env MEMO_WORKSPACE; default \"local\" with --endpoint, else \"default\")")
+	fs.StringVar(&t.endpoint, "endpoint", env.getenv("AWS_ENDPOINT_URL"),
+		"AWS endpoint URL, e.g. the twin's (env AWS_ENDPOINT_URL)")
+	fs.StringVar(&t.region, "region", "", "AWS region (default: the SDK's chain, AWS_REGION or the profile's)")
+	fs.StringVar(&t.profile, "profile", "", "shared-config profile (default: the SDK's chain, AWS_PROFILE)")
+	fs.StringVar(&t.fromTerraform, "from-terraform", "",
+		"read the resource names from `terraform output -json` run in this directory")
+	return t
+}
+
+// connect resolves the target into a client.
+func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
+	opts := awsconfig.Options{Endpoint: t.endpoint, Region: t.region, Profile: t.profile}
+	if t.endpoint != "" {
+		// Emulators accept any credentials; use fixed ones so that a
+		// machine without AWS credentials can talk to the twin.
+		opts.StaticCredentials = true
+	}
+	var res workspace.Resources
+	if t.fromTerraform != "" {
+		r, err := terraformOutputs(ctx, t.fromTerraform)
+		if err != nil {
+			return nil, err
+		}
+		res = r
+		if opts.Region == "" {
+			opts.Region = r.Region
+		}
+	}
+	cfg, err := awsconfig.Load(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if t.fromTerraform == "" {
+		ws := t.workspace
+		if ws == "" {
+			ws = "default"
+			if t.endpoint != "" {
+				ws = local.DefaultWorkspace
+			}
+		}
+		res, err = workspace.Discover(ctx, cfg, ws)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return workspace.New(cfg, res), nil
+}
+
+// terraformOutputs reads the root module's outputs (terraform/outputs.tf).
+func terraformOutputs(ctx context.Context, dir string) (workspace.Resources, error) {
+	bin := "terraform"
+	if _, err := exec.LookPath(bin); err != nil {
+		return workspace.Resources{}, errors.New("--from-terraform needs terraform on PATH")
+	}
+	cmd := exec.CommandContext(ctx, bin, "output", "-json")
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return workspace.Resources{}, fmt.Errorf("terraform output -json in %s: %w", dir, err)
+	}
+	return parseTerraformOutputs(out)
+}
+
+func parseTerraformOutputs(out []byte) (workspace.Resources, error) {
+	var raw map[string]struct {
+		Value any `json:"value"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return workspace.Resources{}, fmt.Errorf("terraform outputs: %w", err)
+	}
+	str := func(k string) string {
+		if v, ok := raw[k].Value.(string); ok {
+			return v
+		}
+		return ""
+	}
+	r := workspace.Resources{
+		Workspace: str("workspace"), Region: str("region"), Bucket: str("bucket"), Table: str("table"),
+		BatchIndex: str("batch_index"), QueueURL: str("queue_url"), DLQURL: str("dlq_url"),
+	}
+	if r.Bucket == "" || r.Table == "" || r.QueueURL == "" {
+		return r, errors.New("terraform outputs lack bucket, table or queue_url: is this memo's terraform directory, applied?")
+	}
+	return r, nil
+}

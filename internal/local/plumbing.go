@@ -1,0 +1,303 @@
+package local
+
+// This file is the plumbing that AWS itself provides and the twin has to
+// emulate: S3 delivering ObjectCreated notifications to the splitter
+// (asynchronous invocation), and the SQS event source mapping polling the
+// ops queue for the compute function. Both follow AWS's documented
+// semantics; nothing here is memo's own logic.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// asyncRetries is how often Lambda retries a failed asynchronous invocation
+// (S3 notifications are asynchronous): twice.
+const asyncRetries = 2
+
+// s3Delivery delivers S3 notifications from the twin's notification queue
+// to the splitter, one event per invocation, retrying a failed invocation
+// twice as Lambda's asynchronous invocation does (AWS waits about a minute,
+// then two; the twin waits a second, then two).
+type s3Delivery struct {
+	sqs      *sqs.Client
+	queueURL string
+	splitter Invoker
+	timeout  time.Duration
+	log      *slog.Logger
+	busy     *atomic.Int64
+}
+
+func (d *s3Delivery) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		out, err := d.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(d.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 900,
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("twin: reading S3 notifications", "error", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		for _, m := range out.Messages {
+			d.busy.Add(1)
+			d.deliver(ctx, aws.ToString(m.Body))
+			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+			d.busy.Add(-1)
+		}
+	}
+}
+
+func (d *s3Delivery) deliver(ctx context.Context, body string) {
+	payload, skip, err := S3EventPayload([]byte(body))
+	if err != nil {
+		d.log.Warn("twin: undecodable S3 notification", "error", err)
+		return
+	}
+	if skip {
+		return // s3:TestEvent, sent when a notification is configured
+	}
+	for attempt := 0; attempt <= asyncRetries; attempt++ {
+		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*time.Second) {
+			return
+		}
+		ictx, cancel := context.WithTimeout(ctx, d.timeout)
+		_, err = d.splitter.Invoke(ictx, payload)
+		cancel()
+		if err == nil {
+			return
+		}
+		d.log.Warn("twin: splitter invocation failed", "attempt", attempt+1, "error", err)
+	}
+	d.log.Error("twin: S3 event dropped after the asynchronous retries (AWS would send it to an on-failure destination)", "error", err)
+}
+
+// S3EventPayload turns an S3 notification as an emulator writes it into the
+// event Lambda would deliver. moto writes eventTime without a zone, which
+// events.S3Event refuses: it is taken as UTC. skip is true for s3:TestEvent.
+func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
+	var probe struct {
+		Event   string           `json:"Event"`
+		Records []map[string]any `json:"Records"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, false, err
+	}
+	if probe.Event == "s3:TestEvent" {
+		return nil, true, nil
+	}
+	if len(probe.Records) == 0 {
+		return nil, false, errors.New("notification without records")
+	}
+	for _, r := range probe.Records {
+		if ts, ok := r["eventTime"].(string); ok {
+			r["eventTime"] = normaliseTime(ts)
+		}
+	}
+	payload, err = json.Marshal(map[string]any{"Records": probe.Records})
+	if err != nil {
+		return nil, false, err
+	}
+	var ev events.S3Event // check that Lambda's type accepts it
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, false, fmt.Errorf("not an S3 event: %w", err)
+	}
+	return payload, false, nil
+}
+
+func normaliseTime(ts string) string {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, ts); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return ts
+}
+
+// eventSourceMapping emulates Lambda's SQS event source mapping with
+// ReportBatchItemFailures: pollers gather up to BatchSize messages or until
+// the batching window closes, invoke the function once per batch, delete
+// the messages that succeeded and leave the failures to reappear after the
+// visibility timeout (SQS then redrives them to the DLQ after
+// maxReceiveCount receives). If the function errors, or its response is
+// invalid, no message is deleted: the whole batch is retried.
+type eventSourceMapping struct {
+	sqs       *sqs.Client
+	queueURL  string
+	queueARN  string
+	region    string
+	compute   Invoker
+	batchSize int
+	window    time.Duration
+	timeout   time.Duration
+	log       *slog.Logger
+	busy      *atomic.Int64
+	stats     *Stats
+}
+
+// Stats counts what the twin's plumbing did.
+type Stats struct {
+	Invocations  atomic.Int64
+	Messages     atomic.Int64
+	ItemFailures atomic.Int64
+	BatchErrors  atomic.Int64
+}
+
+func (m *eventSourceMapping) poll(ctx context.Context) {
+	for ctx.Err() == nil {
+		msgs := m.gather(ctx)
+		if len(msgs) == 0 {
+			continue
+		}
+		m.busy.Add(1)
+		m.process(ctx, msgs)
+		m.busy.Add(-1)
+	}
+}
+
+// gather receives until the batch is full or the window has passed since
+// the first message arrived.
+func (m *eventSourceMapping) gather(ctx context.Context) []types.Message {
+	var msgs []types.Message
+	var deadline time.Time
+	for ctx.Err() == nil && len(msgs) < m.batchSize {
+		wait := int32(1)
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			wait = 0 // keep polling without blocking until the window closes
+		}
+		out, err := m.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(m.queueURL),
+			MaxNumberOfMessages:         int32(min(10, m.batchSize-len(msgs))),
+			WaitTimeSeconds:             wait,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Warn("twin: polling the ops queue", "error", err)
+				sleep(ctx, 500*time.Millisecond)
+			}
+			break
+		}
+		if len(out.Messages) == 0 {
+			if deadline.IsZero() {
+				continue // nothing yet: keep long-polling
+			}
+			if !sleep(ctx, 50*time.Millisecond) {
+				break
+			}
+			continue
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(m.window)
+		}
+		msgs = append(msgs, out.Messages...)
+	}
+	return msgs
+}
+
+func (m *eventSourceMapping) process(ctx context.Context, msgs []types.Message) {
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
+	for i, msg := range msgs {
+		ev.Records[i] = events.SQSMessage{
+			MessageId:      aws.ToString(msg.MessageId),
+			ReceiptHandle:  aws.ToString(msg.ReceiptHandle),
+			Body:           aws.ToString(msg.Body),
+			Md5OfBody:      aws.ToString(msg.MD5OfBody),
+			Attributes:     msg.Attributes,
+			EventSource:    "aws:sqs",
+			EventSourceARN: m.queueARN,
+			AWSRegion:      m.region,
+		}
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		m.log.Error("twin: encoding SQS event", "error", err)
+		return
+	}
+	m.stats.Invocations.Add(1)
+	m.stats.Messages.Add(int64(len(msgs)))
+	ictx, cancel := context.WithTimeout(ctx, m.timeout)
+	out, err := m.compute.Invoke(ictx, payload)
+	cancel()
+	if err != nil {
+		m.stats.BatchErrors.Add(1)
+		m.log.Warn("twin: compute invocation failed; the whole batch will be retried", "messages", len(msgs), "error", err)
+		return
+	}
+	failed, err := ParseBatchResponse(out, ev)
+	if err != nil {
+		m.stats.BatchErrors.Add(1)
+		m.log.Warn("twin: invalid partial batch response; the whole batch will be retried", "error", err)
+		return
+	}
+	m.stats.ItemFailures.Add(int64(len(failed)))
+	var del []types.DeleteMessageBatchRequestEntry
+	for i, msg := range msgs {
+		if !failed[aws.ToString(msg.MessageId)] {
+			del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+		}
+	}
+	for len(del) > 0 {
+		n := min(len(del), 10)
+		if _, err := m.sqs.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(m.queueURL), Entries: del[:n]}); err != nil {
+			m.log.Warn("twin: deleting processed messages (they will be redelivered)", "error", err)
+		}
+		del = del[n:]
+	}
+}
+
+// ParseBatchResponse reads a partial batch response as the event source
+// mapping does: an empty or null response means every message succeeded;
+// an itemIdentifier that is empty or not in the batch makes the whole
+// response invalid (the whole batch is then retried).
+func ParseBatchResponse(out []byte, ev events.SQSEvent) (map[string]bool, error) {
+	failed := map[string]bool{}
+	out = bytes.TrimSpace(out)
+	if len(out) == 0 || bytes.Equal(out, []byte("null")) {
+		return failed, nil
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return nil, fmt.Errorf("response is not a batch response: %w", err)
+	}
+	in := make(map[string]bool, len(ev.Records))
+	for _, r := range ev.Records {
+		in[r.MessageId] = true
+	}
+	for _, f := range resp.BatchItemFailures {
+		if f.ItemIdentifier == "" || !in[f.ItemIdentifier] {
+			return nil, fmt.Errorf("itemIdentifier %q is not a message of the batch", f.ItemIdentifier)
+		}
+		failed[f.ItemIdentifier] = true
+	}
+	return failed, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,81 @@
+// Package naming is the one rule that names memo's resources:
+// memo-<workspace>-<role>. Terraform (terraform/modules/pipeline/main.tf,
+// local.prefix) applies the same rule; test/policy checks that they agree.
+package naming
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Prefix starts every resource name.
+const Prefix = "memo"
+
+// Folders inside the batch bucket.
+const (
+	BatchPrefix  = "batches/"
+	ReportPrefix = "reports/"
+)
+
+// Names are the resources of one workspace.
+type Names struct {
+	Workspace string
+	Bucket    string // memo-<ws>-batches-<account>
+	Table     string // memo-<ws>-results
+	Queue     string // memo-<ws>-ops
+	DLQ       string // memo-<ws>-ops-dlq
+	Splitter  string // memo-<ws>-splitter
+	Compute   string // memo-<ws>-compute
+	// BatchIndex is the results table's global secondary index on "batch".
+	BatchIndex string
+}
+
+var workspaceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
+
+// ValidWorkspace reports whether ws can name resources: 1-20 characters of
+// lowercase letters, digits and '-', starting with a letter or digit (S3
+// bucket names allow nothing else, and stay under 63 characters).
+func ValidWorkspace(ws string) error {
+	if !workspaceRE.MatchString(ws) {
+		return fmt.Errorf("workspace %q: use 1-20 lowercase letters, digits or '-', starting with a letter or digit", ws)
+	}
+	return nil
+}
+
+// For returns the names of workspace ws in the given AWS account.
+func For(ws, account string) Names {
+	p := Prefix + "-" + ws + "-"
+	return Names{
+		Workspace:  ws,
+		Bucket:     p + "batches-" + account,
+		Table:      p + "results",
+		Queue:      p + "ops",
+		DLQ:        p + "ops-dlq",
+		Splitter:   p + "splitter",
+		Compute:    p + "compute",
+		BatchIndex: "batch",
+	}
+}
+
+// ReportKey is where the splitter writes the report of the batch at key:
+// batches/x/y.json -> reports/x/y.json.json.
+func ReportKey(batchKey string) string {
+	return ReportPrefix + strings.TrimPrefix(batchKey, BatchPrefix) + ".json"
+}
+
+// BatchID identifies one upload: its key and its ETag. The ETag is what
+// both the uploader (PutObject's answer) and the S3 event carry on AWS and
+// on emulators alike (moto's events lack the version id); an identical
+// re-upload of a key gets the same id and converges to the same results.
+func BatchID(key, etag string) string {
+	return key + "@" + strings.Trim(etag, `"`)
+}
+
+// KeyOfBatch returns the object key part of a batch id.
+func KeyOfBatch(id string) string {
+	if i := strings.LastIndex(id, "@"); i >= 0 {
+		return id[:i]
+	}
+	return id
+}

@@ -1,0 +1,244 @@
+// Package record holds memo's wire and storage records: the message that
+// carries one op on the queue, the result of one op, and the report of one
+// batch. Each has one Go type, and its JSON form is encoded and decoded only
+// here (the DynamoDB attribute form of Result lives in the results adapter,
+// the only place that talks to the table).
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Message is the body of one SQS message: one op of one batch.
+type Message struct {
+	Name  string `json:"name"`
+	Op    string `json:"op"`
+	Batch string `json:"batch"`
+	// Index is the op's zero-based position in its batch file.
+	Index int `json:"index"`
+}
+
+// Encode returns the message body.
+func (m Message) Encode() (string, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// ErrBadMessage marks a message body that cannot be decoded into a Message.
+var ErrBadMessage = errors.New("undecodable message")
+
+// DecodeMessage parses a message body strictly: unknown fields, a missing
+// name, op or batch, or trailing data make it an ErrBadMessage.
+func DecodeMessage(body string) (Message, error) {
+	var m Message
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	if dec.More() {
+		return Message{}, fmt.Errorf("%w: trailing data after the JSON object", ErrBadMessage)
+	}
+	switch {
+	case m.Name == "":
+		return Message{}, fmt.Errorf("%w: missing name", ErrBadMessage)
+	case m.Op == "":
+		return Message{}, fmt.Errorf("%w: missing op", ErrBadMessage)
+	case m.Batch == "":
+		return Message{}, fmt.Errorf("%w: missing batch", ErrBadMessage)
+	}
+	return m, nil
+}
+
+// Status is the outcome of computing one op.
+type Status string
+
+const (
+	StatusOK    Status = "ok"
+	StatusError Status = "error"
+)
+
+// Kind is the type of a result value.
+type Kind string
+
+const (
+	KindNumber Kind = "number"
+	KindBool   Kind = "bool"
+	KindString Kind = "string"
+)
+
+// Value is a typed result value. Exactly one of Num, Bool, Str is meaningful,
+// chosen by Kind. Num is always finite and within DynamoDB's number range.
+type Value struct {
+	Kind Kind
+	Num  float64
+	Bool bool
+	Str  string
+}
+
+// Number, Bool and String build values.
+func Number(f float64) Value { return Value{Kind: KindNumber, Num: f} }
+func Bool(b bool) Value      { return Value{Kind: KindBool, Bool: b} }
+func String(s string) Value  { return Value{Kind: KindString, Str: s} }
+
+// String renders the value the way memo prints it: numbers in the shortest
+// form that round-trips (2, 0.5, 1e+21), booleans as true/false and strings
+// quoted.
+func (v Value) String() string {
+	switch v.Kind {
+	case KindNumber:
+		return FormatNumber(v.Num)
+	case KindBool:
+		if v.Bool {
+			return "true"
+		}
+		return "false"
+	case KindString:
+		b, _ := json.Marshal(v.Str)
+		return string(b)
+	}
+	return ""
+}
+
+// FormatNumber is the one textual form of a number result, used for printing
+// and for DynamoDB's N attribute.
+func FormatNumber(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// MarshalJSON encodes the value as its natural JSON type.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.Kind {
+	case KindNumber:
+		return json.Marshal(v.Num)
+	case KindBool:
+		return json.Marshal(v.Bool)
+	case KindString:
+		return json.Marshal(v.Str)
+	}
+	return []byte("null"), nil
+}
+
+// UnmarshalJSON decodes a JSON number, boolean or string.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return errors.New("empty value")
+	}
+	switch {
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = String(s)
+	case bytes.Equal(b, []byte("true")), bytes.Equal(b, []byte("false")):
+		*v = Bool(b[0] == 't')
+	case bytes.Equal(b, []byte("null")):
+		*v = Value{}
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return err
+		}
+		*v = Number(f)
+	}
+	return nil
+}
+
+// Result is what compute writes for one op: the item of the results table.
+type Result struct {
+	Name       string    `json:"name"`
+	Op         string    `json:"op"`
+	Status     Status    `json:"status"`
+	Value      *Value    `json:"result,omitempty"` // set when Status is ok
+	Error      string    `json:"error,omitempty"`  // set when Status is error
+	Batch      string    `json:"batch"`
+	ComputedAt time.Time `json:"computed_at"`
+}
+
+// Rejection is an op the splitter refused, with its zero-based index in the
+// batch file and the reason.
+type Rejection struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// ReportStatus is the splitter's verdict on a whole batch.
+type ReportStatus string
+
+const (
+	// ReportSplit: the batch was well formed and every valid op was enqueued.
+	ReportSplit ReportStatus = "split"
+	// ReportRejected: the file is structurally broken; nothing was enqueued.
+	ReportRejected ReportStatus = "rejected"
+	// ReportFailed: enqueueing stopped part way (the function errored and
+	// S3's asynchronous invocation will retry it).
+	ReportFailed ReportStatus = "failed"
+)
+
+// MaxReportRejections caps the rejection list in a report; the counts stay
+// exact.
+const MaxReportRejections = 1000
+
+// Report is the object the splitter writes for each batch.
+type Report struct {
+	Batch      string       `json:"batch"`
+	Bucket     string       `json:"bucket"`
+	Key        string       `json:"key"`
+	Status     ReportStatus `json:"status"`
+	Error      string       `json:"error,omitempty"`
+	Offset     *int64       `json:"offset,omitempty"` // byte offset of a structural error
+	Totals     Totals       `json:"totals"`
+	Rejections []Rejection  `json:"rejections"`
+	// RejectionsTruncated is true when Totals.Rejected > len(Rejections).
+	RejectionsTruncated bool      `json:"rejections_truncated"`
+	StartedAt           time.Time `json:"started_at"`
+	FinishedAt          time.Time `json:"finished_at"`
+}
+
+// Totals counts the ops of a batch. Ops = Enqueued + Rejected once a batch
+// has been split.
+type Totals struct {
+	Ops      int `json:"ops"`
+	Enqueued int `json:"enqueued"`
+	Rejected int `json:"rejected"`
+}
+
+// Reject records a rejection: the count is always exact, the list is capped.
+func (r *Report) Reject(rej Rejection) {
+	r.Totals.Ops++
+	r.Totals.Rejected++
+	if len(r.Rejections) < MaxReportRejections {
+		r.Rejections = append(r.Rejections, rej)
+	} else {
+		r.RejectionsTruncated = true
+	}
+}
+
+// Encode returns the report's JSON form.
+func (r Report) Encode() ([]byte, error) {
+	if r.Rejections == nil {
+		r.Rejections = []Rejection{}
+	}
+	return json.MarshalIndent(r, "", "  ")
+}
+
+// DecodeReport parses a report object.
+func DecodeReport(b []byte) (Report, error) {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Report{}, fmt.Errorf("decode report: %w", err)
+	}
+	return r, nil
+}
