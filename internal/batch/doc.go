@@ -1,0 +1,89 @@
+// Package batch reads memo's batch files: a streaming decoder with the
+// per-op rules and limits, in two passes that share one grammar.
+//
+// # Formats
+//
+// A key ending in .json holds one object with an "ops" array:
+//
+//	{"ops": [{"name": "1_plus_1", "op": "1+1"}, {"name": "2_by_2", "op": "2*2"}]}
+//
+// A key ending in .jsonl holds one op object per line:
+//
+//	{"name": "1_plus_1", "op": "1+1"}
+//	{"name": "2_by_2", "op": "2*2"}
+//
+// # Two passes
+//
+// [Check] reads the whole file and says whether it is structurally sound,
+// without decoding any op; [Scan] reads it again and hands every op, in
+// order, to a callback, either valid or rejected with a reason. A broken
+// file must enqueue nothing, so the splitter runs Check and then Scan on a
+// second GET: Scan alone may have passed ops to its callback before it
+// reaches the problem. Both hold one 64 KiB buffer and bounded scratch
+// space whatever the size of the file, of the ops, or of any value in it;
+// Scan adds 19 to 24 bytes per accepted name (a 96-bit fingerprint and the
+// op's index) to find duplicates: about 21 MB for a million ops.
+//
+// # Structural errors
+//
+// A *[SyntaxError] with the byte offset of the problem rejects the whole
+// file: an empty file, bytes that are not JSON (encoding/json's grammar and
+// nesting limit of 10000; invalid UTF-8 inside strings is not a structural
+// error), a truncated file, trailing data after the top-level value; for
+// .json a top-level value that is not an object, no "ops" key, an "ops"
+// value that is not an array, or a second "ops" key; for .jsonl a line
+// that is not exactly one JSON value (a value may not span lines), or no
+// op at all.
+//
+// # Per-op rules
+//
+// Anything else wrong with one op rejects that op only, with a reason and
+// its zero-based index (Item.Index, the ordinal of the op among the file's
+// ops), and the rest of the batch proceeds. The first failed check, in this
+// order, gives the reason:
+//
+//   - the entry (or line) is not an object: `not a JSON object (found an array)`;
+//   - in document order, the first field other than "name" and "op"
+//     (`unknown field "nme"`), a field given twice (`duplicate field "op"`),
+//     or a name or op that is not a string (`field "name" is a number, not a string`);
+//   - a missing field: `missing field "name"`, then `missing field "op"`;
+//   - the name ([ValidateName]): 1..255 bytes of valid UTF-8 with no control
+//     character (C0, DEL, C1);
+//   - the op ([ValidateOp]): 1..1024 bytes of valid UTF-8 with no backslash
+//     and parentheses nested at most 64 deep;
+//   - a name already held by an earlier accepted op of the batch:
+//     `duplicate of op 3`. The first accepted op keeps the name; an op
+//     rejected for another reason does not claim its name.
+//
+// The rules apply to the decoded text of each field, and the limits are
+// enforced while the raw bytes are read, before anything else sees them: a
+// 1 MB op is counted and dropped as it streams by, never held.
+//
+// # Decisions
+//
+//   - A leading UTF-8 byte order mark is skipped (offsets still count it).
+//   - Keys are matched exactly, after JSON unescaping: "Ops" and "NAME" are
+//     other keys (encoding/json would fold their case).
+//   - Unknown top-level keys of the .json form are ignored; their values
+//     must still be valid JSON.
+//   - Inside an op, an unknown field, a missing field, a field given twice,
+//     a non-string field (null included), or an entry that is not an object
+//     is a per-op rejection, not a structural error.
+//   - Invalid UTF-8 in a name or op is a rejection. encoding/json would
+//     silently turn it into U+FFFD, so the scanner looks at the raw bytes; a
+//     \u escape of an unpaired UTF-16 surrogate (such as \ud800) counts as
+//     invalid UTF-8 too.
+//   - JSON escapes are decoded normally (\n, \u00e9, \"), and the rules
+//     apply to the result: an op whose decoded text holds a backslash (the
+//     escape \\) is rejected.
+//   - In .jsonl, a line of only whitespace (space, tab, CR) is skipped and
+//     takes no index; CRLF line ends are accepted; every other line must be
+//     one JSON value; a value that is not an object is a rejected op.
+//   - A .json file with "ops": [] is a valid empty batch; a .jsonl file with
+//     no op is structurally broken (it cannot say "empty" on purpose).
+//   - A name may hold any other character, '/' and spaces included.
+//   - Parentheses are counted over the whole op text, quoted strings of the
+//     expression included, so the bound holds whatever the evaluator does.
+//   - FormatOf matches the suffix case-sensitively, as S3's suffix filter
+//     does.
+package batch

@@ -1,0 +1,956 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// bufSize is the read buffer of one Check or Scan: the only memory that a
+// structural pass holds, however large the file or any value in it.
+const bufSize = 64 << 10
+
+// minBuf is the smallest buffer the scanner works with: its longest
+// look-ahead is a \u escape pair, 12 bytes.
+const minBuf = 12
+
+// maxDepth is the deepest nesting of arrays and objects that a file may use.
+// It is encoding/json's limit, so that both agree on what is valid JSON.
+const maxDepth = 10000
+
+// Check is the streaming first pass: nil if the whole file is structurally
+// sound. It returns a *SyntaxError for a broken file, or the reader's error
+// (wrapped) if reading fails; it never decodes an op.
+func Check(r io.Reader, f Format) error {
+	return check(r, f, bufSize)
+}
+
+func check(r io.Reader, f Format, size int) error {
+	s, err := newScanner(r, f, true, size)
+	if err != nil {
+		return err
+	}
+	return s.run()
+}
+
+// Scan streams the file calling fn for every op in order (valid or
+// rejected, duplicates included as rejections). It returns *SyntaxError on a
+// structural problem, or fn's error.
+//
+// Scan is one pass: the ops before a structural problem have already been
+// passed to fn when it returns the *SyntaxError. A caller that must act on
+// no op of a broken file runs Check first. A read error is returned wrapped.
+func Scan(r io.Reader, f Format, fn func(Item) error) error {
+	return scan(r, f, fn, bufSize)
+}
+
+func scan(r io.Reader, f Format, fn func(Item) error, size int) error {
+	s, err := newScanner(r, f, false, size)
+	if err != nil {
+		return err
+	}
+	s.fn = fn
+	s.names = newNameSet()
+	s.name.limit = MaxNameBytes
+	s.op.limit = MaxOpBytes
+	return s.run()
+}
+
+// field collects one decoded string, keeping at most limit bytes of it.
+type field struct {
+	buf   []byte
+	limit int
+	n     int64 // decoded length, all of it
+	lone  bool  // a \u escape held an unpaired UTF-16 surrogate
+}
+
+func (f *field) reset() {
+	f.buf = f.buf[:0]
+	f.n = 0
+	f.lone = false
+}
+
+func (f *field) add(b []byte) {
+	f.n += int64(len(b))
+	if room := f.limit - len(f.buf); room > 0 {
+		if len(b) > room {
+			b = b[:room]
+		}
+		f.buf = append(f.buf, b...)
+	}
+}
+
+// problem reports a field that is over its limit or held a lone surrogate:
+// the two faults that the kept bytes alone cannot show.
+func (f *field) problem(label string) string {
+	if f.n > int64(f.limit) {
+		return fmt.Sprintf("%s is %d bytes (max %d)", label, f.n, f.limit)
+	}
+	if f.lone {
+		return label + ` is not valid UTF-8 (unpaired UTF-16 surrogate in a \u escape)`
+	}
+	return ""
+}
+
+// scanner is a hand-written JSON scanner over a fixed buffer. Its grammar is
+// RFC 8259's, as encoding/json applies it (same nesting limit, invalid UTF-8
+// allowed inside strings).
+type scanner struct {
+	r     io.Reader
+	buf   []byte
+	pos   int   // next unread byte in buf
+	end   int   // end of the data in buf
+	base  int64 // file offset of buf[0]
+	eof   bool
+	rerr  error // sticky read error other than io.EOF
+	jsonl bool
+	check bool // Check: structure only
+
+	stack [(maxDepth + 64) / 64]uint64 // 1 = object, per depth, for skipValue
+
+	// Scan only.
+	fn    func(Item) error
+	names *nameSet
+	index int
+	name  field
+	op    field
+	key   field
+	both  []byte
+}
+
+// newScanner reads r with a buffer of size bytes (at least minBuf).
+func newScanner(r io.Reader, f Format, check bool, size int) (*scanner, error) {
+	if f != JSON && f != JSONL {
+		return nil, fmt.Errorf("batch: unknown format %v", f)
+	}
+	s := &scanner{r: r, buf: make([]byte, max(size, minBuf)), jsonl: f == JSONL, check: check}
+	s.key.limit = 64
+	return s, nil
+}
+
+func (s *scanner) run() error {
+	// A leading UTF-8 byte order mark is skipped.
+	if s.more(3) && s.buf[0] == 0xEF && s.buf[1] == 0xBB && s.buf[2] == 0xBF {
+		s.pos = 3
+	}
+	if s.jsonl {
+		return s.lines()
+	}
+	return s.document()
+}
+
+// off is the file offset of the next unread byte.
+func (s *scanner) off() int64 { return s.base + int64(s.pos) }
+
+// more makes at least n unread bytes available, reading as needed. It
+// returns false when the input ends (or fails) first.
+func (s *scanner) more(n int) bool {
+	empty := 0
+	for s.end-s.pos < n {
+		if s.eof || s.rerr != nil {
+			return false
+		}
+		if s.pos > 0 {
+			copy(s.buf, s.buf[s.pos:s.end])
+			s.base += int64(s.pos)
+			s.end -= s.pos
+			s.pos = 0
+		}
+		m, err := s.r.Read(s.buf[s.end:])
+		if m < 0 || m > len(s.buf)-s.end {
+			s.rerr = errors.New("reader returned an invalid count")
+			return false
+		}
+		s.end += m
+		switch {
+		case err == io.EOF:
+			s.eof = true
+		case err != nil:
+			s.rerr = err
+		case m == 0:
+			if empty++; empty >= 100 {
+				s.rerr = io.ErrNoProgress
+			}
+		}
+	}
+	return true
+}
+
+func (s *scanner) peek() (byte, bool) {
+	if s.pos < s.end {
+		return s.buf[s.pos], true
+	}
+	if !s.more(1) {
+		return 0, false
+	}
+	return s.buf[s.pos], true
+}
+
+// ws skips whitespace and returns the next byte, unread. In a .jsonl file a
+// newline ends the value being read, so it is returned, not skipped.
+func (s *scanner) ws() (byte, bool) {
+	for {
+		for s.pos < s.end {
+			c := s.buf[s.pos]
+			if c > ' ' {
+				return c, true
+			}
+			switch c {
+			case ' ', '\t', '\r':
+				s.pos++
+				continue
+			case '\n':
+				if !s.jsonl {
+					s.pos++
+					continue
+				}
+			}
+			return c, true
+		}
+		if !s.more(1) {
+			return 0, false
+		}
+	}
+}
+
+// endErr is the error for input that ends too early: the read error if
+// there was one, otherwise a *SyntaxError at the end of the file.
+func (s *scanner) endErr() error {
+	if s.rerr != nil {
+		return fmt.Errorf("batch: read: %w", s.rerr)
+	}
+	s.pos = s.end
+	return &SyntaxError{Offset: s.off(), Reason: "unexpected end of input"}
+}
+
+// bad is the error for the unread byte c (at s.pos) in the given context.
+func (s *scanner) bad(c byte, context string) error {
+	if c == '\n' && s.jsonl {
+		return &SyntaxError{Offset: s.off(), Reason: "unexpected end of line"}
+	}
+	return &SyntaxError{Offset: s.off(), Reason: "invalid character " + quoteChar(c) + " " + context}
+}
+
+func quoteChar(c byte) string {
+	switch {
+	case c == '\'':
+		return `'\''`
+	case c == '"':
+		return `'"'`
+	case c >= 0x20 && c < 0x7f:
+		return "'" + string(c) + "'"
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// kinds names the JSON type that starts with a byte; "" if none does.
+var kinds = func() (k [256]string) {
+	k['{'] = "an object"
+	k['['] = "an array"
+	k['"'] = "a string"
+	k['t'] = "a boolean"
+	k['f'] = "a boolean"
+	k['n'] = "null"
+	k['-'] = "a number"
+	for c := '0'; c <= '9'; c++ {
+		k[c] = "a number"
+	}
+	return k
+}()
+
+// special marks the bytes that end a run of plain string content.
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()
+
+// document reads the .json form: {"ops": [...]} with other keys ignored.
+func (s *scanner) document() error {
+	c, ok := s.ws()
+	if !ok {
+		if s.rerr != nil {
+			return s.endErr()
+		}
+		return &SyntaxError{Offset: s.off(), Reason: "empty file"}
+	}
+	if c != '{' {
+		return s.wrongType(c, "top-level value", `an object with an "ops" array`)
+	}
+	s.pos++
+	opsAt := int64(-1)
+	c, ok = s.ws()
+	if !ok {
+		return s.endErr()
+	}
+	if c != '}' {
+		for {
+			if c != '"' {
+				return s.bad(c, "looking for beginning of object key string")
+			}
+			keyAt := s.off()
+			s.key.reset()
+			if err := s.str(&s.key); err != nil {
+				return err
+			}
+			if err := s.colon(); err != nil {
+				return err
+			}
+			if s.key.n == 3 && string(s.key.buf) == "ops" {
+				if opsAt >= 0 {
+					return &SyntaxError{Offset: keyAt, Reason: fmt.Sprintf(`duplicate "ops" key (the first is at byte %d)`, opsAt)}
+				}
+				opsAt = keyAt
+				if err := s.ops(); err != nil {
+					return err
+				}
+			} else if err := s.skipValue(1); err != nil {
+				return err
+			}
+			if c, ok = s.ws(); !ok {
+				return s.endErr()
+			}
+			if c == ',' {
+				s.pos++
+				if c, ok = s.ws(); !ok {
+					return s.endErr()
+				}
+				continue
+			}
+			if c == '}' {
+				break
+			}
+			return s.bad(c, "after object key:value pair")
+		}
+	}
+	if opsAt < 0 {
+		return &SyntaxError{Offset: s.off(), Reason: `no "ops" array in the top-level object`}
+	}
+	s.pos++
+	if c, ok = s.ws(); ok {
+		return s.bad(c, "after top-level value")
+	}
+	if s.rerr != nil {
+		return s.endErr()
+	}
+	return nil
+}
+
+// wrongType is the error for a value of the wrong type that starts with
+// the unread byte c: a syntax error if its first token is broken (so that
+// "this" is not called a boolean), else a *SyntaxError at its start naming
+// the type found.
+func (s *scanner) wrongType(c byte, what, want string) error {
+	at := s.off()
+	var err error
+	switch {
+	case kinds[c] == "":
+		return s.bad(c, "looking for beginning of value")
+	case c == 't':
+		err = s.literal("true")
+	case c == 'f':
+		err = s.literal("false")
+	case c == 'n':
+		err = s.literal("null")
+	case c == '-' || isDigit(c):
+		err = s.number()
+	}
+	if err != nil {
+		return err
+	}
+	return &SyntaxError{Offset: at, Reason: what + " is " + kinds[c] + ", not " + want}
+}
+
+// ops reads the value of the "ops" key, which must be an array.
+func (s *scanner) ops() error {
+	c, ok := s.ws()
+	if !ok {
+		return s.endErr()
+	}
+	if c != '[' {
+		return s.wrongType(c, `"ops"`, "an array")
+	}
+	s.pos++
+	if c, ok = s.ws(); !ok {
+		return s.endErr()
+	}
+	if c == ']' {
+		s.pos++
+		return nil
+	}
+	for {
+		if err := s.element(c, 2); err != nil {
+			return err
+		}
+		if c, ok = s.ws(); !ok {
+			return s.endErr()
+		}
+		switch c {
+		case ',':
+			s.pos++
+			if c, ok = s.ws(); !ok {
+				return s.endErr()
+			}
+		case ']':
+			s.pos++
+			return nil
+		default:
+			return s.bad(c, "after array element")
+		}
+	}
+}
+
+// lines reads the .jsonl form: one value per line, blank lines skipped.
+func (s *scanner) lines() error {
+	n := 0
+	for {
+		c, ok := s.ws()
+		if !ok {
+			break
+		}
+		if c == '\n' {
+			s.pos++
+			continue
+		}
+		if err := s.element(c, 0); err != nil {
+			return err
+		}
+		n++
+		if c, ok = s.ws(); !ok {
+			break
+		}
+		if c != '\n' {
+			return s.bad(c, "after top-level value")
+		}
+		s.pos++
+	}
+	if s.rerr != nil {
+		return s.endErr()
+	}
+	if n == 0 {
+		return &SyntaxError{Offset: s.off(), Reason: "empty file (no line holds an op)"}
+	}
+	return nil
+}
+
+// element reads one op: an entry of the ops array or a line. depth is the
+// nesting depth of its container (0 for a line).
+func (s *scanner) element(c byte, depth int) error {
+	if s.check {
+		return s.skipValue(depth)
+	}
+	if c == '{' {
+		return s.object(depth + 1)
+	}
+	k := kinds[c]
+	if err := s.skipValue(depth); err != nil {
+		return err
+	}
+	return s.emit(Item{Index: s.index, Reject: "not a JSON object (found " + k + ")"})
+}
+
+func (s *scanner) emit(it Item) error {
+	s.index++
+	return s.fn(it)
+}
+
+const (
+	haveName = 1 << iota
+	haveOp
+)
+
+// object reads one op object (s.pos at its '{'); depth is its own depth.
+func (s *scanner) object(depth int) error {
+	s.pos++
+	s.name.reset()
+	s.op.reset()
+	have := 0
+	reject := ""
+	c, ok := s.ws()
+	if !ok {
+		return s.endErr()
+	}
+	if c != '}' {
+		for {
+			if c != '"' {
+				return s.bad(c, "looking for beginning of object key string")
+			}
+			var f *field
+			bit := 0
+			label := ""
+			// Fast paths for the two plain keys; anything else is decoded.
+			if s.more(6) && string(s.buf[s.pos:s.pos+6]) == `"name"` {
+				s.pos += 6
+				f, bit, label = &s.name, haveName, "name"
+			} else if s.more(4) && string(s.buf[s.pos:s.pos+4]) == `"op"` {
+				s.pos += 4
+				f, bit, label = &s.op, haveOp, "op"
+			} else {
+				s.key.reset()
+				if err := s.str(&s.key); err != nil {
+					return err
+				}
+				switch {
+				case s.key.n == 4 && string(s.key.buf) == "name":
+					f, bit, label = &s.name, haveName, "name"
+				case s.key.n == 2 && string(s.key.buf) == "op":
+					f, bit, label = &s.op, haveOp, "op"
+				}
+			}
+			if err := s.colon(); err != nil {
+				return err
+			}
+			if c, ok = s.ws(); !ok {
+				return s.endErr()
+			}
+			// The first problem in document order is the reason; a value
+			// that is not kept is only checked.
+			problem := ""
+			switch {
+			case f == nil:
+				if reject == "" {
+					problem = "unknown field " + s.keyText()
+				}
+			case have&bit != 0:
+				problem = `duplicate field "` + label + `"`
+				f = nil
+			case c != '"':
+				have |= bit
+				if kinds[c] != "" {
+					problem = `field "` + label + `" is ` + kinds[c] + ", not a string"
+				}
+				f = nil
+			default:
+				have |= bit
+			}
+			if reject == "" {
+				reject = problem
+			}
+			var err error
+			if f != nil {
+				err = s.str(f)
+			} else {
+				err = s.skipValue(depth)
+			}
+			if err != nil {
+				return err
+			}
+			if c, ok = s.ws(); !ok {
+				return s.endErr()
+			}
+			if c == ',' {
+				s.pos++
+				if c, ok = s.ws(); !ok {
+					return s.endErr()
+				}
+				continue
+			}
+			if c == '}' {
+				break
+			}
+			return s.bad(c, "after object key:value pair")
+		}
+	}
+	s.pos++
+
+	it := Item{Index: s.index}
+	s.both = append(append(s.both[:0], s.name.buf...), s.op.buf...)
+	all := string(s.both)
+	it.Op.Name, it.Op.Op = all[:len(s.name.buf)], all[len(s.name.buf):]
+	switch {
+	case reject != "":
+	case have&haveName == 0:
+		reject = `missing field "name"`
+	case have&haveOp == 0:
+		reject = `missing field "op"`
+	}
+	if reject == "" {
+		if reject = s.name.problem("name"); reject == "" {
+			reject = ValidateName(it.Op.Name)
+		}
+	}
+	if reject == "" {
+		if reject = s.op.problem("op"); reject == "" {
+			reject = ValidateOp(it.Op.Op)
+		}
+	}
+	if reject == "" {
+		if first, dup := s.names.add(it.Op.Name, it.Index); dup {
+			reject = fmt.Sprintf("duplicate of op %d", first)
+		}
+	}
+	it.Reject = reject
+	return s.emit(it)
+}
+
+// keyText quotes the last key read, cut to its kept prefix.
+func (s *scanner) keyText() string {
+	q := strconv.Quote(string(s.key.buf))
+	if s.key.n > int64(len(s.key.buf)) {
+		q += "..."
+	}
+	return q
+}
+
+func (s *scanner) colon() error {
+	c, ok := s.ws()
+	if !ok {
+		return s.endErr()
+	}
+	if c != ':' {
+		return s.bad(c, "after object key")
+	}
+	s.pos++
+	return nil
+}
+
+// str reads a string (s.pos at its opening quote), decoding it into f, or
+// only checking it when f is nil.
+func (s *scanner) str(f *field) error {
+	s.pos++
+	for {
+		i := s.pos
+		buf := s.buf[:s.end]
+		for i < len(buf) && !special[buf[i]] {
+			i++
+		}
+		if f != nil && i > s.pos {
+			f.add(buf[s.pos:i])
+		}
+		s.pos = i
+		if i == s.end {
+			if !s.more(1) {
+				return s.endErr()
+			}
+			continue
+		}
+		switch c := buf[i]; c {
+		case '"':
+			s.pos++
+			return nil
+		case '\\':
+			if err := s.escape(f); err != nil {
+				return err
+			}
+		default:
+			return s.bad(c, "in string literal")
+		}
+	}
+}
+
+// hex4 decodes the four hex digits at s.buf[s.pos+at:]. bad is the index
+// (from s.pos) of the first non-hex digit, or -1; short reports that the
+// input ended first.
+func (s *scanner) hex4(at int) (r rune, bad int, short bool) {
+	for k := at; k < at+4; k++ {
+		if s.pos+k >= s.end {
+			return 0, -1, true
+		}
+		c := s.buf[s.pos+k]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, k, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, -1, false
+}
+
+// escape reads one escape sequence (s.pos at its backslash).
+func (s *scanner) escape(f *field) error {
+	if !s.more(2) {
+		return s.endErr()
+	}
+	c := s.buf[s.pos+1]
+	var r rune
+	switch c {
+	case '"', '\\', '/':
+		r = rune(c)
+	case 'b':
+		r = '\b'
+	case 'f':
+		r = '\f'
+	case 'n':
+		r = '\n'
+	case 'r':
+		r = '\r'
+	case 't':
+		r = '\t'
+	case 'u':
+		s.more(6)
+		v, bad, short := s.hex4(2)
+		if bad >= 0 {
+			s.pos += bad
+			return s.bad(s.buf[s.pos], `in \u hexadecimal character escape`)
+		}
+		if short {
+			return s.endErr()
+		}
+		if f == nil {
+			s.pos += 6
+			return nil
+		}
+		n := 6
+		if utf16.IsSurrogate(v) {
+			// A pair is a high surrogate escape followed at once by a
+			// low one; anything else leaves a lone surrogate.
+			v2 := rune(-1)
+			if s.more(12) && s.buf[s.pos+6] == '\\' && s.buf[s.pos+7] == 'u' {
+				if w, bad, short := s.hex4(8); bad < 0 && !short {
+					v2 = w
+				}
+			}
+			if d := utf16.DecodeRune(v, v2); d != utf8.RuneError {
+				v, n = d, 12
+			} else {
+				v = utf8.RuneError
+				f.lone = true
+			}
+		}
+		var b [utf8.UTFMax]byte
+		f.add(b[:utf8.EncodeRune(b[:], v)])
+		s.pos += n
+		return nil
+	default:
+		s.pos++
+		return s.bad(c, "in string escape code")
+	}
+	if f != nil {
+		f.add([]byte{byte(r)})
+	}
+	s.pos += 2
+	return nil
+}
+
+// literal reads true, false or null (s.pos at its first letter).
+func (s *scanner) literal(word string) error {
+	if s.more(len(word)) && string(s.buf[s.pos:s.pos+len(word)]) == word {
+		s.pos += len(word)
+		return nil
+	}
+	s.pos++
+	for k := 1; k < len(word); k++ {
+		c, ok := s.peek()
+		if !ok {
+			return s.endErr()
+		}
+		if c != word[k] {
+			return s.bad(c, "in literal "+word+" (expecting "+quoteChar(word[k])+")")
+		}
+		s.pos++
+	}
+	return nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func (s *scanner) digits() {
+	for {
+		for s.pos < s.end {
+			if !isDigit(s.buf[s.pos]) {
+				return
+			}
+			s.pos++
+		}
+		if !s.more(1) {
+			return
+		}
+	}
+}
+
+// number reads a number (s.pos at its '-' or first digit).
+func (s *scanner) number() error {
+	c := s.buf[s.pos]
+	if c == '-' {
+		s.pos++
+		var ok bool
+		if c, ok = s.peek(); !ok {
+			return s.endErr()
+		}
+		if !isDigit(c) {
+			return s.bad(c, "in numeric literal")
+		}
+	}
+	s.pos++
+	if c != '0' {
+		s.digits()
+	}
+	c, ok := s.peek()
+	if !ok {
+		return nil
+	}
+	if c == '.' {
+		s.pos++
+		if c, ok = s.peek(); !ok {
+			return s.endErr()
+		}
+		if !isDigit(c) {
+			return s.bad(c, "after decimal point in numeric literal")
+		}
+		s.digits()
+		if c, ok = s.peek(); !ok {
+			return nil
+		}
+	}
+	if c == 'e' || c == 'E' {
+		s.pos++
+		if c, ok = s.peek(); !ok {
+			return s.endErr()
+		}
+		if c == '+' || c == '-' {
+			s.pos++
+			if c, ok = s.peek(); !ok {
+				return s.endErr()
+			}
+		}
+		if !isDigit(c) {
+			return s.bad(c, "in exponent of numeric literal")
+		}
+		s.digits()
+	}
+	return nil
+}
+
+func (s *scanner) setObject(depth int, obj bool) {
+	w, b := depth/64, uint(depth%64)
+	if obj {
+		s.stack[w] |= 1 << b
+	} else {
+		s.stack[w] &^= 1 << b
+	}
+}
+
+func (s *scanner) isObject(depth int) bool {
+	return s.stack[depth/64]&(1<<uint(depth%64)) != 0
+}
+
+// skipValue checks one value without keeping it. depth is the nesting
+// depth of the value's container (0 at the top level of a line).
+func (s *scanner) skipValue(depth int) error {
+	base := depth
+	for {
+		// A value starts here.
+		c, ok := s.ws()
+		if !ok {
+			return s.endErr()
+		}
+		switch {
+		case c == '{' || c == '[':
+			if depth+1 > maxDepth {
+				return &SyntaxError{Offset: s.off(), Reason: fmt.Sprintf("exceeded max depth (%d)", maxDepth)}
+			}
+			depth++
+			s.setObject(depth, c == '{')
+			s.pos++
+			c2, ok := s.ws()
+			if !ok {
+				return s.endErr()
+			}
+			if c == '{' {
+				if c2 == '}' {
+					s.pos++
+					depth--
+					break
+				}
+				if c2 != '"' {
+					return s.bad(c2, "looking for beginning of object key string")
+				}
+				if err := s.str(nil); err != nil {
+					return err
+				}
+				if err := s.colon(); err != nil {
+					return err
+				}
+				continue
+			}
+			if c2 == ']' {
+				s.pos++
+				depth--
+				break
+			}
+			continue
+		case c == '"':
+			if err := s.str(nil); err != nil {
+				return err
+			}
+		case c == 't':
+			if err := s.literal("true"); err != nil {
+				return err
+			}
+		case c == 'f':
+			if err := s.literal("false"); err != nil {
+				return err
+			}
+		case c == 'n':
+			if err := s.literal("null"); err != nil {
+				return err
+			}
+		case c == '-' || isDigit(c):
+			if err := s.number(); err != nil {
+				return err
+			}
+		default:
+			return s.bad(c, "looking for beginning of value")
+		}
+		// A value ended: close containers until one continues.
+	after:
+		for depth > base {
+			c, ok := s.ws()
+			if !ok {
+				return s.endErr()
+			}
+			if s.isObject(depth) {
+				switch c {
+				case ',':
+					s.pos++
+					c2, ok := s.ws()
+					if !ok {
+						return s.endErr()
+					}
+					if c2 != '"' {
+						return s.bad(c2, "looking for beginning of object key string")
+					}
+					if err := s.str(nil); err != nil {
+						return err
+					}
+					if err := s.colon(); err != nil {
+						return err
+					}
+					break after
+				case '}':
+					s.pos++
+					depth--
+				default:
+					return s.bad(c, "after object key:value pair")
+				}
+			} else {
+				switch c {
+				case ',':
+					s.pos++
+					break after
+				case ']':
+					s.pos++
+					depth--
+				default:
+					return s.bad(c, "after array element")
+				}
+			}
+		}
+		if depth == base {
+			return nil
+		}
+	}
+}
