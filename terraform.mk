@@ -1,0 +1,115 @@
+# terraform.mk: memo's Terraform targets. The Makefile includes it (define
+# BIN before the include if you want another tool directory) and provides
+# `build`, which writes build/splitter.zip and build/compute.zip.
+#
+#   make tf-check                  fmt, tflint, tfsec and the policy tests, offline
+#   make deploy  WORKSPACE=dev     build, select or create the workspace, apply env/dev.tfvars
+#   make destroy WORKSPACE=dev     build, destroy, delete the workspace
+#   make tf-plan WORKSPACE=dev     build, plan only
+#   make tf-validate               terraform init -backend=false + validate (needs the network)
+#
+# Options: AUTO_APPROVE=1 (no yes prompt), TF_ARGS='-var x=y ...' (more apply,
+# plan or destroy arguments), KEEP_WORKSPACE=1 (destroy keeps the workspace).
+# terraform/README.md walks through a deployment.
+
+BIN ?= bin
+GO ?= go
+
+TF_DIR := terraform
+TERRAFORM := $(BIN)/terraform
+TFLINT := $(BIN)/tflint
+TFSEC := $(BIN)/tfsec
+
+TERRAFORM_VERSION := v1.5.7
+TFLINT_VERSION := v0.61.0
+TFSEC_VERSION := v1.28.14
+
+# Pinned tools, installed once into $(BIN) (a file that exists is not
+# rebuilt: delete it to change versions).
+$(BIN)/terraform:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/hashicorp/terraform@$(TERRAFORM_VERSION)
+
+$(BIN)/tflint:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/terraform-linters/tflint@$(TFLINT_VERSION)
+
+$(BIN)/tfsec:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/aquasecurity/tfsec/cmd/tfsec@$(TFSEC_VERSION)
+
+# The same files under their relative names, when BIN spells the repo's
+# bin/ differently (the Makefile's BIN is $(CURDIR)/bin; its tools target
+# names bin/terraform ...).
+ifneq ($(BIN),bin)
+ifeq ($(abspath $(BIN)),$(abspath bin))
+bin/terraform bin/tflint bin/tfsec: bin/%: $(BIN)/%
+endif
+endif
+
+.PHONY: tf-tools
+tf-tools: $(TERRAFORM) $(TFLINT) $(TFSEC) ## terraform, tflint and tfsec (pinned) into bin/
+
+# ---- offline checks -------------------------------------------------------
+
+.PHONY: tf-check tf-fmt tf-fmt-fix tf-lint tf-sec tf-policy tf-validate
+
+tf-check: tf-fmt tf-lint tf-sec tf-policy ## Terraform checks, offline: fmt, tflint, tfsec, policy tests
+
+tf-fmt: $(TERRAFORM) ## terraform fmt -check over terraform/
+	$(TERRAFORM) fmt -check -recursive -diff $(TF_DIR)
+
+tf-fmt-fix: $(TERRAFORM) ## terraform fmt (rewrite) over terraform/
+	$(TERRAFORM) fmt -recursive $(TF_DIR)
+
+# The bundled terraform ruleset only: no plugin download, no tflint --init.
+# Each module directory is linted with the same configuration; notices fail.
+tf-lint: $(TFLINT) ## tflint, bundled terraform ruleset, preset all
+	$(TFLINT) --chdir=$(TF_DIR) --recursive --config=$(abspath $(TF_DIR)/.tflint.hcl) --minimum-failure-severity=notice
+
+# Zero findings, with the defaults and with every optional resource and
+# statement switched on.
+tf-sec: $(TFSEC) ## tfsec, zero findings
+	$(TFSEC) $(TF_DIR) --no-color --concise-output --no-module-downloads
+	$(TFSEC) $(TF_DIR) --no-color --concise-output --no-module-downloads --var-file $(abspath test/policy/testdata/features-on.tfvars)
+
+tf-policy: ## policy tests over the HCL (go test ./test/policy/...)
+	$(GO) test ./test/policy/...
+
+# Downloads the AWS provider, so it is not part of tf-check.
+tf-validate: $(TERRAFORM) ## terraform init -backend=false + validate (downloads the AWS provider)
+	$(TERRAFORM) -chdir=$(TF_DIR) init -backend=false -input=false
+	$(TERRAFORM) -chdir=$(TF_DIR) validate
+
+# ---- deploy and destroy ---------------------------------------------------
+
+.PHONY: deploy destroy tf-plan tf-workspace-arg
+
+WORKSPACE ?=
+TF_ARGS ?=
+TF_VAR_FILE_ARG = $(if $(wildcard $(TF_DIR)/env/$(WORKSPACE).tfvars),-var-file=env/$(WORKSPACE).tfvars)
+TF_APPROVE_ARG = $(if $(filter 1 yes true,$(AUTO_APPROVE)),-auto-approve)
+
+# The workspace names memo-<workspace>-<role>: the same rule as
+# internal/naming.ValidWorkspace, checked before anything is built.
+tf-workspace-arg:
+	@if [ -z "$(WORKSPACE)" ]; then echo "usage: make $(MAKECMDGOALS) WORKSPACE=<name>" >&2; exit 2; fi
+	@if ! printf '%s' "$(WORKSPACE)" | grep -Eq '^[a-z0-9][a-z0-9-]{0,19}$$'; then \
+		echo "WORKSPACE=$(WORKSPACE): use 1-20 lowercase letters, digits or '-', starting with a letter or digit" >&2; exit 2; fi
+
+deploy: tf-workspace-arg build $(TERRAFORM) ## deploy to AWS: WORKSPACE=name [AUTO_APPROVE=1] [TF_ARGS=...]
+	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(TF_DIR) workspace select -or-create=true $(WORKSPACE)
+	$(TERRAFORM) -chdir=$(TF_DIR) apply $(TF_VAR_FILE_ARG) $(TF_APPROVE_ARG) $(TF_ARGS)
+
+tf-plan: tf-workspace-arg build $(TERRAFORM) ## plan a deployment: WORKSPACE=name [TF_ARGS=...]
+	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(TF_DIR) workspace select -or-create=true $(WORKSPACE)
+	$(TERRAFORM) -chdir=$(TF_DIR) plan $(TF_VAR_FILE_ARG) $(TF_ARGS)
+
+# Terraform reads the zips (source_code_hash) even to destroy: build first.
+destroy: tf-workspace-arg build $(TERRAFORM) ## destroy a workspace: WORKSPACE=name [AUTO_APPROVE=1] [KEEP_WORKSPACE=1]
+	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(TF_DIR) workspace select $(WORKSPACE)
+	$(TERRAFORM) -chdir=$(TF_DIR) destroy $(TF_VAR_FILE_ARG) $(TF_APPROVE_ARG) $(TF_ARGS)
+ifeq ($(filter 1 yes true,$(KEEP_WORKSPACE)),)
+	$(TERRAFORM) -chdir=$(TF_DIR) workspace select default
+	$(TERRAFORM) -chdir=$(TF_DIR) workspace delete $(WORKSPACE)
+endif
