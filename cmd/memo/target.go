@@ -33,7 +33,7 @@ func targetFlags(fs *flag.FlagSet, env *cli) *target {
 	fs.StringVar(&t.region, "region", "", "AWS region (default: the SDK's chain, AWS_REGION or the profile's)")
 	fs.StringVar(&t.profile, "profile", "", "shared-config profile (default: the SDK's chain, AWS_PROFILE)")
 	fs.StringVar(&t.fromTerraform, "from-terraform", "",
-		"read the resource names from `terraform output -json` run in this directory")
+		"read the resource names from terraform output -json run in `DIR` (the terraform/ folder)")
 	return t
 }
 

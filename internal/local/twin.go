@@ -47,6 +47,7 @@ type Twin struct {
 	Config   aws.Config
 	Stats    Stats
 	moto     *Moto
+	proxy    *serialProxy
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	busy     atomic.Int64
@@ -69,6 +70,13 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		}
 		t.moto, endpoint = m, m.URL
 	}
+	// Everyone, the AWS CLI included, reaches moto through the proxy.
+	proxy, err := startSerialProxy(endpoint)
+	if err != nil {
+		t.Stop()
+		return nil, err
+	}
+	t.proxy, endpoint = proxy, proxy.URL
 	cfg, err := awsconfig.Load(ctx, awsconfig.Options{
 		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true, APIOptions: o.APIOptions,
 	})
@@ -128,6 +136,9 @@ func (t *Twin) Stop() {
 		if t.cancel != nil {
 			t.cancel()
 			t.wg.Wait()
+		}
+		if t.proxy != nil {
+			t.proxy.Close()
 		}
 		t.moto.Stop()
 	})

@@ -23,14 +23,19 @@ type Message struct {
 	Index int `json:"index"`
 }
 
-// Encode returns the message body.
+// Encode returns the message body. SQS refuses bodies with characters
+// outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF;
+// encoding/json escapes the control characters but leaves U+FFFE and
+// U+FFFF raw, so those are escaped here (the decoded message is the same).
 func (m Message) Encode() (string, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return sqsSafe.Replace(string(b)), nil
 }
+
+var sqsSafe = strings.NewReplacer("\uFFFE", `\ufffe`, "\uFFFF", `\uffff`)
 
 // ErrBadMessage marks a message body that cannot be decoded into a Message.
 var ErrBadMessage = errors.New("undecodable message")

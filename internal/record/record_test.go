@@ -1,0 +1,104 @@
+package record
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// sqsAllowed is SQS's rule for message bodies.
+func sqsAllowed(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}
+
+func TestMessageRoundTripAndSQSSafe(t *testing.T) {
+	for _, m := range []Message{
+		{Name: "1_plus_1", Op: "1+1", Batch: "batches/work.json@abc", Index: 0},
+		{Name: "odd \uFFFE\uFFFF \x01\x7f é 𝄞", Op: "'\uFFFF' + \"\u2028\"", Batch: "b", Index: 42},
+		{Name: "invalid \xff utf8", Op: "1", Batch: "b"},
+	} {
+		body, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range body {
+			if !sqsAllowed(r) {
+				t.Fatalf("body %q has %U, which SQS refuses", body, r)
+			}
+		}
+		got, err := DecodeMessage(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := m
+		if !utf8.ValidString(want.Name) {
+			want.Name = strings.ToValidUTF8(want.Name, "\uFFFD")
+		}
+		if got != want {
+			t.Fatalf("round trip: %+v -> %q -> %+v", m, body, got)
+		}
+	}
+}
+
+func TestDecodeMessageIsStrict(t *testing.T) {
+	for _, body := range []string{
+		``, `{}`, `null`, `[]`, `{"name":"a","op":"1"}`, `{"name":"a","op":"1","batch":"b","extra":1}`,
+		`{"name":"a","op":"1","batch":"b"} {}`, `{"name":1,"op":"1","batch":"b"}`, `{"name":"","op":"1","batch":"b"}`,
+	} {
+		if _, err := DecodeMessage(body); err == nil {
+			t.Errorf("DecodeMessage(%q) accepted", body)
+		}
+	}
+}
+
+func TestValueJSONAndText(t *testing.T) {
+	for _, c := range []struct {
+		v          Value
+		json, text string
+	}{
+		{Number(2), `2`, `2`},
+		{Number(0.5), `0.5`, `0.5`},
+		{Number(1e21), `1e+21`, `1e+21`},
+		{Number(-3.25), `-3.25`, `-3.25`},
+		{Bool(true), `true`, `true`},
+		{String("a\"b"), `"a\"b"`, `"a\"b"`},
+	} {
+		b, err := json.Marshal(c.v)
+		if err != nil || string(b) != c.json {
+			t.Errorf("%+v: json %s (%v), want %s", c.v, b, err, c.json)
+		}
+		if c.v.String() != c.text {
+			t.Errorf("%+v: text %s, want %s", c.v, c.v.String(), c.text)
+		}
+		var back Value
+		if err := json.Unmarshal(b, &back); err != nil || back != c.v {
+			t.Errorf("%s: decoded %+v (%v)", b, back, err)
+		}
+	}
+	if _, err := json.Marshal(Number(math.Inf(1))); err == nil {
+		t.Error("an infinite number was encoded")
+	}
+}
+
+func TestReportCapsRejectionsButCountsExactly(t *testing.T) {
+	var r Report
+	for i := range MaxReportRejections + 5 {
+		r.Reject(Rejection{Index: i, Reason: "x"})
+	}
+	if len(r.Rejections) != MaxReportRejections || !r.RejectionsTruncated || r.Totals.Rejected != MaxReportRejections+5 || r.Totals.Ops != MaxReportRejections+5 {
+		t.Fatalf("list %d, truncated %v, totals %+v", len(r.Rejections), r.RejectionsTruncated, r.Totals)
+	}
+	r.StartedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeReport(b)
+	if err != nil || back.Totals != r.Totals || !back.StartedAt.Equal(r.StartedAt) {
+		t.Fatalf("report round trip: %+v, %v", back.Totals, err)
+	}
+}
