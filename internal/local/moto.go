@@ -2,11 +2,13 @@ package local
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -39,7 +41,12 @@ func StartMoto(ctx context.Context, log io.Writer) (*Moto, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	args := []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}
+	cmd := exec.Command(bin, args...)
+	if py := pythonWithMoto(); py != "" {
+		// The same moto, started through motopatch.py (see there why).
+		cmd = exec.Command(py, append([]string{"-c", motoPatch}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so that Stop also ends any child it forks.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -119,4 +126,22 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+//go:embed motopatch.py
+var motoPatch string
+
+// pythonWithMoto returns a python3 that can import moto's server, or "".
+func pythonWithMoto() string {
+	if os.Getenv("MEMO_MOTO_UNPATCHED") != "" {
+		return ""
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	if exec.Command(py, "-c", "import moto.server, moto.sqs.models").Run() != nil {
+		return ""
+	}
+	return py
 }
