@@ -95,7 +95,7 @@ type progress struct {
 func newProgress(env *cli) *progress { return &progress{env: env, start: time.Now()} }
 
 func (p *progress) update(r status.Reconciliation) {
-	done := r.OK + r.Error + r.Rejected + r.DLQ
+	done := r.Done()
 	elapsed := time.Since(p.start)
 	rate := float64(done) / elapsed.Seconds()
 	eta := "?"

@@ -31,12 +31,28 @@ type Reconciliation struct {
 	Report *record.Report
 	// Total is the number of ops in the file (the report's count).
 	Total, OK, Error, Rejected, DLQ, Lost int
+	// Queued is the number of messages in the ops queue (all batches'),
+	// when the caller looked; -1 when it did not.
+	Queued int
+}
+
+// Done estimates how many ops are finished, for progress displays: the
+// accounted ops, or the enqueued ops that have left the queue if the queue
+// was looked at more recently.
+func (r Reconciliation) Done() int {
+	done := r.OK + r.Error + r.Rejected + r.DLQ
+	if r.Report != nil && r.Queued >= 0 {
+		if est := min(r.Total, r.Total-r.Queued); est > done {
+			done = est
+		}
+	}
+	return done
 }
 
 // Reconcile gathers the counts of a batch. A name both stored and in the DLQ
 // (a duplicate delivery of which one copy failed) counts once, as stored.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
-	r := Reconciliation{Batch: batch}
+	r := Reconciliation{Batch: batch, Queued: -1}
 	rep, found, err := src.Report(ctx, batch)
 	if err != nil {
 		return r, err
