@@ -5,9 +5,13 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/memohq/memo/internal/local/localtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's command reference from memo help")
@@ -66,4 +70,59 @@ func TestReadmeCommandReferenceMatchesHelp(t *testing.T) {
 		return
 	}
 	t.Fatalf("README.md's command reference differs from memo help; run: go test ./cmd/memo -run TestReadme -update")
+}
+
+// TestReadmeTwinExample runs examples/twin.sh, which the README shows
+// verbatim (the test checks that too), with the memo binary on PATH.
+func TestReadmeTwinExample(t *testing.T) {
+	script, err := os.ReadFile("../../examples/twin.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- example:twin.sh -->\n```sh\n", "```\n<!-- end example -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the examples/twin.sh block")
+	}
+	if got := s[i+len(begin) : j]; got != string(script) {
+		if *update {
+			s = s[:i+len(begin)] + string(script) + s[j:]
+			if err := os.WriteFile(readmePath, []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			t.Fatal("README.md's copy of examples/twin.sh differs; run: go test ./cmd/memo -run TestReadme -update")
+		}
+	}
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	localtest.RequireMoto(t)
+	if _, err := exec.LookPath("aws"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but the AWS CLI is not installed: the README example needs it")
+		}
+		t.Skip("the AWS CLI is not installed")
+	}
+	bin := buildMemo(t)
+	cmd := exec.Command("bash", "examples/twin.sh")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("examples/twin.sh: %v\n%s", err, out)
+	}
+	for _, want := range append(append([]string{mixedLine, "error\tdivision by zero"}, mixedResults...), mixedRejections...) {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("examples/twin.sh output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/memohq/memo/internal/awsconfig"
 	"github.com/memohq/memo/internal/local"
@@ -59,6 +60,14 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 	cfg, err := awsconfig.Load(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if t.endpoint == "" {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := cfg.Credentials.Retrieve(cctx)
+		cancel()
+		if err != nil {
+			return nil, &exitError{code: exitFailure, err: fmt.Errorf("no AWS credentials found (configure them with aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or give --endpoint to use the local twin): %v", err)}
+		}
 	}
 	if t.fromTerraform == "" {
 		ws := t.workspace

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runMemo(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	env := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code = run(context.Background(), env, args)
+	return out.String(), errOut.String(), code
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage: memo <command>"},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"results"}, "give op names, or --batch ID, or --all"},
+		{[]string{"results", "--format", "xml", "a"}, `--format "xml"`},
+		{[]string{"results", "--all", "a"}, "give op names, or --batch ID, or --all"},
+		{[]string{"status"}, "want exactly one batch id"},
+		{[]string{"dlq", "purge"}, "want 'list' or 'redrive'"},
+		{[]string{"submit", "--key", "other/x.json", "f.json"}, "batches are read only under batches/"},
+		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "a batch key ends in .json or .jsonl"},
+		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},
+		{[]string{"local", "--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		_, stderr, code := runMemo(c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("memo %v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		out, _, code := runMemo(c.name, "-h")
+		if code != exitOK || !strings.Contains(out, "Usage: memo "+c.name) || !strings.Contains(out, "Examples:") && c.name != "local" {
+			t.Errorf("memo %s -h: exit %d\n%s", c.name, code, out)
+		}
+	}
+}
+
+func TestParseTerraformOutputs(t *testing.T) {
+	out := []byte(`{
+	  "bucket": {"sensitive": false, "type": "string", "value": "memo-dev-batches-123"},
+	  "table": {"value": "memo-dev-results"}, "batch_index": {"value": "batch"},
+	  "queue_url": {"value": "https://sqs.eu-west-1.amazonaws.com/123/memo-dev-ops"},
+	  "dlq_url": {"value": "https://sqs.eu-west-1.amazonaws.com/123/memo-dev-ops-dlq"},
+	  "region": {"value": "eu-west-1"}, "workspace": {"value": "dev"}}`)
+	r, err := parseTerraformOutputs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Bucket != "memo-dev-batches-123" || r.Table != "memo-dev-results" || r.Region != "eu-west-1" || r.BatchIndex != "batch" || r.Workspace != "dev" || !strings.HasSuffix(r.DLQURL, "-dlq") {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := parseTerraformOutputs([]byte(`{}`)); err == nil || !strings.Contains(err.Error(), "applied?") {
+		t.Fatalf("empty outputs: %v", err)
+	}
+}
