@@ -44,7 +44,13 @@ func startSerialProxy(target string) (*serialProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &serialProxy{rp: httputil.NewSingleHostReverseProxy(u), ln: ln, polls: 50 * time.Millisecond, closed: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	// A client that gives up (a cancelled context) is not the proxy's
+	// error to print; it answers 502 as a gateway does.
+	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}
+	p := &serialProxy{rp: rp, ln: ln, polls: 50 * time.Millisecond, closed: make(chan struct{})}
 	p.URL = "http://" + ln.Addr().String()
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -75,24 +76,34 @@ type Uploaded struct {
 	Key, VersionID, ETag string
 }
 
-// UploadFile uploads a file from disk. The body is an *os.File, which the
-// SDK can seek to compute its checksum (a plain stream fails over HTTP).
+// MultipartThreshold is the file size from which UploadFile uploads in
+// parts (several at a time, each retried on its own).
+const MultipartThreshold = 16 << 20
+
+// UploadFile uploads a file from disk with the transfer manager: one
+// PutObject below MultipartThreshold, a multipart upload above. The body is
+// an *os.File, which the SDK can seek to compute checksums (a plain stream
+// fails the checksum rule over plain HTTP).
 func (s *Store) UploadFile(ctx context.Context, bucket, key, path string) (Uploaded, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Uploaded{}, err
 	}
 	defer f.Close()
-	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+	tm := transfermanager.New(s.client, func(o *transfermanager.Options) {
+		o.MultipartUploadThreshold = MultipartThreshold
+		o.PartSizeBytes = MultipartThreshold
+	})
+	out, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket:      aws.String(bucket),
 		Key:         aws.String(key),
 		Body:        f,
 		ContentType: aws.String("application/json"),
 	})
 	if err != nil {
-		return Uploaded{}, classify(fmt.Errorf("put s3://%s/%s: %w", bucket, key, err))
+		return Uploaded{}, classify(fmt.Errorf("upload s3://%s/%s: %w", bucket, key, err))
 	}
-	return Uploaded{Key: key, VersionID: aws.ToString(out.VersionId), ETag: trimQuotes(aws.ToString(out.ETag))}, nil
+	return Uploaded{Key: key, VersionID: aws.ToString(out.VersionID), ETag: trimQuotes(aws.ToString(out.ETag))}, nil
 }
 
 // classify marks errors that retrying cannot fix.
