@@ -24,7 +24,7 @@ table and queues, and serves until interrupted, so that the AWS CLI drives it:
 
   memo local &
   aws --endpoint-url URL s3 cp work.json s3://BUCKET/batches/work.json
-  memo status --endpoint URL batches/work.json@VERSION
+  memo status --endpoint URL 'batches/work.json@ETAG'
 
 With --batch FILE it uploads FILE under batches/, waits until every op is
 accounted for, prints the results, the rejected ops and a reconciliation

@@ -26,7 +26,7 @@ func init() {
 		usage:   "[--batch ID | --all] [--format table|arrow|json|csv] [target flags] [NAME...]",
 		help: `Examples:
   memo results --workspace dev 1_plus_1 2_by_2
-  memo results --endpoint http://127.0.0.1:PORT --batch 'batches/work.json@VERSION'
+  memo results --endpoint http://127.0.0.1:PORT --batch 'batches/work.json@c3cd268ba3e4bc47df81415117b92055'
   memo results --workspace dev --all --format csv > results.csv
 
 --format defaults to table on a terminal and arrow ("NAME -> VALUE") otherwise;
@@ -38,11 +38,11 @@ stderr and makes the exit code 1.`,
 		name:    "status",
 		summary: "reconcile a batch: its report and how many ops are ok, error, rejected, in the DLQ or lost",
 		usage:   "[--watch] [--json] [target flags] BATCH_ID",
-		help: `BATCH_ID is the key of the upload and its version (or ETag), as memo submit
-and the report print it: batches/work.json@3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+		help: `BATCH_ID is the key of the upload and its ETag, as memo submit, memo local
+and the report print it: batches/work.json@c3cd268ba3e4bc47df81415117b92055
 
 Examples:
-  memo status --workspace dev 'batches/work.json@3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY'
+  memo status --workspace dev 'batches/work.json@c3cd268ba3e4bc47df81415117b92055'
   memo status --endpoint http://127.0.0.1:PORT --watch 'batches/work.json@...'
 
 Exit code 3 when the batch has settled with ops lost, 4 when it was rejected.`,
@@ -164,7 +164,7 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 			printStatus(env, rec)
 		}
 		if rec.Report == nil {
-			return &exitError{code: exitFailure, err: fmt.Errorf("no report for batch %s yet (is the id right? ids look like batches/KEY@VERSION)", id)}
+			return &exitError{code: exitFailure, err: fmt.Errorf("no report for batch %s yet (is the id right? ids look like batches/KEY@ETAG)", id)}
 		}
 		if rec.Settled() || *watch {
 			return batchExit(rec)
