@@ -1,0 +1,36 @@
+package app
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestSplitterFromEnv(t *testing.T) {
+	e, err := SplitterFromEnv(env(map[string]string{EnvQueueURL: "https://q", EnvSendConcurrency: "16", EnvLogLevel: "debug", EnvWorkspace: "dev"}))
+	if err != nil || e.QueueURL != "https://q" || e.Concurrency != 16 || e.LogLevel != slog.LevelDebug || e.Workspace != "dev" {
+		t.Fatalf("%+v, %v", e, err)
+	}
+	for _, bad := range []map[string]string{
+		{},
+		{EnvQueueURL: "q", EnvSendConcurrency: "0"},
+		{EnvQueueURL: "q", EnvSendConcurrency: "many"},
+		{EnvQueueURL: "q", EnvLogLevel: "loud"},
+	} {
+		if _, err := SplitterFromEnv(env(bad)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestComputeFromEnv(t *testing.T) {
+	if _, err := ComputeFromEnv(env(nil)); err == nil || !strings.Contains(err.Error(), EnvTable) {
+		t.Fatalf("missing table: %v", err)
+	}
+	e, err := ComputeFromEnv(env(map[string]string{EnvTable: "t"}))
+	if err != nil || e.Table != "t" || e.LogLevel != slog.LevelInfo {
+		t.Fatalf("%+v, %v", e, err)
+	}
+}
