@@ -69,9 +69,12 @@ type Config struct {
 	// Concurrency is the number of SendMessageBatch calls in flight.
 	Concurrency int // default 8
 	Retry       retry.Policy
-	Now         func() time.Time
-	Logger      *slog.Logger
-	Metrics     Metrics
+	// Margin is kept free before the invocation's deadline to write a
+	// "failed" report when the batch cannot be split in time.
+	Margin  time.Duration // default 2s
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics Metrics
 }
 
 // Metrics receives the splitter's counters (CloudWatch EMF in Lambda).
@@ -100,6 +103,9 @@ func New(objects Objects, queue Queue, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Margin == 0 {
+		cfg.Margin = 2 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +118,11 @@ func New(objects Objects, queue Queue, cfg Config) *Service {
 // then retries the whole event, which is safe because splitting is
 // idempotent (compute writes are keyed by op name).
 func (s *Service) Handle(ctx context.Context, ev events.S3Event) error {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
+		defer cancel()
+	}
 	var errs []error
 	for _, rec := range ev.Records {
 		ref, ok, err := s.batchRef(rec)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,12 +165,20 @@ func TestFailedEntriesAreRetried(t *testing.T) {
 		ops = append(ops, fmt.Sprintf(`{"name":"n%d","op":"%d"}`, i, i))
 	}
 	objs.Set(bucket, "batches/r.jsonl", []byte(strings.Join(ops, "\n")))
-	var calls atomic.Int64
+	// Per message: the first call that carries it fails as a whole when
+	// its index is a multiple of 3; the last entry of a call fails twice.
+	var mu sync.Mutex
+	tries := map[string]int{}
 	q.Fail = func(msgs []record.Message) ([]splitter.SendFailure, error) {
-		switch calls.Add(1) % 3 {
-		case 0:
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			tries[m.Name]++
+		}
+		if first := msgs[0]; tries[first.Name] == 1 && first.Index%3 == 0 {
 			return nil, errors.New("ThrottlingException")
-		case 1:
+		}
+		if last := msgs[len(msgs)-1]; tries[last.Name] <= 3 {
 			return []splitter.SendFailure{{Index: len(msgs) - 1, Reason: "InternalError"}}, nil
 		}
 		return nil, nil
@@ -248,5 +256,30 @@ func TestHeapStaysFlat(t *testing.T) {
 	const bound = 8 << 20
 	if growth[100_000] > bound {
 		t.Fatalf("peak heap growth %d MB at 100k ops, want < %d MB", growth[100_000]>>20, bound>>20)
+	}
+}
+
+// blockingQueue never answers before its context ends.
+type blockingQueue struct{}
+
+func (blockingQueue) SendBatch(ctx context.Context, _ []record.Message) ([]splitter.SendFailure, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestDeadlineLeavesTimeForAFailedReport(t *testing.T) {
+	objs := inmem.NewObjects()
+	objs.Set(bucket, "batches/slow.json", []byte(`{"ops":[{"name":"a","op":"1"}]}`))
+	svc := splitter.New(objs, blockingQueue{}, splitter.Config{Retry: noWait, Margin: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := svc.Handle(ctx, s3Event("batches/slow.json", "v")); err == nil {
+		t.Fatal("Handle succeeded although nothing could be sent")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Handle returned after the invocation's deadline")
+	}
+	if rep := report(t, objs, "reports/slow.json.json"); rep.Status != record.ReportFailed || rep.Totals.Enqueued != 0 {
+		t.Fatalf("report %+v, want failed with nothing enqueued", rep)
 	}
 }
