@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/gruntwork-io/terratest/modules/files"
+	"github.com/gruntwork-io/terratest/modules/logger"
+	"github.com/gruntwork-io/terratest/modules/random"
+	"github.com/gruntwork-io/terratest/modules/terraform"
+
+	"github.com/memohq/memo/internal/awsconfig"
+	"github.com/memohq/memo/internal/local"
+	"github.com/memohq/memo/internal/workspace"
+)
+
+// awsComputeTimeout and awsMaxReceiveCount make the DLQ check take minutes
+// rather than the defaults' half hour: the module derives the ops queue's
+// visibility timeout as local.VisibilityFactor x the compute timeout (60 s).
+const (
+	awsComputeTimeout  = 10 * time.Second
+	awsMaxReceiveCount = 2
+)
+
+// TerraformState is what the teardown of a later run needs.
+type TerraformState struct {
+	Dir       string         `json:"dir"` // the copy of terraform/ that holds the state
+	Binary    string         `json:"binary"`
+	Workspace string         `json:"workspace"`
+	Vars      map[string]any `json:"vars"`
+}
+
+func (s *TerraformState) options() *terraform.Options {
+	return &terraform.Options{
+		TerraformDir:    s.Dir,
+		TerraformBinary: s.Binary,
+		Vars:            s.Vars,
+		NoColor:         true,
+		EnvVars:         map[string]string{"TF_IN_AUTOMATION": "1"},
+		// Fresh IAM roles and policies take a few seconds to be usable by
+		// Lambda and its event source mapping.
+		RetryableTerraformErrors: map[string]string{
+			"cannot be assumed by Lambda":                          "IAM role not yet propagated",
+			"does not have permissions to call ReceiveMessage":     "IAM policy not yet propagated",
+			"The provided execution role does not have permission": "IAM policy not yet propagated",
+		},
+		MaxRetries:         3,
+		TimeBetweenRetries: 15 * time.Second,
+	}
+}
+
+// awsTarget deploys the Terraform root module to a new workspace of the
+// account the SDK's default credential chain names.
+type awsTarget struct {
+	region, account string
+	tf              *TerraformState // set as soon as there is something to destroy
+}
+
+// preflight says which account and region the run will use, before it does
+// anything, and skips the test when there are no credentials.
+func (a *awsTarget) preflight(t *testing.T) {
+	if os.Getenv("AWS_EC2_METADATA_DISABLED") == "" {
+		// No probing of the instance metadata endpoint on machines that
+		// are not EC2 instances; set AWS_EC2_METADATA_DISABLED=false to use
+		// an instance role.
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Skipf("MEMO_E2E_TARGET=aws: the AWS SDK configuration does not load (AWS_PROFILE, ~/.aws/config): %v", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Skipf("MEMO_E2E_TARGET=aws: no AWS credentials: the SDK's default chain found none "+
+			"(AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_PROFILE / ~/.aws/credentials, SSO, web identity, "+
+			"container or, with AWS_EC2_METADATA_DISABLED=false, instance credentials): %v", err)
+	}
+	if cfg.Region == "" {
+		t.Skip("MEMO_E2E_TARGET=aws: no AWS region: set AWS_REGION (or a region in the profile)")
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("MEMO_E2E_TARGET=aws: credentials found (%s) but STS GetCallerIdentity failed: %v", creds.Source, err)
+	}
+	a.region, a.account = cfg.Region, aws.ToString(id.Account)
+	logger.Default.Logf(t, "MEMO_E2E_TARGET=aws: using AWS account %s in region %s as %s (credentials: %s); "+
+		"a deploy creates the Terraform workspace e2e-<random> (resources memo-e2e-<random>-*), the teardown destroys it; %s",
+		a.account, a.region, aws.ToString(id.Arn), creds.Source, stagePlan())
+}
+
+func (a *awsTarget) deploy(t *testing.T) Deployment {
+	root := repoRoot(t)
+	runMake(t, root, "build", "bin/terraform")
+	dir, err := files.CopyTerraformFolderToTemp(filepath.Join(root, "terraform"), "memo-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := "e2e-" + strings.ToLower(random.UniqueId())
+	a.tf = &TerraformState{
+		Dir:       dir,
+		Binary:    filepath.Join(root, "bin", "terraform"),
+		Workspace: ws,
+		Vars: map[string]any{
+			"region":        a.region,
+			"artifacts_dir": filepath.Join(root, "build"),
+			// A test workspace: everything goes at destroy, and soon.
+			"force_destroy":                     true,
+			"deletion_protection":               false,
+			"point_in_time_recovery":            false,
+			"log_retention_days":                1,
+			"batch_retention_days":              1,
+			"report_retention_days":             1,
+			"noncurrent_version_retention_days": 1,
+			"compute_timeout_seconds":           int(awsComputeTimeout.Seconds()),
+			"max_receive_count":                 awsMaxReceiveCount,
+			"tags":                              map[string]any{"memo-e2e": ws},
+		},
+	}
+	if stagesSplit() {
+		// Saved before apply: a later teardown can destroy a partial apply.
+		saveDeployment(t, Deployment{Target: "aws", Resources: workspace.Resources{Workspace: ws, Region: a.region}, Terraform: a.tf})
+	}
+	opts := a.tf.options()
+	terraform.Init(t, opts)
+	terraform.WorkspaceSelectOrNew(t, opts, ws)
+	logger.Default.Logf(t, "applying terraform/ (copied to %s) in workspace %s, account %s, region %s", dir, ws, a.account, a.region)
+	terraform.InitAndApply(t, opts)
+
+	out := terraform.OutputAll(t, opts)
+	str := func(key string) string {
+		v, ok := out[key].(string)
+		if !ok || v == "" {
+			t.Fatalf("terraform output %s = %#v, want a string", key, out[key])
+		}
+		return v
+	}
+	d := Deployment{
+		Target: "aws",
+		Resources: workspace.Resources{
+			Workspace:  str("workspace"),
+			Region:     str("region"),
+			Bucket:     str("bucket"),
+			Table:      str("table"),
+			BatchIndex: str("batch_index"),
+			QueueURL:   str("queue_url"),
+			DLQURL:     str("dlq_url"),
+		},
+		Account:           str("account_id"),
+		SplitterFunction:  str("splitter_function"),
+		ComputeFunction:   str("compute_function"),
+		VisibilityTimeout: local.VisibilityFactor * awsComputeTimeout,
+		MaxReceiveCount:   awsMaxReceiveCount,
+		Patience:          15 * time.Minute,
+		Terraform:         a.tf,
+	}
+	if d.Account != a.account || d.Resources.Region != a.region || d.Resources.Workspace != ws {
+		t.Fatalf("deployed to account %s, region %s, workspace %s; want %s, %s, %s",
+			d.Account, d.Resources.Region, d.Resources.Workspace, a.account, a.region, ws)
+	}
+	logger.Default.Logf(t, "deployed: %s", fmt.Sprintf("%+v", d.Resources))
+	return d
+}
+
+func (a *awsTarget) connect(t *testing.T, d Deployment) (Deployment, aws.Config) {
+	if d.Account != a.account {
+		t.Fatalf("the deployment is in account %s, the credentials are for %s", d.Account, a.account)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: d.Resources.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, cfg
+}
+
+func (a *awsTarget) teardown(t *testing.T, d *Deployment) error {
+	tf := a.tf
+	if tf == nil && d != nil {
+		tf = d.Terraform
+	}
+	if tf == nil {
+		logger.Default.Logf(t, "nothing was deployed: nothing to destroy")
+		return nil
+	}
+	// Terraform reads the zips (source_code_hash) even to destroy.
+	root := repoRoot(t)
+	for _, zip := range []string{"splitter.zip", "compute.zip"} {
+		if _, err := os.Stat(filepath.Join(root, "build", zip)); err != nil {
+			runMake(t, root, "build")
+			break
+		}
+	}
+	opts := tf.options()
+	by := fmt.Sprintf("by hand: terraform -chdir=%s workspace select %s && terraform -chdir=%s destroy", tf.Dir, tf.Workspace, tf.Dir)
+	if _, err := terraform.WorkspaceSelectOrNewE(t, opts, tf.Workspace); err != nil {
+		return fmt.Errorf("selecting workspace %s in %s: %w (destroy it %s)", tf.Workspace, tf.Dir, err, by)
+	}
+	if _, err := terraform.DestroyE(t, opts); err != nil {
+		return fmt.Errorf("destroying workspace %s: %w (the state stays in %s: retry, or destroy it %s)", tf.Workspace, err, tf.Dir, by)
+	}
+	if _, err := terraform.WorkspaceDeleteE(t, opts, tf.Workspace); err != nil {
+		return fmt.Errorf("deleting the destroyed workspace %s: %w", tf.Workspace, err)
+	}
+	logger.Default.Logf(t, "destroyed workspace %s in account %s", tf.Workspace, a.account)
+	return os.RemoveAll(tf.Dir)
+}
