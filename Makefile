@@ -57,8 +57,9 @@ fuzz-smoke: ## run each fuzz target for FUZZTIME (default 10s)
 e2e: ## Terratest against AWS (MEMO_E2E_TARGET=aws); skips without credentials
 	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 60m -v ./test/e2e/
 
-bench: ## performance figures (see README "Performance")
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/...
+bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one "key value" line each (see README "Performance"; needs moto)
+	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
+	$(GO) run ./internal/tools/bench -go $(GO) -log $(BUILD)/bench.log
 
 tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
 
