@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/memohq/memo/internal/awsconfig"
+	"github.com/memohq/memo/internal/faults"
 	"github.com/memohq/memo/internal/local"
 	"github.com/memohq/memo/internal/naming"
 	"github.com/memohq/memo/internal/workspace"
@@ -45,6 +47,8 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	timeout := fs.Duration("timeout", local.WaitTimeout, "with --batch: give up waiting after this long")
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
 	pollers := fs.Int("pollers", 4, "concurrent ops-queue pollers (the event source mapping's concurrency)")
+	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
+	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)
@@ -52,7 +56,15 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if err := naming.ValidWorkspace(*ws); err != nil {
 			return usageErr("%v", err)
 		}
+		if *faultRate < 0 || *faultRate > 1 {
+			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
+		}
 		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers}}
+		if *faultRate > 0 {
+			inj := faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
+			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
+			defer func() { fmt.Fprintf(env.stderr, "faults injected: %d %v\n", inj.Stats().Total(), inj.Stats().ByKind()) }()
+		}
 		if *logFile != "" {
 			f, err := os.Create(*logFile)
 			if err != nil {
@@ -83,6 +95,15 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		client := twin.Client()
+		if *faultRate > 0 {
+			// The faults are the pipeline's: the upload and the wait reach
+			// the twin without them.
+			cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: twin.Endpoint(), Region: twin.Region, StaticCredentials: true})
+			if err != nil {
+				return err
+			}
+			client = workspace.New(cfg, twin.Resources)
+		}
 		key := naming.BatchPrefix + filepath.Base(*batchFile)
 		return submitAndReport(ctx, env, client, *batchFile, key, workspace.WaitOptions{Idle: twin.Idle}, "arrow")
 	}

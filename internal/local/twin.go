@@ -36,7 +36,9 @@ type Options struct {
 	// nil discards them.
 	Log io.Writer
 	// APIOptions are added to every SDK client the twin and its in-process
-	// functions build (fault injection, call counting).
+	// functions build (fault injection, call counting), except the one that
+	// delivers S3 notifications to the splitter: on AWS, S3 invokes the
+	// function itself, and the twin's notification queue is its stand-in.
 	APIOptions []func(*middleware.Stack) error
 }
 
@@ -77,13 +79,16 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		return nil, err
 	}
 	t.proxy, endpoint = proxy, proxy.URL
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{
-		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true, APIOptions: o.APIOptions,
+	// cfg adds o.APIOptions to base.
+	base, err := awsconfig.Load(ctx, awsconfig.Options{
+		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true,
 	})
 	if err != nil {
 		t.Stop()
 		return nil, err
 	}
+	cfg := base.Copy()
+	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), base.APIOptions...), o.APIOptions...)
 	t.Config = cfg
 	t.Provisioned, err = Provision(ctx, cfg, t.Settings)
 	if err != nil {
@@ -108,7 +113,10 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	client := sqs.NewFromConfig(cfg)
-	d := &s3Delivery{sqs: client, queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy}
+	// S3 invokes the splitter itself on AWS: the notification queue is the
+	// twin's device, and an injected fault there would model nothing (a
+	// lost receive would hide the event for its 900s visibility timeout).
+	d := &s3Delivery{sqs: sqs.NewFromConfig(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy}
 	t.wg.Go(func() { d.run(runCtx) })
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
