@@ -180,7 +180,18 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	log := s.cfg.Logger.With("batch", id)
 
 	// Pass 1: structural check. Nothing is enqueued for a broken file.
-	if err := s.check(ctx, ref, format); err != nil {
+	// A read that fails part way (after the SDK's own retries) is tried
+	// again here: a batch must not depend on S3's asynchronous retries
+	// alone to get a report.
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.check(ctx, ref, format)
+		if err == nil || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
+			break
+		}
+		log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
+	}
+	if err != nil {
 		var se *batch.SyntaxError
 		switch {
 		case errors.As(err, &se):
@@ -195,12 +206,26 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 			log.Warn("batch vanished", "error", err)
 			return rep, s.writeReport(ctx, &rep)
 		default:
-			return rep, err
+			rep.Status, rep.Error = record.ReportFailed, err.Error()
+			log.Error("batch unreadable", "error", err)
+			return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
 		}
 	}
 
-	// Pass 2: stream, validate, enqueue.
-	stats, err := s.enqueue(ctx, ref, format, id, &rep)
+	// Pass 2: stream, validate, enqueue. A read failure part way starts
+	// the pass again; ops sent twice are computed twice, to the same item.
+	var stats sendStats
+	for attempt := 1; ; attempt++ {
+		rep = record.Report{Batch: id, Bucket: ref.Bucket, Key: ref.Key, StartedAt: rep.StartedAt}
+		var st sendStats
+		st, err = s.enqueue(ctx, ref, format, id, &rep)
+		stats.calls += st.calls
+		stats.retries += st.retries
+		if err == nil || !errors.Is(err, errRead) || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
+			break
+		}
+		log.Warn("reading the batch failed part way; splitting again", "attempt", attempt, "enqueued", rep.Totals.Enqueued, "error", err)
+	}
 	if err != nil {
 		rep.Status, rep.Error = record.ReportFailed, err.Error()
 		log.Error("batch failed", "error", err, "enqueued", rep.Totals.Enqueued)
@@ -232,12 +257,26 @@ func (s *Service) check(ctx context.Context, ref Ref, f batch.Format) error {
 
 type sendStats struct{ calls, retries int }
 
+// readAttempts bounds the tries of each pass when reading the object fails.
+const readAttempts = 3
+
+// errRead marks a failure to read the batch object (rather than to send).
+var errRead = errors.New("reading the batch")
+
+// retryableRead reports whether a failed read may succeed if tried again:
+// not a broken file, not a missing object, not a permanent error.
+func retryableRead(err error) bool {
+	var se *batch.SyntaxError
+	return !errors.As(err, &se) && !errors.Is(err, ErrNotFound) && !retry.IsPermanent(err) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
 // enqueue streams the object again and sends its valid ops. Scanning runs
 // on this goroutine; Concurrency workers send chunks of MaxSendBatch.
 func (s *Service) enqueue(ctx context.Context, ref Ref, f batch.Format, id string, rep *record.Report) (sendStats, error) {
 	body, err := s.objects.Open(ctx, ref)
 	if err != nil {
-		return sendStats{}, err
+		return sendStats{}, fmt.Errorf("%w: %w", errRead, err)
 	}
 	defer body.Close()
 
@@ -308,7 +347,7 @@ func (s *Service) enqueue(ctx context.Context, ref Ref, f batch.Format, id strin
 	if scanErr != nil {
 		// The first pass accepted the file, so a structural error here means
 		// the object changed under us or the read failed: retryable.
-		return stats, fmt.Errorf("reading batch: %w", scanErr)
+		return stats, fmt.Errorf("%w: %w", errRead, scanErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return stats, err

@@ -283,3 +283,69 @@ func TestDeadlineLeavesTimeForAFailedReport(t *testing.T) {
 		t.Fatalf("report %+v, want failed with nothing enqueued", rep)
 	}
 }
+
+// flakyReader fails after n bytes.
+type flakyReader struct {
+	r io.Reader
+	n int
+}
+
+func (f *flakyReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("connection reset by peer")
+	}
+	if len(p) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+func TestReadFailuresAreRetriedWithinTheInvocation(t *testing.T) {
+	var lines []string
+	for i := range 50 {
+		lines = append(lines, fmt.Sprintf(`{"name":"n%d","op":"%d"}`, i, i))
+	}
+	body := strings.Join(lines, "\n")
+	objs, q := inmem.NewObjects(), &inmem.Queue{}
+	opens := 0
+	// The first read of each pass breaks part way.
+	objs.Opener = func(splitter.Ref) (io.ReadCloser, error) {
+		opens++
+		if opens == 1 || opens == 3 {
+			return io.NopCloser(&flakyReader{r: strings.NewReader(body), n: len(body) / 2}), nil
+		}
+		return io.NopCloser(strings.NewReader(body)), nil
+	}
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Concurrency: 1})
+	if err := svc.Handle(context.Background(), s3Event("batches/f.jsonl", "v")); err != nil {
+		t.Fatal(err)
+	}
+	rep := report(t, objs, "reports/f.jsonl.json")
+	if rep.Status != record.ReportSplit || rep.Totals != (record.Totals{Ops: 50, Enqueued: 50}) || opens != 4 {
+		t.Fatalf("report %+v after %d opens", rep, opens)
+	}
+	seen := map[string]bool{}
+	for _, m := range q.Messages() {
+		seen[m.Name] = true
+	}
+	if len(seen) != 50 {
+		t.Fatalf("%d distinct ops enqueued, want 50", len(seen))
+	}
+}
+
+func TestUnreadableBatchStillGetsAReport(t *testing.T) {
+	objs, q := inmem.NewObjects(), &inmem.Queue{}
+	objs.Opener = func(splitter.Ref) (io.ReadCloser, error) { return nil, errors.New("InternalError") }
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait})
+	if err := svc.Handle(context.Background(), s3Event("batches/u.json", "v")); err == nil {
+		t.Fatal("an unreadable batch must fail the invocation, for S3's retries")
+	}
+	if rep := report(t, objs, "reports/u.json.json"); rep.Status != record.ReportFailed || !strings.Contains(rep.Error, "InternalError") {
+		t.Fatalf("report %+v", rep)
+	}
+	if n := objs.Opens.Load(); n != 3 {
+		t.Fatalf("%d opens, want 3 (the read was retried)", n)
+	}
+}

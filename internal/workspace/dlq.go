@@ -15,8 +15,10 @@ import (
 
 // DLQMessage is one message found in the dead-letter queue.
 type DLQMessage struct {
-	ID           string          `json:"id"`
-	Body         string          `json:"body"`
+	ID   string `json:"id"`
+	Body string `json:"body"`
+	// ReceiveCount is SQS's receive count before this peek: the receives
+	// from the ops queue plus any earlier peeks of the DLQ.
 	ReceiveCount int             `json:"receive_count"`
 	SentAt       time.Time       `json:"sent_at"`
 	Decoded      *record.Message `json:"decoded,omitempty"`
@@ -64,10 +66,10 @@ func (c *Client) PeekDLQ(ctx context.Context) ([]DLQMessage, error) {
 func toDLQMessage(m types.Message) DLQMessage {
 	d := DLQMessage{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body)}
 	attrs := m.Attributes
-	// The DLQ's own receive (this peek) adds one; report the count the
-	// message had when it was moved.
+	// SQS keeps counting receives in the DLQ: this peek's own receive is
+	// taken off, but earlier peeks (memo dlq list, memo status) still count.
 	if n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
-		d.ReceiveCount = n
+		d.ReceiveCount = max(n-1, 0)
 	}
 	if ms, err := strconv.ParseInt(attrs[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
 		d.SentAt = time.UnixMilli(ms).UTC()
