@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,5 +303,33 @@ func TestSubmitProgressOnATerminal(t *testing.T) {
 	out, code := s.memo(t, "submit", "--key", "batches/plain.jsonl", "--wait", file)
 	if code != 0 || strings.Contains(out, "\033[") || strings.Contains(out, "█") || !strings.Contains(out, "progress: 500/500 ops") {
 		t.Fatalf("plain progress: exit %d\n%s", code, out)
+	}
+}
+
+// TestLocalBatch is make run: memo local --batch on the seed example prints
+// both results and lost=0, then stops everything it started.
+func TestLocalBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	localtest.RequireMoto(t)
+	bin := buildMemo(t)
+	cmd := exec.Command(bin, "local", "--batch", "../../examples/work.json")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("memo local --batch: %v\n%s", err, out)
+	}
+	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9a-f]{32}: total=2 ok=2 error=0 rejected=0 dlq=0 lost=0\n$`)
+	if !want.Match(out) {
+		t.Fatalf("output:\n%s", out)
+	}
+	// Its moto is gone: the endpoint it printed no longer answers.
+	endpoint := regexp.MustCompile(`(?m)^endpoint: (\S+)$`).FindSubmatch(out)
+	if endpoint == nil {
+		t.Fatal("no endpoint line")
+	}
+	if resp, err := http.Get(string(endpoint[1]) + "/moto-api/"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("%s still answers after memo local exited", endpoint[1])
 	}
 }
