@@ -497,17 +497,9 @@ func (i *Injector) partial(ctx context.Context, in middleware.InitializeInput, n
 	}
 	switch p := in.Parameters.(type) {
 	case *sqs.SendMessageBatchInput:
-		fail := i.subset(len(p.Entries))
 		cp := *p
-		cp.Entries = nil
 		var failed []sqstypes.BatchResultErrorEntry
-		for j, e := range p.Entries {
-			if fail[j] {
-				failed = append(failed, entryError(e.Id))
-			} else {
-				cp.Entries = append(cp.Entries, e)
-			}
-		}
+		cp.Entries, failed = splitEntries(p.Entries, i.subset(len(p.Entries)), func(e sqstypes.SendMessageBatchRequestEntry) *string { return e.Id })
 		i.count(key, Partial)
 		in.Parameters = &cp
 		out, md, err := next.HandleInitialize(ctx, in)
@@ -516,17 +508,9 @@ func (i *Injector) partial(ctx context.Context, in middleware.InitializeInput, n
 		}
 		return out, md, err
 	case *sqs.DeleteMessageBatchInput:
-		fail := i.subset(len(p.Entries))
 		cp := *p
-		cp.Entries = nil
 		var failed []sqstypes.BatchResultErrorEntry
-		for j, e := range p.Entries {
-			if fail[j] {
-				failed = append(failed, entryError(e.Id))
-			} else {
-				cp.Entries = append(cp.Entries, e)
-			}
-		}
+		cp.Entries, failed = splitEntries(p.Entries, i.subset(len(p.Entries)), func(e sqstypes.DeleteMessageBatchRequestEntry) *string { return e.Id })
 		i.count(key, Partial)
 		in.Parameters = &cp
 		out, md, err := next.HandleInitialize(ctx, in)
@@ -576,4 +560,17 @@ func (i *Injector) partial(ctx context.Context, in middleware.InitializeInput, n
 func entryError(id *string) sqstypes.BatchResultErrorEntry {
 	code, msg := "InternalError", "internal error (injected by memo faults)"
 	return sqstypes.BatchResultErrorEntry{Id: id, Code: &code, Message: &msg, SenderFault: false}
+}
+
+// splitEntries keeps the entries not chosen to fail and returns an SQS
+// per-entry error for each of the others.
+func splitEntries[E any](entries []E, fail map[int]bool, id func(E) *string) (kept []E, failed []sqstypes.BatchResultErrorEntry) {
+	for j, e := range entries {
+		if fail[j] {
+			failed = append(failed, entryError(id(e)))
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	return kept, failed
 }
