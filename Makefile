@@ -27,7 +27,7 @@ build: $(BUILD)/splitter.zip $(BUILD)/compute.zip ## the two Lambda zips (linux/
 
 $(BUILD)/%.zip: FORCE
 	$(call lambda-bin,arm64,$*)
-	$(GO) run ./internal/tools/mkzip -o $@ $(BUILD)/arm64/$*/bootstrap
+	$(GO) run ./tools/mkzip -o $@ $(BUILD)/arm64/$*/bootstrap
 
 build-twin: ## the same function binaries for linux/amd64, for the twin's aws-lambda-rie
 	$(foreach f,$(FUNCTIONS),$(call lambda-bin,amd64,$(f));)
@@ -59,7 +59,7 @@ e2e: ## Terratest against AWS (MEMO_E2E_TARGET=aws); skips without credentials
 
 bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one "key value" line each (see README "Performance"; needs moto)
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
-	$(GO) run ./internal/tools/bench -go $(GO) -log $(BUILD)/bench.log
+	$(GO) run ./tools/bench -go $(GO) -log $(BUILD)/bench.log
 
 tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
 

@@ -88,7 +88,7 @@ TF_VAR_FILE_ARG = $(if $(wildcard $(TF_DIR)/env/$(WORKSPACE).tfvars),-var-file=e
 TF_APPROVE_ARG = $(if $(filter 1 yes true,$(AUTO_APPROVE)),-auto-approve)
 
 # The workspace names memo-<workspace>-<role>: the same rule as
-# internal/naming.ValidWorkspace, checked before anything is built.
+# internal/pipeline/naming.ValidWorkspace, checked before anything is built.
 tf-workspace-arg:
 	@if [ -z "$(WORKSPACE)" ]; then echo "usage: make $(MAKECMDGOALS) WORKSPACE=<name>" >&2; exit 2; fi
 	@if ! printf '%s' "$(WORKSPACE)" | grep -Eq '^[a-z0-9][a-z0-9-]{0,19}$$'; then \

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memohq/memo/internal/local/localtest"
+	"github.com/memohq/memo/internal/dev/local/localtest"
 )
 
 // served is a `memo local` process serving the twin.

@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/memohq/memo/internal/awsconfig"
-	"github.com/memohq/memo/internal/faults"
-	"github.com/memohq/memo/internal/local"
-	"github.com/memohq/memo/internal/naming"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/faults"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
 func init() {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/memohq/memo/internal/record"
-	"github.com/memohq/memo/internal/status"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // printBatch prints a batch's results sorted by name, its rejections and its

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/memohq/memo/internal/record"
-	"github.com/memohq/memo/internal/status"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 func isTerminal(f *os.File) bool {

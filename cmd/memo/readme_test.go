@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memohq/memo/internal/local/localtest"
+	"github.com/memohq/memo/internal/dev/local/localtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's command reference from memo help")

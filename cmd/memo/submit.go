@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memohq/memo/internal/batch"
-	"github.com/memohq/memo/internal/naming"
-	"github.com/memohq/memo/internal/status"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/batch"
+	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
 func init() {

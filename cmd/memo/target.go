@@ -10,9 +10,9 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/memohq/memo/internal/awsconfig"
-	"github.com/memohq/memo/internal/local"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/workspace"
 )
 
 // target is where a command finds its pipeline: a workspace (names by the

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/memohq/memo/internal/app"
-	"github.com/memohq/memo/internal/awsconfig"
+	"github.com/memohq/memo/internal/aws/app"
+	"github.com/memohq/memo/internal/aws/awsconfig"
 )
 
 func main() {

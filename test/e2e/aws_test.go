@@ -17,9 +17,9 @@ import (
 	"github.com/gruntwork-io/terratest/modules/random"
 	"github.com/gruntwork-io/terratest/modules/terraform"
 
-	"github.com/memohq/memo/internal/awsconfig"
-	"github.com/memohq/memo/internal/local"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/workspace"
 )
 
 // awsComputeTimeout and awsMaxReceiveCount make the DLQ check take minutes

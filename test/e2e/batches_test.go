@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memohq/memo/internal/record"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // The batches the validate stage uploads. Their expectations are written

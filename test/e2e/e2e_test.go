@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/gruntwork-io/terratest/modules/logger"
 
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/ops/workspace"
 )
 
 // Deployment is what the deploy stage yields, the same on both targets: the

@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/gruntwork-io/terratest/modules/logger"
 
-	"github.com/memohq/memo/internal/app"
-	"github.com/memohq/memo/internal/local"
-	"github.com/memohq/memo/internal/local/localtest"
+	"github.com/memohq/memo/internal/aws/app"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/local/localtest"
 )
 
 // twinSettings shape the twin for the test: a short visibility timeout and

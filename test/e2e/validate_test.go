@@ -15,10 +15,10 @@ import (
 	"github.com/gruntwork-io/terratest/modules/random"
 	"github.com/gruntwork-io/terratest/modules/retry"
 
-	"github.com/memohq/memo/internal/naming"
-	"github.com/memohq/memo/internal/record"
-	"github.com/memohq/memo/internal/status"
-	"github.com/memohq/memo/internal/workspace"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // upload is one batch on its way through the pipeline.

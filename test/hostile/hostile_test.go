@@ -17,12 +17,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/memohq/memo/internal/compute"
-	"github.com/memohq/memo/internal/eval"
-	"github.com/memohq/memo/internal/inmem"
-	"github.com/memohq/memo/internal/naming"
-	"github.com/memohq/memo/internal/record"
-	"github.com/memohq/memo/internal/splitter"
+	"github.com/memohq/memo/internal/dev/inmem"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/eval"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 const dir = "../testdata/hostile"

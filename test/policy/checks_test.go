@@ -14,11 +14,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/memohq/memo/internal/local"
+	"github.com/memohq/memo/internal/dev/local"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
-	"github.com/memohq/memo/internal/naming"
+	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
 // An invariant is one property of terraform/ that memo relies on. check
@@ -890,17 +890,17 @@ func checkNamesMatchGo(c *Config) []string {
 			continue
 		}
 		if got != n.want {
-			p.add("%s.%s is named %q in workspace %s of account %s; internal/naming says %q", n.typ, n.name, got, ws, testAccount, n.want)
+			p.add("%s.%s is named %q in workspace %s of account %s; internal/pipeline/naming says %q", n.typ, n.name, got, ws, testAccount, n.want)
 		}
 	}
 	idx, err := e.Local("batch_index")
 	if err != nil || idx.Type() != cty.String || idx.AsString() != want.BatchIndex {
-		p.add("local.batch_index is %s, internal/naming says %q (%v)", valueString(idx), want.BatchIndex, err)
+		p.add("local.batch_index is %s, internal/pipeline/naming says %q (%v)", valueString(idx), want.BatchIndex, err)
 	}
 	for local, goValue := range map[string]string{"batch_prefix": naming.BatchPrefix, "report_prefix": naming.ReportPrefix} {
 		v, err := e.Local(local)
 		if err != nil || v.Type() != cty.String || v.AsString() != goValue {
-			p.add("local.%s is %s, internal/naming says %q (%v)", local, valueString(v), goValue, err)
+			p.add("local.%s is %s, internal/pipeline/naming says %q (%v)", local, valueString(v), goValue, err)
 		}
 	}
 	return p
@@ -940,7 +940,7 @@ func checkWorkspaceValidated(c *Config) []string {
 		}
 		goAccepts := naming.ValidWorkspace(ws) == nil
 		if accepted != goAccepts {
-			p.add("workspace %q: Terraform accepts it = %v, internal/naming.ValidWorkspace accepts it = %v", ws, accepted, goAccepts)
+			p.add("workspace %q: Terraform accepts it = %v, internal/pipeline/naming.ValidWorkspace accepts it = %v", ws, accepted, goAccepts)
 		}
 	}
 	return p
@@ -1389,7 +1389,7 @@ func checkLambdaConfig(c *Config) []string {
 
 // goEnvFile declares the environment variables the functions read, as
 // constants named Env*, and reads them in SplitterFromEnv and ComputeFromEnv.
-const goEnvFile = "../../internal/app/app.go"
+const goEnvFile = "../../internal/aws/app/app.go"
 
 // goEnvReaders names the Go function that reads each Lambda's environment.
 var goEnvReaders = map[string]string{"splitter": "SplitterFromEnv", "compute": "ComputeFromEnv"}
@@ -1479,12 +1479,12 @@ func checkEnvMatchesGo(c *Config) []string {
 		}
 		for _, name := range sortedKeys(reads[fn]) {
 			if !set[name] {
-				p.add("internal/app.%s reads %s, which Terraform does not set on the %s function", goEnvReaders[fn], name, fn)
+				p.add("internal/aws/app.%s reads %s, which Terraform does not set on the %s function", goEnvReaders[fn], name, fn)
 			}
 		}
 		for _, name := range sortedKeys(set) {
 			if !reads[fn][name] && !envOnlyForOperators[name] {
-				p.add("Terraform sets %s on the %s function, which internal/app.%s does not read", name, fn, goEnvReaders[fn])
+				p.add("Terraform sets %s on the %s function, which internal/aws/app.%s does not read", name, fn, goEnvReaders[fn])
 			}
 		}
 	}

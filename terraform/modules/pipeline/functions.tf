@@ -12,7 +12,7 @@ resource "aws_cloudwatch_log_group" "compute" {
   retention_in_days = var.log_retention_days
 }
 
-# The functions read their environment in internal/app (Env* constants;
+# The functions read their environment in internal/aws/app (Env* constants;
 # test/policy checks that both sides name the same variables). MEMO_WORKSPACE
 # is the value of the workspace dimension of their EMF metrics.
 

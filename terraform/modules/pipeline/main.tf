@@ -13,7 +13,7 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.region
 
-  # The one naming rule, memo-<workspace>-<role>; internal/naming/naming.go
+  # The one naming rule, memo-<workspace>-<role>; internal/pipeline/naming/naming.go
   # is its Go side and test/policy checks that the two agree. Every named
   # resource below builds its name from local.prefix.
   prefix = "memo-${var.workspace}"
@@ -41,7 +41,7 @@ locals {
   # the timeout that you configure on your function" (the slack lets Lambda
   # retry a throttled batch before the messages reappear). Derived here and
   # nowhere else; the local twin uses the same factor
-  # (internal/local.VisibilityFactor).
+  # (internal/dev/local.VisibilityFactor).
   visibility_timeout_seconds = 6 * var.compute_timeout_seconds
 
   # A DLQ keeps messages for the SQS maximum, 14 days: for a standard queue

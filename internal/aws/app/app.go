@@ -1,0 +1,122 @@
+// Package app wires memo's services to AWS clients. The Lambda mains and the
+// local twin build the functions through it, so that both run the same
+// handlers with the same wiring; only where the configuration comes from
+// differs (the Lambda environment, or the twin's provisioning).
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/emf"
+	"github.com/memohq/memo/internal/aws/objects"
+	"github.com/memohq/memo/internal/aws/opsqueue"
+	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/eval"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+// Environment variables of the functions (Terraform sets them from resource
+// attributes: terraform/modules/pipeline/functions.tf).
+const (
+	EnvQueueURL        = "MEMO_QUEUE_URL"
+	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
+	EnvTable           = "MEMO_TABLE"
+	EnvWorkspace       = "MEMO_WORKSPACE"
+	EnvLogLevel        = "MEMO_LOG_LEVEL"
+)
+
+// SplitterEnv configures the splitter function.
+type SplitterEnv struct {
+	QueueURL    string
+	Concurrency int
+	Workspace   string
+	LogLevel    slog.Level
+}
+
+// ComputeEnv configures the compute function.
+type ComputeEnv struct {
+	Table     string
+	Workspace string
+	LogLevel  slog.Level
+}
+
+// SplitterFromEnv reads the splitter's configuration.
+func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
+	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), Workspace: getenv(EnvWorkspace), Concurrency: splitter.DefaultConcurrency}
+	if e.QueueURL == "" {
+		return e, fmt.Errorf("%s is not set", EnvQueueURL)
+	}
+	if v := getenv(EnvSendConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return e, fmt.Errorf("%s=%q: want an integer from 1 to 64", EnvSendConcurrency, v)
+		}
+		e.Concurrency = n
+	}
+	lvl, err := parseLevel(getenv(EnvLogLevel))
+	e.LogLevel = lvl
+	return e, err
+}
+
+// ComputeFromEnv reads the compute function's configuration.
+func ComputeFromEnv(getenv func(string) string) (ComputeEnv, error) {
+	e := ComputeEnv{Table: getenv(EnvTable), Workspace: getenv(EnvWorkspace)}
+	if e.Table == "" {
+		return e, fmt.Errorf("%s is not set", EnvTable)
+	}
+	lvl, err := parseLevel(getenv(EnvLogLevel))
+	e.LogLevel = lvl
+	return e, err
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo, fmt.Errorf("%s=%q: want DEBUG, INFO, WARN or ERROR", EnvLogLevel, s)
+	}
+	return l, nil
+}
+
+// Logger returns the JSON logger the functions use.
+func Logger(w io.Writer, level slog.Level, function string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})).With("function", function)
+}
+
+// NewSplitter builds the splitter service. metrics may be nil.
+func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
+	var m splitter.Metrics
+	if metrics != nil {
+		m = emf.New(metrics, env.Workspace, "splitter")
+	}
+	return splitter.New(
+		objects.New(awsconfig.S3(cfg)),
+		opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL),
+		splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m},
+	)
+}
+
+// NewCompute builds the compute service. metrics may be nil.
+func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
+	var m compute.Metrics
+	if metrics != nil {
+		m = emf.New(metrics, env.Workspace, "compute")
+	}
+	return compute.New(
+		results.New(dynamodb.NewFromConfig(cfg), env.Table, ""),
+		eval.Evaluate,
+		compute.Config{Logger: logger, Metrics: m},
+	)
+}

@@ -1,0 +1,131 @@
+// Package objects is memo's S3 adapter: it streams batch objects to the
+// splitter, stores and reads reports, and uploads batches for the memo
+// command.
+package objects
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/memohq/memo/internal/pipeline/retry"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+// Store reads and writes objects.
+type Store struct {
+	client *s3.Client
+}
+
+var _ splitter.Objects = (*Store)(nil)
+
+// New returns a Store using client.
+func New(client *s3.Client) *Store { return &Store{client: client} }
+
+// Open streams one version of an object (or, without a version id, the
+// object only if its ETag still matches).
+func (s *Store) Open(ctx context.Context, ref splitter.Ref) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key)}
+	switch {
+	case ref.Version != "":
+		in.VersionId = aws.String(ref.Version)
+	case ref.ETag != "":
+		in.IfMatch = aws.String(`"` + trimQuotes(ref.ETag) + `"`)
+	}
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, classify(fmt.Errorf("get s3://%s/%s: %w", ref.Bucket, ref.Key, err))
+	}
+	return out.Body, nil
+}
+
+// Put writes a small object.
+func (s *Store) Put(ctx context.Context, bucket, key string, body []byte, contentType string) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:      aws.String(bucket),
+		Key:         aws.String(key),
+		Body:        bytes.NewReader(body),
+		ContentType: aws.String(contentType),
+	})
+	if err != nil {
+		return classify(fmt.Errorf("put s3://%s/%s: %w", bucket, key, err))
+	}
+	return nil
+}
+
+// Get reads a whole small object (a report).
+func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, classify(fmt.Errorf("get s3://%s/%s: %w", bucket, key, err))
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
+// Uploaded identifies an uploaded object.
+type Uploaded struct {
+	Key, VersionID, ETag string
+}
+
+// MultipartThreshold is the file size from which UploadFile uploads in
+// parts (several at a time, each retried on its own).
+const MultipartThreshold = 16 << 20
+
+// UploadFile uploads a file from disk with the transfer manager: one
+// PutObject below MultipartThreshold, a multipart upload above. The body is
+// an *os.File, which the SDK can seek to compute checksums (a plain stream
+// fails the checksum rule over plain HTTP).
+func (s *Store) UploadFile(ctx context.Context, bucket, key, path string) (Uploaded, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Uploaded{}, err
+	}
+	defer f.Close()
+	tm := transfermanager.New(s.client, func(o *transfermanager.Options) {
+		o.MultipartUploadThreshold = MultipartThreshold
+		o.PartSizeBytes = MultipartThreshold
+	})
+	out, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+		Bucket:      aws.String(bucket),
+		Key:         aws.String(key),
+		Body:        f,
+		ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return Uploaded{}, classify(fmt.Errorf("upload s3://%s/%s: %w", bucket, key, err))
+	}
+	return Uploaded{Key: key, VersionID: aws.ToString(out.VersionID), ETag: trimQuotes(aws.ToString(out.ETag))}, nil
+}
+
+// classify marks errors that retrying cannot fix.
+func classify(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NoSuchVersion", "NotFound", "PreconditionFailed":
+			return fmt.Errorf("%w: %w", splitter.ErrNotFound, retry.Permanent(err))
+		case "NoSuchBucket", "AccessDenied", "InvalidBucketName", "InvalidArgument":
+			return retry.Permanent(err)
+		}
+	}
+	return err
+}
+
+// IsNotFound reports whether err says the object does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, splitter.ErrNotFound) }
+
+func trimQuotes(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}

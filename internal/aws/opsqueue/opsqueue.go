@@ -1,0 +1,83 @@
+// Package opsqueue is memo's SQS adapter for the ops queue: the splitter's
+// sender.
+package opsqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/retry"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+// Sender sends ops to one queue.
+type Sender struct {
+	client   *sqs.Client
+	queueURL string
+}
+
+var _ splitter.Queue = (*Sender)(nil)
+
+// NewSender returns a Sender for the queue at queueURL.
+func NewSender(client *sqs.Client, queueURL string) *Sender {
+	return &Sender{client: client, queueURL: queueURL}
+}
+
+// SendBatch sends up to 10 messages with one SendMessageBatch call. The call
+// can succeed while entries fail: those come back as failures, with
+// SenderFault marking the ones that retrying cannot fix.
+func (s *Sender) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if len(msgs) > splitter.MaxSendBatch {
+		return nil, retry.Permanent(fmt.Errorf("SendBatch: %d messages, the limit is %d", len(msgs), splitter.MaxSendBatch))
+	}
+	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		body, err := m.Encode()
+		if err != nil {
+			return nil, retry.Permanent(err)
+		}
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body)}
+	}
+	out, err := s.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: entries})
+	if err != nil {
+		return nil, Classify(fmt.Errorf("send to %s: %w", s.queueURL, err))
+	}
+	failures := make([]splitter.SendFailure, 0, len(out.Failed))
+	for _, f := range out.Failed {
+		i, err := strconv.Atoi(aws.ToString(f.Id))
+		if err != nil || i < 0 || i >= len(msgs) {
+			return nil, fmt.Errorf("SQS reported a failure for unknown entry %q", aws.ToString(f.Id))
+		}
+		failures = append(failures, splitter.SendFailure{
+			Index:     i,
+			Reason:    aws.ToString(f.Code) + ": " + aws.ToString(f.Message),
+			Permanent: f.SenderFault,
+		})
+	}
+	return failures, nil
+}
+
+// Classify marks SQS errors that retrying cannot fix.
+func Classify(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied",
+			"AccessDeniedException", "InvalidAddress", "InvalidParameterValue", "BatchRequestTooLong",
+			"TooManyEntriesInBatchRequest", "BatchEntryIdsNotDistinct":
+			return retry.Permanent(err)
+		}
+	}
+	return err
+}

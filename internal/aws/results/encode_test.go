@@ -1,0 +1,51 @@
+package results
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC)
+	for _, v := range []*record.Value{
+		ptr(record.Number(2)), ptr(record.Number(-0.5)), ptr(record.Number(1e125)), ptr(record.Number(1e-130)),
+		ptr(record.Number(math.MaxInt64)), ptr(record.Bool(false)), ptr(record.String("abcd")), nil,
+	} {
+		r := record.Result{Name: "n", Op: "op", Status: record.StatusOK, Value: v, Batch: "b@e", ComputedAt: at}
+		if v == nil {
+			r.Status, r.Error = record.StatusError, "division by zero"
+		}
+		item := Encode(r)
+		if v != nil && v.Kind == record.KindNumber {
+			if _, ok := item[AttrResult].(*types.AttributeValueMemberN); !ok {
+				t.Fatalf("a number is stored as %T", item[AttrResult])
+			}
+		}
+		got, err := Decode(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != r.Name || got.Op != r.Op || got.Status != r.Status || got.Error != r.Error || got.Batch != r.Batch || !got.ComputedAt.Equal(at) {
+			t.Fatalf("round trip %+v -> %+v", r, got)
+		}
+		if (got.Value == nil) != (v == nil) || v != nil && *got.Value != *v {
+			t.Fatalf("value %+v -> %+v", v, got.Value)
+		}
+	}
+}
+
+func TestDecodeRejectsBadItems(t *testing.T) {
+	if _, err := Decode(map[string]types.AttributeValue{}); err == nil {
+		t.Error("an item without a name decoded")
+	}
+	if _, err := Decode(map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: "n"}, AttrResult: &types.AttributeValueMemberN{Value: "x"}}); err == nil {
+		t.Error("a malformed number decoded")
+	}
+}
+
+func ptr(v record.Value) *record.Value { return &v }

@@ -1,0 +1,291 @@
+// Package results is memo's DynamoDB adapter for the results table: compute
+// writes through it, and the memo command reads through it. The table item
+// form of record.Result is encoded and decoded only here.
+package results
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/retry"
+)
+
+// Attribute names of a result item.
+const (
+	AttrName       = "name"
+	AttrOp         = "op"
+	AttrStatus     = "status"
+	AttrResult     = "result"
+	AttrError      = "error"
+	AttrBatch      = "batch"
+	AttrComputedAt = "computed_at"
+)
+
+// Table reads and writes one results table.
+type Table struct {
+	client *dynamodb.Client
+	name   string
+	index  string // the GSI on batch, "" when the table has none
+}
+
+var _ compute.ResultWriter = (*Table)(nil)
+
+// New returns a Table. index names the batch index ("" if disabled).
+func New(client *dynamodb.Client, table, index string) *Table {
+	return &Table{client: client, name: table, index: index}
+}
+
+// Name is the table's name.
+func (t *Table) Name() string { return t.name }
+
+// Encode returns the item form of a result.
+func Encode(r record.Result) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		AttrName:       &types.AttributeValueMemberS{Value: r.Name},
+		AttrOp:         &types.AttributeValueMemberS{Value: r.Op},
+		AttrStatus:     &types.AttributeValueMemberS{Value: string(r.Status)},
+		AttrBatch:      &types.AttributeValueMemberS{Value: r.Batch},
+		AttrComputedAt: &types.AttributeValueMemberS{Value: r.ComputedAt.UTC().Format(time.RFC3339Nano)},
+	}
+	if r.Value != nil {
+		switch r.Value.Kind {
+		case record.KindNumber:
+			item[AttrResult] = &types.AttributeValueMemberN{Value: record.FormatNumber(r.Value.Num)}
+		case record.KindBool:
+			item[AttrResult] = &types.AttributeValueMemberBOOL{Value: r.Value.Bool}
+		case record.KindString:
+			item[AttrResult] = &types.AttributeValueMemberS{Value: r.Value.Str}
+		}
+	}
+	if r.Error != "" {
+		item[AttrError] = &types.AttributeValueMemberS{Value: r.Error}
+	}
+	return item
+}
+
+// Decode parses a result item.
+func Decode(item map[string]types.AttributeValue) (record.Result, error) {
+	var r record.Result
+	str := func(k string) string {
+		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	r.Name, r.Op, r.Status, r.Error, r.Batch = str(AttrName), str(AttrOp), record.Status(str(AttrStatus)), str(AttrError), str(AttrBatch)
+	if r.Name == "" {
+		return r, errors.New("result item without a name")
+	}
+	if ts := str(AttrComputedAt); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return r, fmt.Errorf("result %q: computed_at: %w", r.Name, err)
+		}
+		r.ComputedAt = t
+	}
+	switch v := item[AttrResult].(type) {
+	case nil:
+	case *types.AttributeValueMemberN:
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil {
+			return r, fmt.Errorf("result %q: number: %w", r.Name, err)
+		}
+		val := record.Number(f)
+		r.Value = &val
+	case *types.AttributeValueMemberBOOL:
+		val := record.Bool(v.Value)
+		r.Value = &val
+	case *types.AttributeValueMemberS:
+		val := record.String(v.Value)
+		r.Value = &val
+	default:
+		return r, fmt.Errorf("result %q: unexpected result attribute type %T", r.Name, v)
+	}
+	return r, nil
+}
+
+// WriteBatch writes up to 25 results with one BatchWriteItem call and
+// returns the unprocessed ones. DynamoDB answers 200 with UnprocessedItems
+// when it throttles part of a batch; the SDK does not retry those, the
+// compute service does.
+func (t *Table) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	if len(rs) > compute.MaxWriteBatch {
+		return nil, retry.Permanent(fmt.Errorf("WriteBatch: %d items, the limit is %d", len(rs), compute.MaxWriteBatch))
+	}
+	byName := make(map[string]record.Result, len(rs))
+	reqs := make([]types.WriteRequest, len(rs))
+	for i, r := range rs {
+		if _, dup := byName[r.Name]; dup {
+			return nil, retry.Permanent(fmt.Errorf("WriteBatch: name %q twice in one call", r.Name))
+		}
+		byName[r.Name] = r
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: Encode(r)}}
+	}
+	out, err := t.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+		RequestItems: map[string][]types.WriteRequest{t.name: reqs},
+	})
+	if err != nil {
+		return nil, Classify(fmt.Errorf("write %s: %w", t.name, err))
+	}
+	var unprocessed []record.Result
+	for _, wr := range out.UnprocessedItems[t.name] {
+		if wr.PutRequest == nil {
+			continue
+		}
+		n, ok := wr.PutRequest.Item[AttrName].(*types.AttributeValueMemberS)
+		if !ok {
+			return nil, errors.New("unprocessed item without a name")
+		}
+		r, ok := byName[n.Value]
+		if !ok {
+			return nil, fmt.Errorf("unprocessed item %q was not in the request", n.Value)
+		}
+		unprocessed = append(unprocessed, r)
+	}
+	return unprocessed, nil
+}
+
+// Get reads results by name (BatchGetItem, 100 keys per call, retrying
+// unprocessed keys). Names without a result are absent from the map.
+func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	out := make(map[string]record.Result, len(names))
+	seen := map[string]bool{}
+	var keys []map[string]types.AttributeValue
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			keys = append(keys, map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: n}})
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 100)
+		pending := keys[:n]
+		keys = keys[n:]
+		for attempt := 1; len(pending) > 0; attempt++ {
+			resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(true)}},
+			})
+			if err != nil {
+				return nil, Classify(fmt.Errorf("read %s: %w", t.name, err))
+			}
+			for _, item := range resp.Responses[t.name] {
+				r, err := Decode(item)
+				if err != nil {
+					return nil, err
+				}
+				out[r.Name] = r
+			}
+			pending = resp.UnprocessedKeys[t.name].Keys
+			if len(pending) > 0 {
+				if attempt >= retry.Default.Attempts {
+					return nil, fmt.Errorf("read %s: %d keys still unprocessed after %d attempts", t.name, len(pending), attempt)
+				}
+				if err := retry.Default.Wait(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// Counts are the results of one batch by status.
+type Counts struct{ OK, Error int }
+
+// CountBatch counts the results of a batch through the batch index.
+func (t *Table) CountBatch(ctx context.Context, batch string) (Counts, error) {
+	var c Counts
+	err := t.QueryBatch(ctx, batch, func(name string, status record.Status) error {
+		switch status {
+		case record.StatusOK:
+			c.OK++
+		case record.StatusError:
+			c.Error++
+		}
+		return nil
+	})
+	return c, err
+}
+
+// QueryBatch calls fn for every result of a batch, through the batch index
+// (which projects name and status).
+func (t *Table) QueryBatch(ctx context.Context, batch string, fn func(name string, status record.Status) error) error {
+	if t.index == "" {
+		return errors.New("the results table has no batch index (enable it with the Terraform variable batch_index_enabled)")
+	}
+	p := dynamodb.NewQueryPaginator(t.client, &dynamodb.QueryInput{
+		TableName:                 aws.String(t.name),
+		IndexName:                 aws.String(t.index),
+		KeyConditionExpression:    aws.String("#b = :b"),
+		ExpressionAttributeNames:  map[string]string{"#b": AttrBatch},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: batch}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Classify(fmt.Errorf("query %s/%s: %w", t.name, t.index, err))
+		}
+		for _, item := range page.Items {
+			n, _ := item[AttrName].(*types.AttributeValueMemberS)
+			s, _ := item[AttrStatus].(*types.AttributeValueMemberS)
+			if n == nil {
+				continue
+			}
+			st := record.Status("")
+			if s != nil {
+				st = record.Status(s.Value)
+			}
+			if err := fn(n.Value, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Scan calls fn for every result in the table, a page at a time.
+func (t *Table) Scan(ctx context.Context, fn func(record.Result) error) error {
+	p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: aws.String(t.name)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Classify(fmt.Errorf("scan %s: %w", t.name, err))
+		}
+		for _, item := range page.Items {
+			r, err := Decode(item)
+			if err != nil {
+				return err
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Classify marks DynamoDB errors that retrying cannot fix.
+func Classify(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ResourceNotFoundException", "ValidationException", "AccessDeniedException",
+			"UnrecognizedClientException", "ConditionalCheckFailedException":
+			return retry.Permanent(err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,221 @@
+// Package inmem holds in-memory stand-ins for S3, SQS and DynamoDB that
+// implement the interfaces the splitter and compute services declare. Unit
+// and fault tests wire the services to them; each has hooks (function
+// fields) to inject the failures AWS produces.
+package inmem
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+// Objects is an in-memory bucket store.
+type Objects struct {
+	mu      sync.Mutex
+	objects map[string][]byte // bucket/key
+	// Opener, when set, replaces the body of Open (to stream generated
+	// data without holding it, or to inject faults).
+	Opener func(ref splitter.Ref) (io.ReadCloser, error)
+	// FailPut, when set and returning an error, fails a Put.
+	FailPut func(bucket, key string) error
+	Opens   atomic.Int64
+}
+
+var _ splitter.Objects = (*Objects)(nil)
+
+// NewObjects returns an empty store.
+func NewObjects() *Objects { return &Objects{objects: map[string][]byte{}} }
+
+// Set stores an object.
+func (o *Objects) Set(bucket, key string, body []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.objects[bucket+"/"+key] = append([]byte(nil), body...)
+}
+
+// Object returns a stored object.
+func (o *Objects) Object(bucket, key string) ([]byte, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b, ok := o.objects[bucket+"/"+key]
+	return b, ok
+}
+
+// Open implements splitter.Objects.
+func (o *Objects) Open(ctx context.Context, ref splitter.Ref) (io.ReadCloser, error) {
+	o.Opens.Add(1)
+	if o.Opener != nil {
+		return o.Opener(ref)
+	}
+	b, ok := o.Object(ref.Bucket, ref.Key)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s/%s", splitter.ErrNotFound, ref.Bucket, ref.Key)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// Put implements splitter.Objects.
+func (o *Objects) Put(ctx context.Context, bucket, key string, body []byte, _ string) error {
+	if o.FailPut != nil {
+		if err := o.FailPut(bucket, key); err != nil {
+			return err
+		}
+	}
+	o.Set(bucket, key, body)
+	return nil
+}
+
+// Queue is an in-memory queue. It keeps every message sent, in order.
+type Queue struct {
+	mu   sync.Mutex
+	msgs []record.Message
+	next int // receive cursor
+	// Fail, when set, decides the fate of one SendBatch call: a non-nil
+	// error fails the call; the returned failures fail those entries.
+	Fail  func(msgs []record.Message) ([]splitter.SendFailure, error)
+	Calls atomic.Int64
+}
+
+var _ splitter.Queue = (*Queue)(nil)
+
+// SendBatch implements splitter.Queue.
+func (q *Queue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
+	q.Calls.Add(1)
+	if len(msgs) > splitter.MaxSendBatch {
+		return nil, fmt.Errorf("%d messages in one call", len(msgs))
+	}
+	var failures []splitter.SendFailure
+	if q.Fail != nil {
+		var err error
+		failures, err = q.Fail(msgs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	failed := map[int]bool{}
+	for _, f := range failures {
+		failed[f.Index] = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, m := range msgs {
+		if !failed[i] {
+			// Round-trip through the wire form, as SQS would.
+			body, err := m.Encode()
+			if err != nil {
+				return nil, err
+			}
+			dec, err := record.DecodeMessage(body)
+			if err != nil {
+				return nil, err
+			}
+			q.msgs = append(q.msgs, dec)
+		}
+	}
+	return failures, nil
+}
+
+// Messages returns every message sent so far.
+func (q *Queue) Messages() []record.Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]record.Message(nil), q.msgs...)
+}
+
+// Receive returns up to n messages not yet received, as an SQS event with
+// message ids "m<position>".
+func (q *Queue) Receive(n int) events.SQSEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ev events.SQSEvent
+	for ; q.next < len(q.msgs) && len(ev.Records) < n; q.next++ {
+		body, _ := q.msgs[q.next].Encode()
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: "m" + strconv.Itoa(q.next), Body: body})
+	}
+	return ev
+}
+
+// Table is an in-memory results table. It keeps every write of every
+// name, so that tests can check that no op got two different results.
+type Table struct {
+	mu      sync.Mutex
+	items   map[string]record.Result
+	history map[string][]record.Result
+	// Fail, when set, decides the fate of one WriteBatch call: a non-nil
+	// error fails the call; the returned names are left unprocessed.
+	Fail  func(rs []record.Result) (unprocessed []string, err error)
+	Calls atomic.Int64
+}
+
+var _ compute.ResultWriter = (*Table)(nil)
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	return &Table{items: map[string]record.Result{}, history: map[string][]record.Result{}}
+}
+
+// WriteBatch implements compute.ResultWriter.
+func (t *Table) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+	t.Calls.Add(1)
+	if len(rs) > compute.MaxWriteBatch {
+		return nil, fmt.Errorf("%d items in one call", len(rs))
+	}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if seen[r.Name] {
+			return nil, fmt.Errorf("ValidationException: duplicate key %q in one call", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	skip := map[string]bool{}
+	if t.Fail != nil {
+		names, err := t.Fail(rs)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			skip[n] = true
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var unprocessed []record.Result
+	for _, r := range rs {
+		if skip[r.Name] {
+			unprocessed = append(unprocessed, r)
+			continue
+		}
+		t.items[r.Name] = r
+		t.history[r.Name] = append(t.history[r.Name], r)
+	}
+	return unprocessed, nil
+}
+
+// Items returns the current items.
+func (t *Table) Items() map[string]record.Result {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]record.Result, len(t.items))
+	for k, v := range t.items {
+		out[k] = v
+	}
+	return out
+}
+
+// History returns every write of a name.
+func (t *Table) History(name string) []record.Result {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]record.Result(nil), t.history[name]...)
+}

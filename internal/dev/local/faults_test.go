@@ -1,0 +1,113 @@
+package local_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/faults"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+)
+
+// TestTwinUnderFaults runs 2,000 ops through the twin with 10% of the S3,
+// SQS and DynamoDB calls of the functions and of the event source mapping
+// failing the way AWS fails them (internal/dev/faults): throttling, 5xx,
+// connection resets, timeouts after the request took effect, entries failed
+// in SendMessageBatch and DeleteMessageBatch, unprocessed BatchWriteItem
+// items. The SDK's retryer, the services' retries and SQS's redelivery must
+// absorb all of it: every op reconciles with the right value and lost=0.
+func TestTwinUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const n = 2000
+	inj := faults.New(faults.Config{Seed: 5})
+	counter := faults.NewCounter()
+	logs := &logTally{}
+	twin := localtest.StartTwin(t, local.Options{
+		Log:        logs,
+		APIOptions: []func(*middleware.Stack) error{counter.APIOption, inj.APIOption},
+		// A receive whose answer is lost hides its messages for the
+		// visibility timeout: keep it short so that they come back soon.
+		Settings: local.Settings{ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	// The observer (upload, wait, checks) reaches the twin without faults.
+	clean, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: twin.Endpoint(), Region: twin.Region, StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := workspace.New(clean, twin.Resources)
+
+	// run sends one batch through and returns what it cost.
+	type cost struct {
+		rec             status.Reconciliation
+		id              string
+		calls, attempts int64
+		work            int64 // attempts other than ReceiveMessage (whose idle polls grow with time)
+		byOp            string
+		messages        int64
+		el              time.Duration
+	}
+	run := func(name string, rate float64) cost {
+		inj.SetRate(rate)
+		counter.Reset()
+		msgs := twin.Stats.Messages.Load()
+		start := time.Now()
+		id := upload(t, ctx, c, writeBatch(t, name, n))
+		rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle, Poll: 250 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("wait: %v (%s)", err, rec.Line())
+		}
+		k := cost{rec: rec, id: id, el: time.Since(start), byOp: counter.String(), messages: twin.Stats.Messages.Load() - msgs}
+		k.calls, k.attempts = counter.Totals()
+		k.work = k.attempts - counter.Attempts()["SQS.ReceiveMessage"]
+		return k
+	}
+	base := run("base.jsonl", 0)
+	if !base.rec.Settled() || base.rec.Lost != 0 || base.rec.OK != n {
+		t.Fatalf("without faults: %s", base.rec.Line())
+	}
+	before := inj.Stats()
+	f := run("faults.jsonl", 0.10)
+	rec, id := f.rec, f.id
+	st := inj.Stats()
+	t.Logf("without faults: %s in %v; %d calls, %d attempts, %d messages delivered:\n%s",
+		base.rec.Line(), base.el.Round(time.Millisecond), base.calls, base.attempts, base.messages, base.byOp)
+	t.Logf("with 10%% faults: %s in %v (%.0f ops/s); %d calls, %d attempts (%d retried by the SDK), %d messages delivered (%d redelivered):\n%s",
+		rec.Line(), f.el.Round(time.Millisecond), n/f.el.Seconds(), f.calls, f.attempts, f.attempts-f.calls, f.messages, f.messages-n, f.byOp)
+	t.Logf("extra attempts the faults cost: %d (%.1f%%); without ReceiveMessage, whose idle polls grow with the duration: %d of %d (%.1f%%)",
+		f.attempts-base.attempts, 100*float64(f.attempts-base.attempts)/float64(base.attempts),
+		f.work-base.work, base.work, 100*float64(f.work-base.work)/float64(base.work))
+	t.Logf("faults injected: %d %v; by operation:\n%s", st.Total()-before.Total(), st.ByKind(), st)
+	t.Logf("functions' logs: %s", logs)
+	t.Logf("event source mapping (both batches): invocations=%d messages=%d item failures=%d batch errors=%d",
+		twin.Stats.Invocations.Load(), twin.Stats.Messages.Load(), twin.Stats.ItemFailures.Load(), twin.Stats.BatchErrors.Load())
+
+	if !rec.Settled() || rec.Lost != 0 || rec.Total != n || rec.OK+rec.DLQ != n {
+		v, f, _ := c.QueueDepth(ctx, c.Res.QueueURL)
+		t.Fatalf("not reconciled: %s; ops queue visible=%d in flight=%d", rec.Line(), v, f)
+	}
+	if rec.DLQ == 0 {
+		checkValues(t, ctx, c, id, n)
+	}
+	for _, k := range []faults.Kind{faults.Throttle, faults.ServerError, faults.Reset, faults.Timeout, faults.Partial} {
+		if st.ByKind()[k] == 0 {
+			t.Errorf("no %s fault was injected", k)
+		}
+	}
+	// Bounded: the faults cost retries, not a storm of them.
+	if f.attempts > 2*base.attempts {
+		t.Errorf("%d attempts with faults, %d without", f.attempts, base.attempts)
+	}
+	if f.messages > 2*n {
+		t.Errorf("%d messages delivered to compute for %d ops", f.messages, n)
+	}
+}

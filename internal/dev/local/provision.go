@@ -1,0 +1,224 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/naming"
+)
+
+// The twin's defaults are Terraform's (terraform/modules/pipeline/
+// variables.tf); test/policy fails if the two disagree.
+const (
+	DefaultWorkspace       = "local"
+	DefaultBatchSize       = 100
+	DefaultBatchingWindow  = time.Second
+	DefaultMaxReceiveCount = 5
+	DefaultComputeTimeout  = 30 * time.Second
+	DefaultSplitterTimeout = 300 * time.Second
+	// VisibilityFactor: the ops queue's visibility timeout is this many
+	// times the compute timeout, as AWS recommends for event source mappings.
+	VisibilityFactor = 6
+	// DLQRetention is the DLQ's message retention (14 days, SQS's maximum).
+	DLQRetention = 14 * 24 * time.Hour
+)
+
+// Settings shape the twin's pipeline.
+type Settings struct {
+	Workspace       string
+	BatchSize       int
+	BatchingWindow  time.Duration
+	MaxReceiveCount int
+	ComputeTimeout  time.Duration
+	SplitterTimeout time.Duration
+	// VisibilityTimeout of the ops queue; zero derives it as
+	// VisibilityFactor x ComputeTimeout (tests shorten it to see redrive
+	// within seconds).
+	VisibilityTimeout time.Duration
+	// Pollers is the number of concurrent ops-queue pollers (the event
+	// source mapping's concurrency).
+	Pollers int
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.Workspace == "" {
+		s.Workspace = DefaultWorkspace
+	}
+	if s.BatchSize <= 0 {
+		s.BatchSize = DefaultBatchSize
+	}
+	if s.BatchingWindow <= 0 {
+		s.BatchingWindow = DefaultBatchingWindow
+	}
+	if s.MaxReceiveCount <= 0 {
+		s.MaxReceiveCount = DefaultMaxReceiveCount
+	}
+	if s.ComputeTimeout <= 0 {
+		s.ComputeTimeout = DefaultComputeTimeout
+	}
+	if s.SplitterTimeout <= 0 {
+		s.SplitterTimeout = DefaultSplitterTimeout
+	}
+	if s.VisibilityTimeout <= 0 {
+		s.VisibilityTimeout = VisibilityFactor * s.ComputeTimeout
+	}
+	if s.Pollers <= 0 {
+		s.Pollers = 4
+	}
+	return s
+}
+
+// Provisioned is what Provision created.
+type Provisioned struct {
+	workspace.Resources
+	Names     naming.Names
+	Account   string
+	QueueARN  string
+	NotifyURL string // the twin's S3 notification queue
+}
+
+// Provision creates the resources Terraform creates, by the same names, on
+// the emulator cfg points at. It is idempotent.
+func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, error) {
+	s = s.withDefaults()
+	if err := naming.ValidWorkspace(s.Workspace); err != nil {
+		return Provisioned{}, err
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Provisioned{}, fmt.Errorf("emulator account: %w", err)
+	}
+	p := Provisioned{Account: aws.ToString(id.Account)}
+	p.Names = naming.For(s.Workspace, p.Account)
+	p.Resources = workspace.Resources{
+		Workspace: s.Workspace, Region: cfg.Region, Bucket: p.Names.Bucket,
+		Table: p.Names.Table, BatchIndex: p.Names.BatchIndex,
+	}
+	if cfg.BaseEndpoint != nil {
+		p.Endpoint = *cfg.BaseEndpoint
+	}
+
+	sq := sqs.NewFromConfig(cfg)
+	dlqURL, dlqARN, err := createQueue(ctx, sq, p.Names.DLQ, map[string]string{
+		"MessageRetentionPeriod": strconv.Itoa(int(DLQRetention.Seconds())),
+	})
+	if err != nil {
+		return p, err
+	}
+	redrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": s.MaxReceiveCount})
+	p.QueueURL, p.QueueARN, err = createQueue(ctx, sq, p.Names.Queue, map[string]string{
+		"VisibilityTimeout": strconv.Itoa(int(s.VisibilityTimeout.Seconds())),
+		"RedrivePolicy":     string(redrive),
+	})
+	if err != nil {
+		return p, err
+	}
+	p.DLQURL = dlqURL
+	var notifyARN string
+	p.NotifyURL, notifyARN, err = createQueue(ctx, sq, naming.Prefix+"-"+s.Workspace+"-notifications", nil)
+	if err != nil {
+		return p, err
+	}
+
+	if err := createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names); err != nil {
+		return p, err
+	}
+
+	s3c := awsconfig.S3(cfg)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
+		return p, fmt.Errorf("create bucket %s: %w", p.Bucket, err)
+	}
+	if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(p.Bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+	}); err != nil {
+		return p, fmt.Errorf("versioning %s: %w", p.Bucket, err)
+	}
+	// The same filters as Terraform's aws_s3_bucket_notification: batches/
+	// with a .json or a .jsonl suffix. On AWS they target the splitter
+	// function; here a queue that the twin delivers from.
+	var qcs []s3types.QueueConfiguration
+	for _, suffix := range []string{".json", ".jsonl"} {
+		qcs = append(qcs, s3types.QueueConfiguration{
+			Id:       aws.String("batches" + suffix),
+			QueueArn: aws.String(notifyARN),
+			Events:   []s3types.Event{s3types.EventS3ObjectCreated},
+			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{
+				{Name: s3types.FilterRuleNamePrefix, Value: aws.String(naming.BatchPrefix)},
+				{Name: s3types.FilterRuleNameSuffix, Value: aws.String(suffix)},
+			}}},
+		})
+	}
+	if _, err := s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+		Bucket:                    aws.String(p.Bucket),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: qcs},
+	}); err != nil {
+		return p, fmt.Errorf("notifications of %s: %w", p.Bucket, err)
+	}
+	return p, nil
+}
+
+func createQueue(ctx context.Context, c *sqs.Client, name string, attrs map[string]string) (url, arn string, err error) {
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		return "", "", fmt.Errorf("create queue %s: %w", name, err)
+	}
+	url = aws.ToString(out.QueueUrl)
+	if len(attrs) > 0 {
+		// CreateQueue of an existing queue keeps its old attributes.
+		if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: out.QueueUrl, Attributes: attrs}); err != nil {
+			return "", "", fmt.Errorf("queue %s attributes: %w", name, err)
+		}
+	}
+	a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", "", fmt.Errorf("queue %s: %w", name, err)
+	}
+	return url, a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+}
+
+func createTable(ctx context.Context, c *dynamodb.Client, n naming.Names) error {
+	str := dtypes.ScalarAttributeTypeS
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(n.Table),
+		BillingMode: dtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dtypes.AttributeDefinition{
+			{AttributeName: aws.String(results.AttrName), AttributeType: str},
+			{AttributeName: aws.String(results.AttrBatch), AttributeType: str},
+		},
+		KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrName), KeyType: dtypes.KeyTypeHash}},
+		GlobalSecondaryIndexes: []dtypes.GlobalSecondaryIndex{{
+			IndexName: aws.String(n.BatchIndex),
+			KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrBatch), KeyType: dtypes.KeyTypeHash}},
+			// As in Terraform: the index carries status, so that a batch's
+			// ok/error counts come from the index alone.
+			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeInclude, NonKeyAttributes: []string{results.AttrStatus}},
+		}},
+	})
+	if err != nil && !isCode(err, "ResourceInUseException") {
+		return fmt.Errorf("create table %s: %w", n.Table, err)
+	}
+	return nil
+}
+
+func isCode(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
+}

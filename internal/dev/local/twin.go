@@ -1,0 +1,181 @@
+// Package local is memo's local twin: the whole pipeline on an AWS emulator
+// (moto) with no AWS account. It starts moto (or uses a given endpoint),
+// provisions the resources Terraform creates by the same names, and runs
+// the production splitter and compute handlers, invoked the way AWS invokes
+// them (plumbing.go).
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/memohq/memo/internal/aws/app"
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/ops/workspace"
+)
+
+// Options configure a twin.
+type Options struct {
+	// Endpoint of a running emulator; empty starts moto_server.
+	Endpoint string
+	Settings Settings
+	// Functions, when set, returns the invokers of the splitter and compute
+	// functions (for example binaries under aws-lambda-rie); by default
+	// the production handlers run in this process.
+	Functions func(p Provisioned) (splitter, compute Invoker, err error)
+	// Log receives the twin's and the in-process functions' logs (JSON);
+	// nil discards them.
+	Log io.Writer
+	// APIOptions are added to every SDK client the twin and its in-process
+	// functions build (fault injection, call counting), except the one that
+	// delivers S3 notifications to the splitter: on AWS, S3 invokes the
+	// function itself, and the twin's notification queue is its stand-in.
+	APIOptions []func(*middleware.Stack) error
+}
+
+// Twin is a running local pipeline.
+type Twin struct {
+	Provisioned
+	Settings Settings
+	Config   aws.Config
+	Stats    Stats
+	moto     *Moto
+	proxy    *serialProxy
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	busy     atomic.Int64
+	stopOnce sync.Once
+}
+
+// Start brings up a twin. Stop it with Stop.
+func Start(ctx context.Context, o Options) (*Twin, error) {
+	t := &Twin{Settings: o.Settings.withDefaults()}
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logw, nil)).With("component", "twin")
+	endpoint := o.Endpoint
+	if endpoint == "" {
+		m, err := StartMoto(ctx, logw)
+		if err != nil {
+			return nil, err
+		}
+		t.moto, endpoint = m, m.URL
+	}
+	// Everyone, the AWS CLI included, reaches moto through the proxy.
+	proxy, err := startSerialProxy(endpoint)
+	if err != nil {
+		t.Stop()
+		return nil, err
+	}
+	t.proxy, endpoint = proxy, proxy.URL
+	// cfg adds o.APIOptions to base.
+	base, err := awsconfig.Load(ctx, awsconfig.Options{
+		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true,
+	})
+	if err != nil {
+		t.Stop()
+		return nil, err
+	}
+	cfg := base.Copy()
+	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), base.APIOptions...), o.APIOptions...)
+	t.Config = cfg
+	t.Provisioned, err = Provision(ctx, cfg, t.Settings)
+	if err != nil {
+		t.Stop()
+		return nil, fmt.Errorf("provisioning the twin at %s: %w", endpoint, err)
+	}
+
+	var split, comp Invoker
+	if o.Functions != nil {
+		split, comp, err = o.Functions(t.Provisioned)
+		if err != nil {
+			t.Stop()
+			return nil, err
+		}
+	} else {
+		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace},
+			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Handle)
+		comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, Workspace: t.Workspace},
+			app.Logger(logw, slog.LevelInfo, "compute"), nil).Handle)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	client := sqs.NewFromConfig(cfg)
+	// S3 invokes the splitter itself on AWS: the notification queue is the
+	// twin's device, and an injected fault there would model nothing (a
+	// lost receive would hide the event for its 900s visibility timeout).
+	d := &s3Delivery{sqs: sqs.NewFromConfig(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy}
+	t.wg.Go(func() { d.run(runCtx) })
+	esm := &eventSourceMapping{
+		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
+		batchSize: t.Settings.BatchSize, window: t.Settings.BatchingWindow, timeout: t.Settings.ComputeTimeout,
+		log: log, busy: &t.busy, stats: &t.Stats,
+	}
+	for range t.Settings.Pollers {
+		t.wg.Go(func() { esm.poll(runCtx) })
+	}
+	return t, nil
+}
+
+// Endpoint is the emulator's URL.
+func (t *Twin) Endpoint() string { return t.Provisioned.Endpoint }
+
+// Client returns a workspace client for the twin's pipeline.
+func (t *Twin) Client() *workspace.Client { return workspace.New(t.Config, t.Resources) }
+
+// Busy reports whether a function invocation is under way.
+func (t *Twin) Busy() bool { return t.busy.Load() > 0 }
+
+// Stop ends the pollers and, if the twin started it, moto.
+func (t *Twin) Stop() {
+	t.stopOnce.Do(func() {
+		if t.cancel != nil {
+			t.cancel()
+			t.wg.Wait()
+		}
+		if t.proxy != nil {
+			t.proxy.Close()
+		}
+		t.moto.Stop()
+	})
+}
+
+// Idle reports whether nothing is left to do: no notification or op message
+// waiting or in flight, and no invocation running.
+func (t *Twin) Idle(ctx context.Context) (bool, error) {
+	if t.Busy() {
+		return false, nil
+	}
+	c := t.Client()
+	for _, url := range []string{t.NotifyURL, t.QueueURL} {
+		v, f, err := c.QueueDepth(ctx, url)
+		if err != nil {
+			return false, err
+		}
+		if v+f > 0 {
+			return false, nil
+		}
+	}
+	return !t.Busy(), nil
+}
+
+// Summary is the lines memo local prints when ready.
+func (t *Twin) Summary() string {
+	return fmt.Sprintf("endpoint: %s\nbucket: %s\ntable: %s\nqueue: %s\ndlq: %s\n",
+		t.Endpoint(), t.Bucket, t.Table, t.QueueURL, t.DLQURL)
+}
+
+// WaitTimeout is how long memo local --batch waits by default.
+const WaitTimeout = 10 * time.Minute

@@ -1,0 +1,134 @@
+// Package workspace is one deployed memo pipeline (on AWS or on the twin) as
+// seen from outside: its resource names and the clients that reach them. The
+// memo command, the twin and the end-to-end tests read and drive a pipeline
+// through it.
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/objects"
+	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+// Resources locates a pipeline.
+type Resources struct {
+	Workspace  string `json:"workspace"`
+	Region     string `json:"region"`
+	Endpoint   string `json:"endpoint,omitempty"`
+	Bucket     string `json:"bucket"`
+	Table      string `json:"table"`
+	BatchIndex string `json:"batch_index"`
+	QueueURL   string `json:"queue_url"`
+	DLQURL     string `json:"dlq_url"`
+}
+
+// Client reaches one pipeline.
+type Client struct {
+	Res      Resources
+	S3       *s3.Client
+	SQS      *sqs.Client
+	DynamoDB *dynamodb.Client
+	Objects  *objects.Store
+	Table    *results.Table
+}
+
+var _ status.Source = (*Client)(nil)
+
+// New returns a client for res.
+func New(cfg aws.Config, res Resources) *Client {
+	c := &Client{
+		Res:      res,
+		S3:       awsconfig.S3(cfg),
+		SQS:      sqs.NewFromConfig(cfg),
+		DynamoDB: dynamodb.NewFromConfig(cfg),
+	}
+	c.Objects = objects.New(c.S3)
+	c.Table = results.New(c.DynamoDB, res.Table, res.BatchIndex)
+	return c
+}
+
+// Discover derives the resources of workspace ws by the naming rule: the
+// account id (for the bucket name) from STS, the queue URLs from SQS.
+func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error) {
+	if err := naming.ValidWorkspace(ws); err != nil {
+		return Resources{}, err
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Resources{}, fmt.Errorf("finding the AWS account (are credentials configured? try `aws sts get-caller-identity`): %w", err)
+	}
+	n := naming.For(ws, aws.ToString(id.Account))
+	res := Resources{Workspace: ws, Region: cfg.Region, Bucket: n.Bucket, Table: n.Table, BatchIndex: n.BatchIndex}
+	if cfg.BaseEndpoint != nil {
+		res.Endpoint = *cfg.BaseEndpoint
+	}
+	client := sqs.NewFromConfig(cfg)
+	for _, q := range []struct {
+		name string
+		url  *string
+	}{{n.Queue, &res.QueueURL}, {n.DLQ, &res.DLQURL}} {
+		out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q.name)})
+		if err != nil {
+			return Resources{}, fmt.Errorf("queue %s of workspace %q not found (is the workspace deployed, and the region right?): %w", q.name, ws, err)
+		}
+		*q.url = aws.ToString(out.QueueUrl)
+	}
+	return res, nil
+}
+
+// Report implements status.Source.
+func (c *Client) Report(ctx context.Context, batch string) (record.Report, bool, error) {
+	body, err := c.Objects.Get(ctx, c.Res.Bucket, naming.ReportKey(naming.KeyOfBatch(batch)))
+	if objects.IsNotFound(err) {
+		return record.Report{}, false, nil
+	}
+	if err != nil {
+		return record.Report{}, false, err
+	}
+	rep, err := record.DecodeReport(body)
+	if err != nil {
+		return record.Report{}, false, err
+	}
+	if rep.Batch != batch {
+		// The key was uploaded again since: this report is another batch's.
+		return record.Report{}, false, nil
+	}
+	return rep, true, nil
+}
+
+// Results implements status.Source through the batch index.
+func (c *Client) Results(ctx context.Context, batch string, fn func(string, record.Status) error) error {
+	return c.Table.QueryBatch(ctx, batch, fn)
+}
+
+// DLQ implements status.Source: the names of the batch's ops whose messages
+// are in the DLQ.
+func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
+	msgs, err := c.PeekDLQ(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range msgs {
+		if m.Decoded != nil && m.Decoded.Batch == batch {
+			names = append(names, m.Decoded.Name)
+		}
+	}
+	return names, nil
+}
+
+// ErrNoBatchIndex is returned where the batch index is needed but disabled.
+var ErrNoBatchIndex = errors.New("the results table has no batch index")

@@ -1,0 +1,125 @@
+package compute_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/casbin/govaluate"
+
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/eval"
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+// These benchmarks are the compute figures of `make bench` (issue 6): the
+// whole handler (decode each message, evaluate, encode, write in calls of
+// 25) on SQS events of 100 messages, against an in-memory table, beside a
+// bare govaluate parse+evaluate of the same expressions.
+
+// computeBenchOps is the number of distinct ops, sent as events of
+// computeBenchBatch messages (the event source mapping's default).
+const (
+	computeBenchOps   = 1000
+	computeBenchBatch = 100
+)
+
+// computeBenchExprs are the same mixed forms as internal/pipeline/eval's benchmark.
+var computeBenchExprs = func() []string {
+	forms := []string{
+		"%d+1", "%d*2", "(%d+%d)/%d", "%d - %d * 3", "%d.5 ** 2 %% 7", "-%d / (%d + 1)",
+		"%d %% 9 + %d / 4", "(%d - 1) * (%d + 1) - 2 ** 3", "%d < %d", "%d + 0.25 == %d",
+	}
+	verbs := []int{1, 1, 3, 2, 1, 2, 2, 2, 2, 2}
+	out := make([]string, 0, computeBenchOps)
+	for i := range computeBenchOps {
+		k := i % len(forms)
+		args := []any{i + 1, i + 2, i%7 + 1}
+		out = append(out, fmt.Sprintf(forms[k], args[:verbs[k]]...))
+	}
+	return out
+}()
+
+var computeBenchEvents = sync.OnceValue(func() []events.SQSEvent {
+	var evs []events.SQSEvent
+	for start := 0; start < computeBenchOps; start += computeBenchBatch {
+		var ev events.SQSEvent
+		for i := start; i < start+computeBenchBatch; i++ {
+			body, err := record.Message{Name: fmt.Sprintf("op_%04d", i), Op: computeBenchExprs[i], Batch: "batches/bench.jsonl@v1", Index: i}.Encode()
+			if err != nil {
+				panic(err)
+			}
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: body})
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+})
+
+// benchTable is an in-memory results table that keeps the last result of
+// each name (inmem.Table keeps every write, which would grow with b.N).
+type benchTable struct {
+	mu    sync.Mutex
+	items map[string]record.Result
+	calls atomic.Int64
+}
+
+var _ compute.ResultWriter = (*benchTable)(nil)
+
+func (t *benchTable) WriteBatch(_ context.Context, rs []record.Result) ([]record.Result, error) {
+	t.calls.Add(1)
+	if len(rs) > compute.MaxWriteBatch {
+		return nil, fmt.Errorf("%d items in one call", len(rs))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range rs {
+		t.items[r.Name] = r
+	}
+	return nil, nil
+}
+
+// BenchmarkCompute is compute's throughput in ops/s.
+func BenchmarkCompute(b *testing.B) {
+	evs := computeBenchEvents()
+	table := &benchTable{items: map[string]record.Result{}}
+	svc := compute.New(table, eval.Evaluate, compute.Config{})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		resp, err := svc.Handle(context.Background(), evs[i%len(evs)])
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			b.Fatalf("handle: %v, %d failures", err, len(resp.BatchItemFailures))
+		}
+		i++
+	}
+	ops := float64(computeBenchBatch) * float64(b.N)
+	b.ReportMetric(ops/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(table.calls.Load())/ops, "writes/op")
+	for _, r := range table.items {
+		if r.Status != record.StatusOK {
+			b.Fatalf("%s: %s", r.Name, r.Error)
+		}
+	}
+}
+
+// BenchmarkComputeBareGovaluate is the baseline: a bare govaluate parse and
+// evaluate of the same expressions, nothing decoded, checked or stored.
+func BenchmarkComputeBareGovaluate(b *testing.B) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e, err := govaluate.NewEvaluableExpression(computeBenchExprs[i%len(computeBenchExprs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Evaluate(nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -1,0 +1,527 @@
+package compute_test
+
+// A whole pipeline on the in-memory fakes, for the fault and crash tests:
+// the production splitter and compute services, S3's asynchronous
+// invocation of the splitter (two retries), and the ops queue as the SQS
+// event source mapping sees it (visibility timeout, redelivery of what is
+// not deleted, redrive to a DLQ once a message has been received
+// maxReceiveCount times). Reconciliation is status.Reconcile, the one memo
+// status uses.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/memohq/memo/internal/dev/inmem"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/eval"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/retry"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+const pipeBucket = "memo-test-batches-123"
+
+// fastRetry is retry.Default's attempts without the waiting.
+var fastRetry = retry.Policy{Attempts: retry.Default.Attempts, Base: time.Millisecond, Max: time.Millisecond,
+	Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+
+// counters receives the services' metrics.
+type counters struct {
+	mu                                  sync.Mutex
+	splits, sendCalls, sendRetries      int
+	invocations, writeCalls, writeRetry int
+}
+
+func (c *counters) Split(_ record.Report, calls, retries int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.splits++
+	c.sendCalls += calls
+	c.sendRetries += retries
+}
+
+func (c *counters) Computed(_, _, _, calls, retries int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.invocations++
+	c.writeCalls += calls
+	c.writeRetry += retries
+}
+
+type pipeline struct {
+	objs    *inmem.Objects
+	queue   *inmem.Queue
+	table   *inmem.Table
+	split   *splitter.Service
+	comp    *compute.Service
+	sqs     *sqsSim
+	metrics *counters
+	// splitterInvocations counts S3's invocations of the splitter.
+	splitterInvocations int
+}
+
+// newPipeline wires the services to the fakes; q and w, when not nil, sit
+// between the services and the fakes (fault wrappers).
+func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Table) compute.ResultWriter) *pipeline {
+	p := &pipeline{objs: inmem.NewObjects(), queue: &inmem.Queue{}, table: inmem.NewTable(), metrics: &counters{}}
+	var q splitter.Queue = p.queue
+	if wrapQ != nil {
+		q = wrapQ(p.queue)
+	}
+	var w compute.ResultWriter = p.table
+	if wrapW != nil {
+		w = wrapW(p.table)
+	}
+	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
+	p.comp = compute.New(w, eval.Evaluate, compute.Config{Retry: fastRetry, Metrics: p.metrics})
+	p.sqs = newSQSSim(p.queue, 5, 100)
+	return p
+}
+
+// upload stores a batch and returns its S3 event and batch id.
+func (p *pipeline) upload(key string, body []byte) (events.S3Event, string) {
+	p.objs.Set(pipeBucket, key, body)
+	etag := fmt.Sprintf("%x", len(body)) + "e7a9"
+	var r events.S3EventRecord
+	r.EventName = "ObjectCreated:Put"
+	r.S3.Bucket.Name = pipeBucket
+	r.S3.Object.Key = key
+	r.S3.Object.ETag = etag
+	return events.S3Event{Records: []events.S3EventRecord{r}}, naming.BatchID(key, etag)
+}
+
+// deliver invokes the splitter as S3's asynchronous invocation does: once,
+// and twice more if it fails. It returns the last error.
+func (p *pipeline) deliver(ctx context.Context, ev events.S3Event) error {
+	var err error
+	for range 3 {
+		p.splitterInvocations++
+		if err = p.split.Handle(ctx, ev); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// handler is one invocation of the compute function.
+type handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// Report, Results and DLQ make the pipeline a status.Source.
+func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool, error) {
+	b, ok := p.objs.Object(pipeBucket, naming.ReportKey(naming.KeyOfBatch(batch)))
+	if !ok {
+		return record.Report{}, false, nil
+	}
+	rep, err := record.DecodeReport(b)
+	return rep, err == nil, err
+}
+
+func (p *pipeline) Results(_ context.Context, batch string, fn func(string, record.Status) error) error {
+	for name, r := range p.table.Items() {
+		if r.Batch == batch {
+			if err := fn(name, r.Status); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pipeline) DLQ(_ context.Context, batch string) ([]string, error) {
+	var names []string
+	for _, m := range p.sqs.DLQ() {
+		if msg, err := record.DecodeMessage(m.body); err == nil && msg.Batch == batch {
+			names = append(names, msg.Name)
+		}
+	}
+	return names, nil
+}
+
+var _ status.Source = (*pipeline)(nil)
+
+func (p *pipeline) reconcile(t *testing.T, batch string) status.Reconciliation {
+	t.Helper()
+	r, err := status.Reconcile(context.Background(), p, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkResults checks every op of a generated batch: its stored result is
+// the evaluator's answer for its own op (or its message is in the DLQ), and
+// every write it ever got says the same.
+func (p *pipeline) checkResults(t *testing.T, b genBatch, batch string) {
+	t.Helper()
+	items := p.table.Items()
+	inDLQ := map[string]bool{}
+	names, _ := p.DLQ(context.Background(), batch)
+	for _, n := range names {
+		inDLQ[n] = true
+	}
+	bad := 0
+	for _, op := range b.valid {
+		r, ok := items[op.Name]
+		if !ok {
+			if !inDLQ[op.Name] {
+				t.Errorf("%s: no result and not in the DLQ", op.Name)
+				bad++
+			}
+			continue
+		}
+		want := expected(op.Op)
+		if r.Batch != batch || r.Op != op.Op || r.Status != want.Status || r.Error != want.Error || fmt.Sprint(r.Value) != fmt.Sprint(want.Value) {
+			t.Errorf("%s = %+v, want %+v", op.Name, r, want)
+			bad++
+		}
+		for _, h := range p.table.History(op.Name) {
+			if h.Status != r.Status || h.Error != r.Error || fmt.Sprint(h.Value) != fmt.Sprint(r.Value) || h.Op != r.Op || h.Batch != r.Batch {
+				t.Errorf("%s has two different results: %+v and %+v", op.Name, h, r)
+				bad++
+				break
+			}
+		}
+		if bad > 10 {
+			t.Fatal("too many wrong results")
+		}
+	}
+}
+
+func expected(op string) record.Result {
+	v, err := eval.Evaluate(op)
+	if err != nil {
+		return record.Result{Status: record.StatusError, Error: err.Error()}
+	}
+	return record.Result{Status: record.StatusOK, Value: &v}
+}
+
+// genBatch is a generated .jsonl batch: n ops, one in 97 a deterministic
+// error (1/0) and one in 501 rejected (an empty name).
+type genBatch struct {
+	body     []byte
+	valid    []record.Message
+	rejected int
+}
+
+func generate(n int) genBatch {
+	var g genBatch
+	var b bytes.Buffer
+	for i := range n {
+		name, op := fmt.Sprintf("op_%05d", i), fmt.Sprintf("%d * 3 + 1", i)
+		switch {
+		case i%501 == 500:
+			name = ""
+			g.rejected++
+		case i%97 == 96:
+			op = fmt.Sprintf("%d / 0", i)
+		}
+		fmt.Fprintf(&b, `{"name": %q, "op": %q}`+"\n", name, op)
+		if name != "" {
+			g.valid = append(g.valid, record.Message{Name: name, Op: op, Index: i})
+		}
+	}
+	g.body = b.Bytes()
+	return g
+}
+
+// sqsMsg is one message of the simulated ops queue.
+type sqsMsg struct {
+	id, body string
+	receives int
+}
+
+// sqsSim is the ops queue seen through the SQS event source mapping. It
+// takes the messages the splitter sent (inmem.Queue.Receive), gathers
+// batches, invokes compute, deletes what succeeded (DeleteMessageBatch, 10
+// at a time) and lets the rest reappear; a message received maxReceive
+// times goes to the DLQ on its next receive, as SQS's redrive policy does.
+// The time of the visibility timeout is not simulated: a message that is
+// not deleted goes to the back of the queue. A fault rate loses receive
+// responses (the messages stay hidden, then reappear, a receive counted)
+// and fails delete calls (the messages are redelivered).
+type sqsSim struct {
+	mu         sync.Mutex
+	src        *inmem.Queue
+	visible    []*sqsMsg
+	dlq        []*sqsMsg
+	maxReceive int
+	batchSize  int
+	rng        *rand.Rand
+	rate       float64
+
+	receives, lostReceives, deleteCalls, failedDeletes, invocations, failedInvocations, itemFailures, delivered int
+}
+
+func newSQSSim(src *inmem.Queue, maxReceive, batchSize int) *sqsSim {
+	return &sqsSim{src: src, maxReceive: maxReceive, batchSize: batchSize, rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+func (s *sqsSim) fault() bool { return s.rate > 0 && s.rng.Float64() < s.rate }
+
+func (s *sqsSim) intake() {
+	for {
+		ev := s.src.Receive(1000)
+		if len(ev.Records) == 0 {
+			return
+		}
+		for _, r := range ev.Records {
+			s.visible = append(s.visible, &sqsMsg{id: r.MessageId, body: r.Body})
+		}
+	}
+}
+
+// Send adds a message straight to the queue (a poison message).
+func (s *sqsSim) Send(id, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.visible = append(s.visible, &sqsMsg{id: id, body: body})
+}
+
+// DLQ returns the dead-lettered messages.
+func (s *sqsSim) DLQ() []*sqsMsg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*sqsMsg(nil), s.dlq...)
+}
+
+// run polls until the queue is empty. It fails after maxRounds batches,
+// which would mean that redelivery does not converge.
+func (s *sqsSim) run(ctx context.Context, h handler, maxRounds int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for round := 0; ; round++ {
+		s.intake()
+		if len(s.visible) == 0 {
+			return nil
+		}
+		if round >= maxRounds {
+			return fmt.Errorf("the queue still holds %d messages after %d batches", len(s.visible), round)
+		}
+		n := min(s.batchSize, len(s.visible))
+		take := s.visible[:n]
+		s.visible = append([]*sqsMsg(nil), s.visible[n:]...)
+		var batch []*sqsMsg
+		for _, m := range take {
+			if m.receives >= s.maxReceive {
+				s.dlq = append(s.dlq, m)
+				continue
+			}
+			m.receives++
+			batch = append(batch, m)
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		s.receives++
+		if s.fault() {
+			// The receive happened but its answer was lost: the messages
+			// stay invisible for the visibility timeout, then reappear.
+			s.lostReceives++
+			s.visible = append(s.visible, batch...)
+			continue
+		}
+		ev := events.SQSEvent{Records: make([]events.SQSMessage, len(batch))}
+		for i, m := range batch {
+			ev.Records[i] = events.SQSMessage{MessageId: m.id, Body: m.body, EventSource: "aws:sqs",
+				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}}
+		}
+		s.invocations++
+		s.delivered += len(batch)
+		resp, err := h(ctx, ev)
+		if err != nil {
+			// A function error: nothing is deleted, all of it comes back.
+			s.failedInvocations++
+			s.visible = append(s.visible, batch...)
+			continue
+		}
+		failed := map[string]bool{}
+		in := map[string]bool{}
+		for _, m := range batch {
+			in[m.id] = true
+		}
+		for _, f := range resp.BatchItemFailures {
+			if !in[f.ItemIdentifier] {
+				return fmt.Errorf("invalid partial batch response: %q is not in the batch", f.ItemIdentifier)
+			}
+			failed[f.ItemIdentifier] = true
+		}
+		s.itemFailures += len(failed)
+		var del []*sqsMsg
+		for _, m := range batch {
+			if failed[m.id] {
+				s.visible = append(s.visible, m)
+			} else {
+				del = append(del, m)
+			}
+		}
+		for len(del) > 0 {
+			k := min(10, len(del))
+			s.deleteCalls++
+			if s.fault() {
+				s.failedDeletes++
+				s.visible = append(s.visible, del[:k]...)
+			}
+			del = del[k:]
+		}
+	}
+}
+
+func (s *sqsSim) String() string {
+	return fmt.Sprintf("receives=%d (lost %d) invocations=%d (failed %d) messages delivered=%d item failures=%d delete calls=%d (failed %d) dlq=%d",
+		s.receives, s.lostReceives, s.invocations, s.failedInvocations, s.delivered, s.itemFailures, s.deleteCalls, s.failedDeletes, len(s.dlq))
+}
+
+// faultMix draws the fate of one call from a seeded source, shared by
+// concurrent callers.
+type faultMix struct {
+	mu     sync.Mutex
+	rng    *rand.Rand
+	rate   float64
+	counts map[string]int
+}
+
+func newFaultMix(rate float64, seed uint64) *faultMix {
+	return &faultMix{rng: rand.New(rand.NewPCG(seed, seed+1)), rate: rate, counts: map[string]int{}}
+}
+
+// draw returns "" or one of kinds, with total probability share*rate.
+func (m *faultMix) draw(share float64, kinds ...string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rng.Float64() >= m.rate*share {
+		return ""
+	}
+	k := kinds[m.rng.IntN(len(kinds))]
+	m.counts[k]++
+	return k
+}
+
+// subset picks some (not all) of n entries, or nil when n < 2.
+func (m *faultMix) subset(n int) []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n < 2 {
+		return nil
+	}
+	var out []int
+	for i := range n {
+		if m.rng.IntN(2) == 0 {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		out = []int{m.rng.IntN(n)}
+	}
+	if len(out) == n {
+		out = out[1:]
+	}
+	return out
+}
+
+func (m *faultMix) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprint(m.counts)
+}
+
+// The fault mix of the S3, SQS and DynamoDB fakes, the same as
+// internal/dev/faults injects into the SDK: throttling and 5xx errors (nothing
+// applied), entries failed in a 200 answer, and timeouts (applied, answer
+// lost). Three quarters of the faults come from the fakes' Fail hooks; the
+// timeouts from a wrapper that lets the call through and then fails it.
+func injectFaults(p *pipeline, m *faultMix) {
+	p.queue.Fail = func(msgs []record.Message) ([]splitter.SendFailure, error) {
+		switch m.draw(0.75, "send:throttle", "send:server-error", "send:partial") {
+		case "send:throttle":
+			return nil, errors.New("RequestThrottled: Rate exceeded")
+		case "send:server-error":
+			return nil, errors.New("InternalFailure: internal error")
+		case "send:partial":
+			var fs []splitter.SendFailure
+			for _, i := range m.subset(len(msgs)) {
+				fs = append(fs, splitter.SendFailure{Index: i, Reason: "InternalError: internal error"})
+			}
+			return fs, nil
+		}
+		return nil, nil
+	}
+	p.table.Fail = func(rs []record.Result) ([]string, error) {
+		switch m.draw(0.75, "write:throttle", "write:server-error", "write:unprocessed") {
+		case "write:throttle":
+			return nil, errors.New("ProvisionedThroughputExceededException: throughput exceeded")
+		case "write:server-error":
+			return nil, errors.New("InternalServerError: internal error")
+		case "write:unprocessed":
+			var names []string
+			for _, i := range m.subset(len(rs)) {
+				names = append(names, rs[i].Name)
+			}
+			return names, nil
+		}
+		return nil, nil
+	}
+}
+
+// lateQueue fails a share of the calls after they were applied (a timeout).
+type lateQueue struct {
+	*inmem.Queue
+	m *faultMix
+}
+
+func (q lateQueue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
+	fs, err := q.Queue.SendBatch(ctx, msgs)
+	if err == nil && q.m.draw(0.25, "send:timeout") != "" {
+		return nil, errors.New("send: net/http: timeout awaiting response headers")
+	}
+	return fs, err
+}
+
+type lateTable struct {
+	*inmem.Table
+	m *faultMix
+}
+
+func (w lateTable) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+	un, err := w.Table.WriteBatch(ctx, rs)
+	if err == nil && w.m.draw(0.25, "write:timeout") != "" {
+		return nil, errors.New("write: net/http: timeout awaiting response headers")
+	}
+	return un, err
+}
+
+// failingReader returns data up to n bytes, then a connection reset.
+type failingReader struct {
+	r io.Reader
+}
+
+func failAfter(data []byte, n int) io.ReadCloser {
+	return io.NopCloser(&failingReader{r: io.MultiReader(bytes.NewReader(data[:n]), errReader{})})
+}
+
+func (f *failingReader) Read(p []byte) (int, error) { return f.r.Read(p) }
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) {
+	return 0, errors.New("read tcp 127.0.0.1:4566: read: connection reset by peer")
+}
+
+func sumTable(p *pipeline) (writes int) {
+	for name := range p.table.Items() {
+		writes += len(p.table.History(name))
+	}
+	return writes
+}

@@ -1,0 +1,326 @@
+package eval
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+// The fast path evaluates plain arithmetic without govaluate: numbers,
+// + - * / % **, unary minus, parentheses, and at most one comparison
+// (== != < <= > >=) at the top level. It parses and computes in one pass with
+// no allocation. It accepts only inputs it understands exactly as govaluate
+// does; for anything else it declines and the expression goes to govaluate.
+// FuzzFastPathMatchesGovaluate checks, for every input it accepts, that the
+// result equals govaluate's bit for bit.
+//
+// govaluate's rules that the fast path reproduces (each pinned by a test):
+//   - Precedence, loosest first: comparison, + -, * / %, **, unary minus.
+//     Unary minus binds tighter than **: -2**2 is (-2)**2 = 4.
+//   - Every binary operator is left-associative, ** too: 2**3**2 is
+//     (2**3)**2 = 64.
+//   - % is math.Mod (the sign of the dividend, works on fractions); ** is
+//     math.Pow; == compares with Go's == (so NaN != NaN and -0 == 0).
+//   - A number is a run of digits and dots parsed by strconv.ParseFloat
+//     (".5" and "5." are numbers; "1e3" and "0x1F" are not plain numbers and
+//     go to govaluate, which reads 0x1F as hex and refuses 1e3).
+//   - Operators are maximal runs of symbol characters, so "2*-1" is the
+//     unknown operator "*-" and "-.5" the unknown operator "-.": both go to
+//     govaluate, which refuses them. "2 * -1" and "- .5" are fine.
+//   - A minus is unary at the start, after "(", after an operator; binary
+//     after a number or ")". Two unary minuses in a row ("- -1") are refused
+//     by govaluate, so the fast path declines them.
+//
+// Each floating-point result is rounded explicitly (float64(...)): Go may
+// otherwise fuse a multiply and an add into one FMA instruction on arm64,
+// which govaluate, computing each operator in its own function, never does.
+type fastResult struct {
+	isBool bool
+	b      bool
+	f      float64
+	cause  cause
+}
+
+func (r fastResult) finish() (record.Value, error) {
+	if r.isBool {
+		return record.Bool(r.b), nil
+	}
+	return finishNumber(r.f, r.cause)
+}
+
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tNum
+	tLParen
+	tRParen
+	tPlus
+	tMinus
+	tMul
+	tDiv
+	tMod
+	tPow
+	tEq
+	tNe
+	tLt
+	tLe
+	tGt
+	tGe
+)
+
+type fastParser struct {
+	s   string
+	i   int
+	tok tokKind
+	num float64
+	bad bool // declined: a token or a construct the fast path does not handle
+}
+
+// fastEval evaluates expr if it is plain arithmetic; ok is false when the
+// fast path declines it.
+func fastEval(expr string) (r fastResult, ok bool) {
+	p := fastParser{s: expr}
+	p.next()
+	f, c := p.additive()
+	if p.bad {
+		return r, false
+	}
+	if p.tok >= tEq && p.tok <= tGe {
+		op := p.tok
+		p.next()
+		g, _ := p.additive()
+		if p.bad || p.tok != tEOF {
+			return r, false
+		}
+		r.isBool = true
+		switch op {
+		case tEq:
+			r.b = f == g
+		case tNe:
+			r.b = f != g
+		case tLt:
+			r.b = f < g
+		case tLe:
+			r.b = f <= g
+		case tGt:
+			r.b = f > g
+		case tGe:
+			r.b = f >= g
+		}
+		return r, true
+	}
+	if p.tok != tEOF {
+		return r, false
+	}
+	r.f, r.cause = f, c
+	return r, true
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
+
+// isSymbol reports whether c continues an operator: govaluate's
+// isNotAlphanumeric, restricted to ASCII and to non-space.
+func isSymbol(c byte) bool {
+	return c < 0x80 && !isSpace(c) && !isDigit(c) && !isLetter(c) &&
+		c != '(' && c != ')' && c != '[' && c != ']' && c != '\'' && c != '"'
+}
+
+// next reads one token into p.tok (and p.num), setting p.bad on anything
+// outside the fast path's alphabet.
+func (p *fastParser) next() {
+	for p.i < len(p.s) && isSpace(p.s[p.i]) {
+		p.i++
+	}
+	if p.i >= len(p.s) {
+		p.tok = tEOF
+		return
+	}
+	c := p.s[p.i]
+	switch {
+	case isDigit(c) || c == '.':
+		start := p.i
+		for p.i < len(p.s) && (isDigit(p.s[p.i]) || p.s[p.i] == '.') {
+			p.i++
+		}
+		// "0x..." is hex in govaluate: the x is a letter, declined below
+		// when it is read as the next token.
+		f, err := strconv.ParseFloat(p.s[start:p.i], 64)
+		if err != nil {
+			p.bad = true
+			return
+		}
+		p.tok, p.num = tNum, f
+		return
+	case c == '(':
+		p.i++
+		p.tok = tLParen
+		return
+	case c == ')':
+		p.i++
+		p.tok = tRParen
+		return
+	case c == ',' || !isSymbol(c):
+		// a separator, a letter, a bracket, a quote, a non-ASCII byte
+		p.bad = true
+		return
+	}
+	start := p.i
+	for p.i < len(p.s) && isSymbol(p.s[p.i]) {
+		p.i++
+	}
+	switch p.s[start:p.i] {
+	case "+":
+		p.tok = tPlus
+	case "-":
+		p.tok = tMinus
+	case "*":
+		p.tok = tMul
+	case "/":
+		p.tok = tDiv
+	case "%":
+		p.tok = tMod
+	case "**":
+		p.tok = tPow
+	case "==":
+		p.tok = tEq
+	case "!=":
+		p.tok = tNe
+	case "<":
+		p.tok = tLt
+	case "<=":
+		p.tok = tLe
+	case ">":
+		p.tok = tGt
+	case ">=":
+		p.tok = tGe
+	default:
+		p.bad = true
+	}
+}
+
+func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+// newCause names why op on finite a and b gave a non-finite result.
+func newCause(op tokKind, a, b, v float64) cause {
+	switch {
+	case (op == tDiv || op == tMod) && b == 0:
+		if a == 0 && op == tDiv {
+			return causeZeroZero
+		}
+		return causeDivZero
+	case op == tPow && a == 0 && b < 0:
+		return causeDivZero
+	case math.IsNaN(v):
+		return causeNaN
+	}
+	return causeOverflow
+}
+
+func (p *fastParser) binary(op tokKind, a, b float64, ca, cb cause) (float64, cause) {
+	var v float64
+	switch op {
+	case tPlus:
+		v = float64(a + b)
+	case tMinus:
+		v = float64(a - b)
+	case tMul:
+		v = float64(a * b)
+	case tDiv:
+		v = float64(a / b)
+	case tMod:
+		v = math.Mod(a, b)
+	case tPow:
+		v = math.Pow(a, b)
+	}
+	if finite(v) {
+		return v, causeNone
+	}
+	if !finite(a) || !finite(b) {
+		// inherit the cause of the operand that was already non-finite
+		switch {
+		case ca != causeNone:
+			return v, ca
+		case cb != causeNone:
+			return v, cb
+		}
+		return v, causeNaN
+	}
+	return v, newCause(op, a, b, v)
+}
+
+// additive: multiplicative (("+" | "-") multiplicative)*
+func (p *fastParser) additive() (float64, cause) {
+	v, c := p.multiplicative()
+	for !p.bad && (p.tok == tPlus || p.tok == tMinus) {
+		op := p.tok
+		p.next()
+		w, d := p.multiplicative()
+		v, c = p.binary(op, v, w, c, d)
+	}
+	return v, c
+}
+
+// multiplicative: power (("*" | "/" | "%") power)*
+func (p *fastParser) multiplicative() (float64, cause) {
+	v, c := p.power()
+	for !p.bad && (p.tok == tMul || p.tok == tDiv || p.tok == tMod) {
+		op := p.tok
+		p.next()
+		w, d := p.power()
+		v, c = p.binary(op, v, w, c, d)
+	}
+	return v, c
+}
+
+// power: unary ("**" unary)*, left-associative as in govaluate.
+func (p *fastParser) power() (float64, cause) {
+	v, c := p.unary()
+	for !p.bad && p.tok == tPow {
+		p.next()
+		w, d := p.unary()
+		v, c = p.binary(tPow, v, w, c, d)
+	}
+	return v, c
+}
+
+// unary: "-" primary | primary
+func (p *fastParser) unary() (float64, cause) {
+	if p.tok == tMinus {
+		p.next()
+		v, c := p.primary()
+		return -v, c
+	}
+	return p.primary()
+}
+
+// primary: number | "(" additive ")"
+func (p *fastParser) primary() (float64, cause) {
+	if p.bad {
+		return 0, causeNone
+	}
+	switch p.tok {
+	case tNum:
+		v := p.num
+		p.next()
+		return v, causeNone
+	case tLParen:
+		p.next()
+		v, c := p.additive()
+		if p.bad || p.tok != tRParen {
+			p.bad = true
+			return 0, causeNone
+		}
+		p.next()
+		return v, c
+	}
+	p.bad = true
+	return 0, causeNone
+}

@@ -1,0 +1,260 @@
+// Command bench prints memo's performance and cost figures, one "key value"
+// line each (with "# goal ...: met|MISSED; note" after the figures that have
+// a goal). `make bench` runs it after building the Lambda artifacts:
+//
+//	go run ./tools/bench
+//
+// It runs, in order: the microbenchmarks beside their bare baselines (go
+// test -bench, one core, best of 3), the splitter's memory in a process of
+// its own (./splitmem, once per size), the SDK's CPU per call against a
+// stub, a 2,000-op batch through the twin with memo's handlers and then with
+// a naive baseline (API calls counted by an SDK middleware), the cost model
+// and the on-paper AWS estimate from those, and the artifacts' sizes and
+// init durations under aws-lambda-rie. The measurement code is in
+// tools/bench/measure.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/memohq/memo/tools/bench/measure"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.root, "root", ".", "the repository's root")
+	flag.StringVar(&o.goCmd, "go", "go", "the go command")
+	flag.IntVar(&o.twinOps, "twin-ops", 2000, "ops of the twin runs")
+	flag.IntVar(&o.count, "count", 3, "runs of each microbenchmark (the best is kept)")
+	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime of each microbenchmark run")
+	flag.StringVar(&o.logPath, "log", "", "write the benchmarks' and the twins' logs to this file")
+	flag.StringVar(&o.rie, "rie", "bin/aws-lambda-rie", "aws-lambda-rie (make bin/aws-lambda-rie)")
+	flag.Parse()
+	start := time.Now()
+	// make bench must finish within 10 minutes; a run here takes about 2.
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	defer cancel()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		cancel()
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "bench: done in %s\n", time.Since(start).Round(time.Second))
+}
+
+type options struct {
+	root, logPath, benchtime, rie, goCmd string
+	twinOps, count                       int
+}
+
+func run(ctx context.Context, o options, stdout io.Writer) error {
+	start := time.Now()
+	p := measure.NewPrinter(stdout)
+	logw := io.Discard
+	if o.logPath != "" {
+		f, err := os.Create(o.logPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
+	p.Comment("memo bench on %s; %s", machine(), time.Now().UTC().Format("2006-01-02"))
+	p.Comment("microbenchmarks: go test -bench -benchmem -cpu 1 -count %d, best run kept; others may share this machine", o.count)
+
+	// 1. Microbenchmarks beside their bare baselines.
+	micro, err := measure.RunMicro(ctx, measure.MicroOptions{Go: o.goCmd, Dir: o.root, Count: o.count, Benchtime: o.benchtime, Log: logw})
+	if err != nil {
+		return err
+	}
+	ops := func(name string) float64 { return micro[name].Metrics["ops/s"] }
+	perOpBytes := func(name string, opsPerIter float64) float64 { return micro[name].Metrics["B/op"] / opsPerIter }
+	for _, f := range []struct{ form, scan, check, bare string }{
+		{"json", "ScanJSON", "CheckScanJSON", "BareDecodeJSON"},
+		{"jsonl", "ScanJSONL", "CheckScanJSONL", "BareDecodeJSONL"},
+	} {
+		p.Figure("decode_validate_"+f.form+"_ops_per_s", ops(f.scan), nil, "batch.Scan of a 100k-op ."+f.form+" file")
+		p.Figure("bare_decode_"+f.form+"_ops_per_s", ops(f.bare), nil, "encoding/json streaming decode of the same file into a struct, no validation")
+		p.Figure("decode_validate_"+f.form+"_vs_bare", ops(f.scan)/ops(f.bare), measure.AtLeast(1.0), "")
+		p.Figure("check_and_decode_"+f.form+"_vs_bare", ops(f.check)/ops(f.bare), nil, "both splitter passes (batch.Check, then batch.Scan) against one bare decode")
+	}
+	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 mixed expressions")
+	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
+	p.Figure("evaluate_vs_bare", ops("Evaluate")/ops("BareGovaluate"), measure.AtLeast(2.0), "")
+	p.Figure("splitter_ops_per_s", ops("Split"), nil, "splitter.Service.Split of a 100k-op .jsonl file, in-memory queue: check, decode, validate, encode, send")
+	p.Figure("splitter_bare_decode_ops_per_s", ops("SplitBareDecode"), nil, "encoding/json decode of the same file")
+	p.Figure("splitter_vs_bare_decode", ops("Split")/ops("SplitBareDecode"), nil, "")
+	p.Figure("splitter_alloc_bytes_per_op", perOpBytes("Split", 100_000), nil, "allocated, not retained")
+	p.Figure("compute_ops_per_s", ops("Compute"), nil, "compute.Service.Handle of 100-message SQS events, in-memory table: decode, evaluate, write by 25")
+	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
+	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
+	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
+
+	// 2. The splitter's memory, each size in a fresh process.
+	mem, err := measure.MeasureSplitMemory(ctx, o.goCmd, o.root, 10_000, 1_000_000)
+	if err != nil {
+		return err
+	}
+	small, big := mem[10_000], mem[1_000_000]
+	mb := func(b uint64) float64 { return float64(b) / (1 << 20) }
+	p.Comment("splitter memory: a generated .jsonl batch streamed through splitter.Split (in-memory queue), each size in a fresh process of its own (%s)", measure.SplitMemoryProgram)
+	p.Figure("splitter_peak_rss_mb_10k", mb(small.PeakRSS), nil, fmt.Sprintf("MiB, whole process, VmHWM; %.1f MiB before the split", mb(small.BaseRSS)))
+	p.Figure("splitter_peak_rss_mb_1m", mb(big.PeakRSS), measure.AtMost(64), "")
+	p.Figure("splitter_peak_rss_1m_vs_10k", float64(big.PeakRSS)/float64(small.PeakRSS), measure.AtMost(1.10),
+		"the duplicate check keeps a 96-bit fingerprint per distinct name (see splitter_dedup_bytes_per_op): exact detection needs memory that grows with the names")
+	p.Figure("splitter_peak_live_heap_mb_10k", mb(small.PeakLiveHeap), nil, "MiB, runtime/metrics /gc/heap/live:bytes, sampled every ms")
+	p.Figure("splitter_peak_live_heap_mb_1m", mb(big.PeakLiveHeap), nil, "")
+	p.Figure("splitter_peak_heap_in_use_mb_1m", mb(big.PeakHeap), nil, "uncollected garbage included (GOGC=100)")
+	p.Figure("splitter_peak_live_heap_1m_vs_10k", float64(big.PeakLiveHeap)/float64(small.PeakLiveHeap), nil, "")
+	p.Figure("splitter_dedup_bytes_per_op", (float64(big.PeakLiveHeap)-float64(small.PeakLiveHeap))/float64(big.Ops-small.Ops), nil,
+		"live heap growth per distinct name from 10k to 1M")
+	p.Figure("splitter_1m_seconds", big.Seconds, nil, "in-memory queue, whole process")
+
+	// 3. SDK CPU per call (for the duration model).
+	sdk, err := measure.MeasureSDKCPU(ctx, 2000)
+	if err != nil {
+		return err
+	}
+	p.Figure("sdk_cpu_us_per_send_batch_call", float64(sdk.SendBatch.Microseconds()), nil, "SendMessageBatch of 10 through opsqueue, against a loopback stub (stub included)")
+	p.Figure("sdk_cpu_us_per_batch_write_call", float64(sdk.WriteBatch.Microseconds()), nil, "BatchWriteItem of 25 through results, against a loopback stub (stub included)")
+
+	// 4. API calls per op: the same batch through memo, then the naive
+	// baseline, each on a fresh twin.
+	memo, err := measure.RunTwin(ctx, measure.Memo, o.twinOps, logw)
+	if err != nil {
+		return err
+	}
+	naive, err := measure.RunTwin(ctx, measure.Naive, o.twinOps, logw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logw, "memo twin run, functions:\n%s\nplumbing:\n%s\nnaive twin run, functions:\n%s\nplumbing:\n%s\n",
+		memo.Functions, memo.Plumbing, naive.Functions, naive.Plumbing)
+	mp, np := memo.Per(), naive.Per()
+	p.Comment("API calls counted by an SDK middleware during a twin run of %d ops (%s)", o.twinOps, memo.Rec)
+	p.Figure("twin_s3_gets_per_batch", mp.S3GetsPerBatch, nil, "structural check, then the split")
+	p.Figure("twin_s3_puts_per_batch", mp.S3PutsPerBatch, nil, "the report (the upload is the user's)")
+	p.Figure("twin_sqs_send_calls_per_op", mp.SendCalls, measure.AtMost(0.101), fmt.Sprintf("%.2f messages a call", mp.MessagesPerSend))
+	p.Figure("twin_ddb_write_calls_per_op", mp.WriteCalls, measure.AtMost(0.041),
+		fmt.Sprintf("%.2f items a call; %d invocations of %.1f messages on average (an invocation of fewer than 100 ends with a partial write: the twin's splitter enqueued at %.0f ops/s, and a poller's 1 s window can close first)",
+			mp.ItemsPerWrite, memo.Invocations, mp.MessagesPerInvocation, float64(o.twinOps)/memo.Split.Seconds()))
+	p.Figure("twin_ddb_wru_per_op", mp.WRU, nil, "item sizes as DynamoDB counts them; base table only")
+	p.Figure("twin_sqs_receive_calls_per_op", mp.ReceiveCalls, nil, "every ReceiveMessage of the twin's event source mapping, empty polls included")
+	p.Figure("twin_sqs_receive_calls_with_messages_per_op", mp.ReceiveCallsWithMsgs, nil, "the receives that returned messages (up to 10)")
+	p.Figure("twin_sqs_delete_calls_per_op", mp.DeleteCalls, nil, "DeleteMessageBatch, up to 10")
+	p.Figure("twin_compute_invocations_per_op", mp.ComputeInvocations, nil, "")
+	p.Figure("twin_sdk_retries", float64(memo.FunctionAttempts-memo.Functions.Sum(func(measure.Call) bool { return true }).Calls), nil, "HTTP attempts beyond the calls")
+
+	// 5. Cost per million ops.
+	defaults, err := measure.ReadDefaults(filepath.Join(o.root, "terraform/modules/pipeline/variables.tf"))
+	if err != nil {
+		return err
+	}
+	model := measure.Model{Defaults: defaults, AWS: measure.AWS, CPU: measure.CPU{
+		SplitterPerOp: perOp(ops("Split")), ComputePerOp: perOp(ops("Compute")),
+		SendCall: sdk.SendBatch, WriteCall: sdk.WriteBatch,
+	}}
+	batchOps := float64(o.twinOps)
+	off, on := model.Pipeline(mp, batchOps, false), model.Pipeline(mp, batchOps, true)
+	offC, onC := off.Price(measure.ListPrices), on.Price(measure.ListPrices)
+	naiveS3 := model.NaiveS3()
+	naiveS3C := naiveS3.Price(measure.ListPrices)
+	naiveQ := model.Pipeline(np, batchOps, false)
+	naiveQC := naiveQ.Price(measure.ListPrices)
+	p.Comment("cost per 1M ops: the counts above, batches of %d ops, list prices in tools/bench/measure/cost.go (us-east-1), Terraform defaults (%g MB splitter, %g MB compute, arm64)",
+		o.twinOps, defaults.SplitterMemoryMB, defaults.ComputeMemoryMB)
+	p.Figure("est_splitter_seconds_per_batch", off.SplitterSeconds, nil, fmt.Sprintf("%d ops; assumes %v per SQS call", o.twinOps, measure.AWS.SQSCall))
+	p.Figure("est_compute_ms_per_invocation", off.ComputeSeconds*1000, nil, fmt.Sprintf("%.1f messages; assumes %v per DynamoDB call", mp.MessagesPerInvocation, measure.AWS.DynamoDBCall))
+	p.Figure("cost_usd_per_1m_ops_index_off", offC.Total, measure.AtMost(0.78), breakdown(offC))
+	p.Figure("cost_usd_per_1m_ops_index_on", onC.Total, measure.AtMost(1.40), breakdown(onC))
+	p.Figure("cost_usd_per_1m_ops_naive_s3", naiveS3C.Total, nil, "one S3 object per op and per result, one invocation per op; "+breakdown(naiveS3C))
+	p.Figure("cost_naive_s3_vs_memo", naiveS3C.Total/offC.Total, measure.AtLeast(9), "against memo with the index off; neither has an index")
+	p.Figure("cost_naive_s3_vs_memo_index_on", naiveS3C.Total/onC.Total, nil, "against memo with the batch index on")
+	p.Figure("cost_usd_per_1m_ops_naive_queue", naiveQC.Total, nil, "the twin's naive baseline (SendMessage + PutItem per op), index off; "+breakdown(naiveQC))
+
+	// 6. Side by side in the twin.
+	p.Comment("side by side: the same %d-op batch through memo and through the naive baseline, each on a fresh twin (moto behind a one-request-at-a-time proxy)", o.twinOps)
+	p.Figure("side_by_side_memo_wall_s", memo.Wall.Seconds(), nil, "upload to every op accounted for")
+	p.Figure("side_by_side_naive_wall_s", naive.Wall.Seconds(), nil, naive.Rec)
+	p.Figure("side_by_side_naive_vs_memo_wall", naive.Wall.Seconds()/memo.Wall.Seconds(), nil, "")
+	p.Figure("side_by_side_memo_api_calls_per_op", mp.PipelineCalls, nil, "the functions' calls and the event source mapping's receives and deletes")
+	p.Figure("side_by_side_naive_api_calls_per_op", np.PipelineCalls, nil, "")
+	p.Figure("side_by_side_naive_vs_memo_api_calls", np.PipelineCalls/mp.PipelineCalls, nil, "")
+	p.Figure("side_by_side_memo_process_cpu_us_per_op", float64(memo.CPU.Microseconds())/float64(o.twinOps), nil, "this process: functions, twin plumbing, proxy, waiter (moto excluded)")
+	p.Figure("side_by_side_naive_process_cpu_us_per_op", float64(naive.CPU.Microseconds())/float64(o.twinOps), nil, "")
+
+	// 7. On paper: 1M ops on AWS at the defaults.
+	est := model.Estimate(mp, 1e6)
+	p.Comment("on paper, AWS: 1M ops, batch size %g, compute_max_concurrency %g, splitter_send_concurrency %g, assumed latencies SQS %v, DynamoDB %v, S3 %v",
+		defaults.BatchSize, defaults.MaxConcurrency, defaults.SendConcurrency, measure.AWS.SQSCall, measure.AWS.DynamoDBCall, measure.AWS.S3Call)
+	p.Figure("aws_splitter_ops_per_s", est.SplitterOpsPerSecond, nil, "send concurrency x 10 messages / SQS latency, or CPU at the memory's share")
+	p.Figure("aws_compute_ops_per_s", est.ComputeOpsPerSecond, nil, "max concurrency x batch size / invocation")
+	p.Figure("aws_new_table_ops_per_s", est.TableOpsPerSecond, nil, "a new on-demand table's initial write rate")
+	p.Figure("aws_splitter_seconds_1m", est.SplitterSeconds, nil, fmt.Sprintf("its timeout is %g s", defaults.SplitterTimeoutSeconds))
+	p.Figure("aws_splitter_cpu_seconds_1m", est.SplitterCPUSeconds, nil,
+		fmt.Sprintf("measured CPU per op and per send call at %g MB's share of a vCPU (%.3f); overlaps the sends", defaults.SplitterMemoryMB, defaults.SplitterMemoryMB/measure.AWS.FullVCPUMemoryMB))
+	p.Figure("aws_1m_ops_seconds", est.Seconds, nil, "bound by "+est.Bound)
+
+	// 8. Artifacts.
+	p.Comment("artifacts: make build (linux/arm64 zips); init under aws-lambda-rie of the linux/amd64 build (make build-twin), median of 3 fresh starts")
+	for _, fn := range []string{"splitter", "compute"} {
+		st, err := os.Stat(filepath.Join(o.root, "build", fn+".zip"))
+		if err != nil {
+			return fmt.Errorf("%w (run make build)", err)
+		}
+		p.Figure("artifact_"+fn+"_zip_mb", float64(st.Size())/1e6, measure.AtMost(10), "MB of 10^6 bytes")
+	}
+	env := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"MEMO_QUEUE_URL=http://127.0.0.1:9/123456789012/memo-bench-ops", "MEMO_TABLE=memo-bench-results", "MEMO_WORKSPACE=bench"}
+	for _, fn := range []string{"splitter", "compute"} {
+		in, err := measure.MedianInit(ctx, 3, filepath.Join(o.root, o.rie), filepath.Join(o.root, "build/amd64", fn, "bootstrap"), env, `{"Records":[]}`)
+		if err != nil {
+			return err
+		}
+		p.Figure("init_"+fn+"_ms", float64(in.Duration.Microseconds())/1000, nil,
+			fmt.Sprintf(`aws-lambda-rie "INIT REPORT(durationMs)"; its REPORT line says "Init Duration: %.2f ms"; first invoke %.1f ms as the caller saw it`,
+				float64(in.ReportLine.Microseconds())/1000, float64(in.FirstInvoke.Microseconds())/1000))
+	}
+
+	p.Figure("bench_seconds", time.Since(start).Seconds(), nil, "")
+	total := len(p.Met) + len(p.Missed)
+	note := "all met"
+	if len(p.Missed) > 0 {
+		note = "missed: " + strings.Join(p.Missed, ", ")
+	}
+	p.Text("goals_met", fmt.Sprintf("%d/%d", len(p.Met), total), nil, 0, note)
+	return nil
+}
+
+func perOp(opsPerSecond float64) time.Duration {
+	return time.Duration(float64(time.Second) / opsPerSecond)
+}
+
+func breakdown(c measure.Cost) string {
+	return fmt.Sprintf("Lambda $%.4f, SQS $%.4f, DynamoDB $%.4f, S3 $%.4f", c.Lambda, c.SQS, c.DynamoDB, c.S3)
+}
+
+// machine describes this machine: cores, CPU model, OS/arch, Go.
+func machine() string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
