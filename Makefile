@@ -39,10 +39,11 @@ run: ## run the seed batch through the local twin (needs moto: pip install "moto
 test: lint unit tf-check fuzz-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz smoke
 	@echo "make test: all checks passed"
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and go mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
 
 unit: bin/aws-lambda-rie ## go test ./... (integration tests start their own moto_server; the twin e2e runs the built binaries)
 	$(GO) test -count=1 -timeout 30m ./...
