@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -35,18 +34,6 @@ func declareDLQ(fs *flag.FlagSet, env *cli) func(context.Context, []string) erro
 	asJSON := fs.Bool("json", false, "list: one JSON object per message")
 	loop := fs.Bool("loop", false, "redrive: use the receive-send-delete loop even where StartMessageMoveTask exists")
 	return func(ctx context.Context, args []string) error {
-		if len(args) > 1 {
-			// Flags may follow the subcommand, as in the examples: the
-			// flag package stops at the first argument, so parse the rest.
-			if err := fs.Parse(args[1:]); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					printCommandHelp(env.stdout, find("dlq"), nil)
-					return err
-				}
-				return usageErr("%v", err)
-			}
-			args = append(args[:1], fs.Args()...)
-		}
 		if len(args) != 1 || (args[0] != "list" && args[0] != "redrive") {
 			return usageErr("want 'list' or 'redrive'")
 		}

@@ -127,7 +127,8 @@ func printUsage(w io.Writer) {
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'memo help <command>' for a command's flags and examples.")
+	fmt.Fprintln(w, "\nFlags may come before or after the arguments; -- ends the flags.")
+	fmt.Fprintln(w, "Run 'memo help <command>' for a command's flags and examples.")
 	fmt.Fprint(w, exitCodesHelp)
 }
 
@@ -171,12 +172,36 @@ func (c *command) exec(ctx context.Context, env *cli, args []string) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	runner := c.declare(fs, env)
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(env.stdout, c, nil)
 			return flag.ErrHelp
 		}
 		return usageErr("%v", err)
 	}
-	return runner(ctx, fs.Args())
+	return runner(ctx, positional)
+}
+
+// parseInterspersed parses fs's flags wherever they stand among the
+// arguments (`memo submit FILE --wait` as well as `memo submit --wait FILE`)
+// and returns the positional arguments in order. The flag package stops at
+// the first non-flag argument, so parsing resumes after each one. "--" ends
+// the flags: everything after it is positional, even if it starts with "-".
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }

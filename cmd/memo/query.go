@@ -12,12 +12,12 @@ import (
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/record"
+	"golang.org/x/term"
 )
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal (a tty), not merely a
+// character device: /dev/null is one of those too.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func init() {
 	register(&command{
