@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,18 @@ func TestParseTerraformOutputs(t *testing.T) {
 	}
 	if _, err := parseTerraformOutputs([]byte(`{}`)); err == nil || !strings.Contains(err.Error(), "applied?") {
 		t.Fatalf("empty outputs: %v", err)
+	}
+}
+
+// /dev/null is a character device, not a terminal: output redirected there
+// must not get the table format or the progress bar.
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Error("isTerminal(/dev/null) = true")
 	}
 }
