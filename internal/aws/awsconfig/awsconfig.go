@@ -10,11 +10,14 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
 // Options adjust Load.
@@ -53,6 +56,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	// The SDK logs its own warnings (an IMDS fallback, a missing response
 	// checksum) to stderr; memo reports errors itself.
 	opts = append(opts, config.WithLogger(logging.Nop{}))
+	// The SDK's layer of retries, as internal/pipeline/retry sets it (that
+	// package says what each layer retries and the worst case of both).
+	opts = append(opts, config.WithRetryer(NewRetryer))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, err
@@ -68,6 +74,16 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	cfg.APIOptions = append(cfg.APIOptions, o.APIOptions...)
 	return cfg, nil
+}
+
+// NewRetryer returns the SDK's standard retryer with retry.SDK's attempts
+// and backoff cap. Its other settings (which errors it retries, its retry
+// quota) are the SDK's defaults.
+func NewRetryer() aws.Retryer {
+	return awsretry.NewStandard(func(o *awsretry.StandardOptions) {
+		o.MaxAttempts = retry.SDK.Attempts
+		o.MaxBackoff = retry.SDK.MaxBackoff
+	})
 }
 
 // EndpointOverridden reports whether S3 will be reached at a custom endpoint.

@@ -22,12 +22,60 @@ type Policy struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Default is used by the splitter and compute services: 8 tries, delays of
-// at most 50ms, 100ms, 200ms ... capped at 2s (about 6s in the worst case).
+// memo retries at two layers, each with its own job, both set here:
+//
+//   - The SDK's standard retryer (SDK below; internal/aws/awsconfig applies
+//     it to every client) retries one HTTP request that failed as a whole
+//     and is safe to repeat: throttling, 5xx, a reset or timed-out
+//     connection. It sees nothing of a call that succeeded with HTTP 200.
+//   - Default (memo's own) retries what the SDK cannot see: the entries a
+//     SendMessageBatch reports in Failed[], the UnprocessedItems and
+//     UnprocessedKeys of a BatchWriteItem or BatchGetItem, and a whole call
+//     the SDK gave up on (its attempts or its retry quota spent), unless the
+//     adapter marked the error Permanent.
+//
+// The layers multiply. One logical call makes at most
+// Default.Attempts x SDK.Attempts = 8 x 3 = 24 HTTP attempts, and sleeps at
+// most WorstCaseSleep() = 5.15s (memo: 50ms+100ms+...+1.6s+2s) + 8 x 2 x 1s
+// (SDK: two backoffs of at most SDK.MaxBackoff per memo attempt) = 21.15s,
+// plus the time of the attempts themselves. The caller's context (the
+// Lambda deadline less the services' margin) cuts either layer short.
+// TestWorstCase keeps these figures and the README's equal.
+
+// Default is used by the splitter and compute services and the DynamoDB
+// adapter: 8 tries, delays of at most 50ms, 100ms, 200ms ... capped at 2s.
 var Default = Policy{Attempts: 8, Base: 50 * time.Millisecond, Max: 2 * time.Second}
 
-// Delay returns the jittered delay before retry number n (n >= 1).
-func (p Policy) Delay(n int) time.Duration {
+// SDKPolicy is the AWS SDK standard retryer's setting, in plain values so
+// that the domain stays free of the SDK.
+type SDKPolicy struct {
+	// Attempts is the SDK's total tries of one HTTP request (its
+	// MaxAttempts), the first included.
+	Attempts int
+	// MaxBackoff caps one of the SDK's jittered backoffs.
+	MaxBackoff time.Duration
+}
+
+// SDK is what awsconfig gives the standard retryer: its default 3 attempts,
+// and backoffs capped at 1s instead of its default 20s, so that the SDK's
+// layer stays short under memo's own.
+var SDK = SDKPolicy{Attempts: 3, MaxBackoff: time.Second}
+
+// WorstCaseAttempts is the most HTTP attempts one logical call can make.
+func WorstCaseAttempts() int { return Default.Attempts * SDK.Attempts }
+
+// WorstCaseSleep is the longest one logical call can spend sleeping between
+// attempts, at both layers.
+func WorstCaseSleep() time.Duration {
+	var d time.Duration
+	for n := 1; n < Default.Attempts; n++ {
+		d += Default.cap(n)
+	}
+	return d + time.Duration(Default.Attempts*(SDK.Attempts-1))*SDK.MaxBackoff
+}
+
+// cap is the largest delay before retry number n (n >= 1).
+func (p Policy) cap(n int) time.Duration {
 	d := p.Base
 	for i := 1; i < n && d < p.Max; i++ {
 		d *= 2
@@ -35,6 +83,12 @@ func (p Policy) Delay(n int) time.Duration {
 	if d > p.Max {
 		d = p.Max
 	}
+	return d
+}
+
+// Delay returns the jittered delay before retry number n (n >= 1).
+func (p Policy) Delay(n int) time.Duration {
+	d := p.cap(n)
 	if d <= 0 {
 		return 0
 	}

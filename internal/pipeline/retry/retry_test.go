@@ -52,3 +52,14 @@ func TestPermanent(t *testing.T) {
 		t.Fatal("plain error reported permanent")
 	}
 }
+
+// The worst case of the two retry layers, as the package comment and the
+// README state it.
+func TestWorstCase(t *testing.T) {
+	if got := WorstCaseAttempts(); got != 24 {
+		t.Errorf("WorstCaseAttempts() = %d, want 24 (8 x 3)", got)
+	}
+	if got, want := WorstCaseSleep(), 21150*time.Millisecond; got != want {
+		t.Errorf("WorstCaseSleep() = %v, want %v", got, want)
+	}
+}
