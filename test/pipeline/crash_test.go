@@ -1,4 +1,4 @@
-package compute_test
+package pipeline_test
 
 import (
 	"context"
@@ -138,11 +138,11 @@ func TestComputeDeadlineMidWrite(t *testing.T) {
 		w.disarm()
 		return resp, nil
 	}
-	if err := p.sqs.run(context.Background(), h, 100); err != nil {
+	if err := p.sqs.Run(context.Background(), h, 100); err != nil {
 		t.Fatal(err)
 	}
 	rec := p.reconcile(t, id)
-	t.Logf("%s; first invocation: %d messages, %d listed as failures after %d stalled writes; %s", rec.Line(), p.sqs.batchSize, listed, w.crashes, p.sqs)
+	t.Logf("%s; first invocation: %d messages, %d listed as failures after %d stalled writes; %s", rec.Line(), p.sqs.BatchSize, listed, w.crashes, p.sqs)
 	if w.crashes == 0 || listed == 0 {
 		t.Fatalf("the deadline never hit a write (crashes=%d, failures=%d)", w.crashes, listed)
 	}
@@ -176,13 +176,13 @@ func TestComputeProcessExitMidWrite(t *testing.T) {
 		w.disarm()
 		return events.SQSEventResponse{}, errors.New("Runtime.ExitError: exit status 2")
 	}
-	if err := p.sqs.run(context.Background(), h, 100); err != nil {
+	if err := p.sqs.Run(context.Background(), h, 100); err != nil {
 		t.Fatal(err)
 	}
 	rec := p.reconcile(t, id)
 	t.Logf("%s; %d results stored before the exit; %s", rec.Line(), storedBefore, p.sqs)
-	if storedBefore == 0 || storedBefore >= p.sqs.batchSize || p.sqs.failedInvocations != 1 {
-		t.Fatalf("the exit did not happen half way: %d stored, %d failed invocations", storedBefore, p.sqs.failedInvocations)
+	if storedBefore == 0 || storedBefore >= p.sqs.BatchSize || p.sqs.Stats.FailedInvocations != 1 {
+		t.Fatalf("the exit did not happen half way: %d stored, %d failed invocations", storedBefore, p.sqs.Stats.FailedInvocations)
 	}
 	if !rec.Settled() || rec.Lost != 0 || rec.DLQ != 0 {
 		t.Fatalf("not reconciled: %s", rec.Line())
@@ -224,7 +224,7 @@ func TestSplitterTwiceForTheSameUpload(t *testing.T) {
 	if got, want := len(p.queue.Messages()), 3*len(b.valid); got != want {
 		t.Fatalf("%d messages enqueued by three deliveries of %d ops", got, len(b.valid))
 	}
-	if err := p.sqs.run(ctx, p.comp.Handle, 1000); err != nil {
+	if err := p.sqs.Run(ctx, p.comp.Handle, 1000); err != nil {
 		t.Fatal(err)
 	}
 	rec := p.reconcile(t, id)
@@ -264,7 +264,7 @@ func TestSplitterDiesHalfWay(t *testing.T) {
 	if err := p.deliver(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.sqs.run(context.Background(), p.comp.Handle, 1000); err != nil {
+	if err := p.sqs.Run(context.Background(), p.comp.Handle, 1000); err != nil {
 		t.Fatal(err)
 	}
 	rec := p.reconcile(t, id)

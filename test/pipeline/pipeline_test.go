@@ -1,9 +1,9 @@
-package compute_test
+package pipeline_test
 
 // A whole pipeline on the in-memory fakes, for the fault and crash tests:
 // the production splitter and compute services, S3's asynchronous
 // invocation of the splitter (two retries), and the ops queue as the SQS
-// event source mapping sees it (visibility timeout, redelivery of what is
+// event source mapping sees it (inmem.Mapping: redelivery of what is
 // not deleted, redrive to a DLQ once a message has been received
 // maxReceiveCount times). Reconciliation is status.Reconcile, the one memo
 // status uses.
@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +66,7 @@ type pipeline struct {
 	table   *inmem.Table
 	split   *splitter.Service
 	comp    *compute.Service
-	sqs     *sqsSim
+	sqs     *inmem.Mapping
 	metrics *counters
 	// splitterInvocations counts S3's invocations of the splitter.
 	splitterInvocations int
@@ -87,7 +86,7 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 	}
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
 	p.comp = compute.New(w, eval.Evaluate, compute.Config{Retry: fastRetry, Metrics: p.metrics})
-	p.sqs = newSQSSim(p.queue, 5, 100)
+	p.sqs = inmem.NewMapping(p.queue, 5, 100)
 	return p
 }
 
@@ -116,9 +115,6 @@ func (p *pipeline) deliver(ctx context.Context, ev events.S3Event) error {
 	return err
 }
 
-// handler is one invocation of the compute function.
-type handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
-
 // Report, Results and DLQ make the pipeline a status.Source.
 func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool, error) {
 	b, ok := p.objs.Object(pipeBucket, naming.ReportKey(naming.KeyOfBatch(batch)))
@@ -143,7 +139,7 @@ func (p *pipeline) Results(_ context.Context, batch string, fn func(string, reco
 func (p *pipeline) DLQ(_ context.Context, batch string) ([]string, error) {
 	var names []string
 	for _, m := range p.sqs.DLQ() {
-		if msg, err := record.DecodeMessage(m.body); err == nil && msg.Batch == batch {
+		if msg, err := record.DecodeMessage(m.Body); err == nil && msg.Batch == batch {
 			names = append(names, msg.Name)
 		}
 	}
@@ -235,153 +231,6 @@ func generate(n int) genBatch {
 	}
 	g.body = b.Bytes()
 	return g
-}
-
-// sqsMsg is one message of the simulated ops queue.
-type sqsMsg struct {
-	id, body string
-	receives int
-}
-
-// sqsSim is the ops queue seen through the SQS event source mapping. It
-// takes the messages the splitter sent (inmem.Queue.Receive), gathers
-// batches, invokes compute, deletes what succeeded (DeleteMessageBatch, 10
-// at a time) and lets the rest reappear; a message received maxReceive
-// times goes to the DLQ on its next receive, as SQS's redrive policy does.
-// The time of the visibility timeout is not simulated: a message that is
-// not deleted goes to the back of the queue. A fault rate loses receive
-// responses (the messages stay hidden, then reappear, a receive counted)
-// and fails delete calls (the messages are redelivered).
-type sqsSim struct {
-	mu         sync.Mutex
-	src        *inmem.Queue
-	visible    []*sqsMsg
-	dlq        []*sqsMsg
-	maxReceive int
-	batchSize  int
-	rng        *rand.Rand
-	rate       float64
-
-	receives, lostReceives, deleteCalls, failedDeletes, invocations, failedInvocations, itemFailures, delivered int
-}
-
-func newSQSSim(src *inmem.Queue, maxReceive, batchSize int) *sqsSim {
-	return &sqsSim{src: src, maxReceive: maxReceive, batchSize: batchSize, rng: rand.New(rand.NewPCG(1, 2))}
-}
-
-func (s *sqsSim) fault() bool { return s.rate > 0 && s.rng.Float64() < s.rate }
-
-func (s *sqsSim) intake() {
-	for {
-		ev := s.src.Receive(1000)
-		if len(ev.Records) == 0 {
-			return
-		}
-		for _, r := range ev.Records {
-			s.visible = append(s.visible, &sqsMsg{id: r.MessageId, body: r.Body})
-		}
-	}
-}
-
-// Send adds a message straight to the queue (a poison message).
-func (s *sqsSim) Send(id, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.visible = append(s.visible, &sqsMsg{id: id, body: body})
-}
-
-// DLQ returns the dead-lettered messages.
-func (s *sqsSim) DLQ() []*sqsMsg {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*sqsMsg(nil), s.dlq...)
-}
-
-// run polls until the queue is empty. It fails after maxRounds batches,
-// which would mean that redelivery does not converge.
-func (s *sqsSim) run(ctx context.Context, h handler, maxRounds int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for round := 0; ; round++ {
-		s.intake()
-		if len(s.visible) == 0 {
-			return nil
-		}
-		if round >= maxRounds {
-			return fmt.Errorf("the queue still holds %d messages after %d batches", len(s.visible), round)
-		}
-		n := min(s.batchSize, len(s.visible))
-		take := s.visible[:n]
-		s.visible = append([]*sqsMsg(nil), s.visible[n:]...)
-		var batch []*sqsMsg
-		for _, m := range take {
-			if m.receives >= s.maxReceive {
-				s.dlq = append(s.dlq, m)
-				continue
-			}
-			m.receives++
-			batch = append(batch, m)
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		s.receives++
-		if s.fault() {
-			// The receive happened but its answer was lost: the messages
-			// stay invisible for the visibility timeout, then reappear.
-			s.lostReceives++
-			s.visible = append(s.visible, batch...)
-			continue
-		}
-		ev := events.SQSEvent{Records: make([]events.SQSMessage, len(batch))}
-		for i, m := range batch {
-			ev.Records[i] = events.SQSMessage{MessageId: m.id, Body: m.body, EventSource: "aws:sqs",
-				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}}
-		}
-		s.invocations++
-		s.delivered += len(batch)
-		resp, err := h(ctx, ev)
-		if err != nil {
-			// A function error: nothing is deleted, all of it comes back.
-			s.failedInvocations++
-			s.visible = append(s.visible, batch...)
-			continue
-		}
-		failed := map[string]bool{}
-		in := map[string]bool{}
-		for _, m := range batch {
-			in[m.id] = true
-		}
-		for _, f := range resp.BatchItemFailures {
-			if !in[f.ItemIdentifier] {
-				return fmt.Errorf("invalid partial batch response: %q is not in the batch", f.ItemIdentifier)
-			}
-			failed[f.ItemIdentifier] = true
-		}
-		s.itemFailures += len(failed)
-		var del []*sqsMsg
-		for _, m := range batch {
-			if failed[m.id] {
-				s.visible = append(s.visible, m)
-			} else {
-				del = append(del, m)
-			}
-		}
-		for len(del) > 0 {
-			k := min(10, len(del))
-			s.deleteCalls++
-			if s.fault() {
-				s.failedDeletes++
-				s.visible = append(s.visible, del[:k]...)
-			}
-			del = del[k:]
-		}
-	}
-}
-
-func (s *sqsSim) String() string {
-	return fmt.Sprintf("receives=%d (lost %d) invocations=%d (failed %d) messages delivered=%d item failures=%d delete calls=%d (failed %d) dlq=%d",
-		s.receives, s.lostReceives, s.invocations, s.failedInvocations, s.delivered, s.itemFailures, s.deleteCalls, s.failedDeletes, len(s.dlq))
 }
 
 // faultMix draws the fate of one call from a seeded source, shared by

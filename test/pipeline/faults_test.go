@@ -1,4 +1,4 @@
-package compute_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 		wrapW = func(w *inmem.Table) compute.ResultWriter { return lateTable{w, mix} }
 	}
 	p := newPipeline(wrapQ, wrapW)
-	p.sqs.rate = rate
+	p.sqs.Rate = rate
 	ev, id := p.upload("batches/faults.jsonl", b.body)
 	if rate > 0 {
 		injectFaults(p, mix)
@@ -80,14 +80,14 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 	if err := p.deliver(ctx, ev); err != nil {
 		t.Fatalf("the splitter failed %d times: %v", p.splitterInvocations, err)
 	}
-	rounds := 20*len(b.valid)/p.sqs.batchSize + 100
-	if err := p.sqs.run(ctx, p.comp.Handle, rounds); err != nil {
+	rounds := 20*len(b.valid)/p.sqs.BatchSize + 100
+	if err := p.sqs.Run(ctx, p.comp.Handle, rounds); err != nil {
 		t.Fatal(err)
 	}
 	f := figures{
 		sendCalls: int(p.queue.Calls.Load()), writeCalls: int(p.table.Calls.Load()), opens: int(p.objs.Opens.Load()),
 		splitInvocations: p.splitterInvocations, sim: p.sqs.String(),
-		receives: p.sqs.receives, deliveries: p.sqs.delivered, deletes: p.sqs.deleteCalls, tableWrites: sumTable(p),
+		receives: p.sqs.Stats.Receives, deliveries: p.sqs.Stats.Delivered, deletes: p.sqs.Stats.DeleteCalls, tableWrites: sumTable(p),
 		sendRetries: p.metrics.sendRetries, writeRetries: p.metrics.writeRetry, elapsed: time.Since(start),
 	}
 	return p, mix, id, f
@@ -125,7 +125,7 @@ func TestPipelineUnderFaults(t *testing.T) {
 		t.Fatalf("not reconciled: %s (want total=%d rejected=%d, lost=0)", rec.Line(), n, b.rejected)
 	}
 	p.checkResults(t, b, id)
-	if mix.counts["send:partial"] == 0 || mix.counts["write:unprocessed"] == 0 || mix.counts["send:timeout"] == 0 || mix.counts["write:timeout"] == 0 || p.sqs.lostReceives == 0 || p.sqs.failedDeletes == 0 {
+	if mix.counts["send:partial"] == 0 || mix.counts["write:unprocessed"] == 0 || mix.counts["send:timeout"] == 0 || mix.counts["write:timeout"] == 0 || p.sqs.Stats.LostReceives == 0 || p.sqs.Stats.FailedDeletes == 0 {
 		t.Fatalf("some faults never happened: %s; %s", mix, f.sim)
 	}
 	// Bounded: the splitter's retries, compute's retries and SQS's
@@ -150,7 +150,7 @@ func TestPipelineChecksCatchLoss(t *testing.T) {
 	if err := p.deliver(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.sqs.run(context.Background(), p.comp.Handle, 1000); err != nil {
+	if err := p.sqs.Run(context.Background(), p.comp.Handle, 1000); err != nil {
 		t.Fatal(err)
 	}
 	rec := p.reconcile(t, id)
