@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/workspace"
 )
 
 // RequireMoto skips the test when moto_server is not installed, unless CI
@@ -35,4 +39,34 @@ func StartTwin(t testing.TB, o local.Options) *local.Twin {
 	}
 	t.Cleanup(twin.Stop)
 	return twin
+}
+
+// Provisioned starts a bare moto (no twin: no functions, no plumbing),
+// provisions the workspace's resources in it as the twin does (twice, to
+// prove Provision idempotent), and returns the SDK configuration and the
+// resources. Adapter integration tests use it.
+func Provisioned(t testing.TB, ws string) (aws.Config, workspace.Resources) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	RequireMoto(t)
+	ctx := context.Background()
+	m, err := local.StartMoto(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: m.URL, Region: "us-east-1", StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := local.Provision(ctx, cfg, local.Settings{Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Provision(ctx, cfg, local.Settings{Workspace: ws}); err != nil {
+		t.Fatalf("Provision is not idempotent: %v", err)
+	}
+	return cfg, p.Resources
 }

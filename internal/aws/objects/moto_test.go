@@ -1,0 +1,47 @@
+package objects_test
+
+// The S3 adapter against moto.
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/objects"
+	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/pipeline/retry"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+// Upload, open by ETag, not found as a permanent error.
+func TestObjectsAgainstMoto(t *testing.T) {
+	cfg, res := localtest.Provisioned(t, "objects")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store := objects.New(awsconfig.S3(cfg))
+
+	file := filepath.Join(t.TempDir(), "b.json")
+	if err := os.WriteFile(file, []byte(`{"ops": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up, err := store.UploadFile(ctx, res.Bucket, "batches/b.json", file)
+	if err != nil || up.ETag == "" {
+		t.Fatalf("upload: %+v %v", up, err)
+	}
+	body, err := store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/b.json", ETag: up.ETag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(body)
+	body.Close()
+	if string(b) != `{"ops": []}` {
+		t.Fatalf("read back %q", b)
+	}
+	if _, err := store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/none.json"}); !objects.IsNotFound(err) || !retry.IsPermanent(err) {
+		t.Fatalf("missing object: %v (want not found, permanent)", err)
+	}
+}
