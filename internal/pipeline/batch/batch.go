@@ -3,7 +3,6 @@ package batch
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // Op is one entry of a batch file.
@@ -85,73 +84,4 @@ type Item struct {
 	Index  int
 	Op     Op
 	Reject string
-}
-
-// ValidateName returns "" or the reason name is not a valid op name: 1..255
-// bytes of valid UTF-8 without control characters (C0, DEL, C1).
-func ValidateName(name string) string {
-	if name == "" {
-		return "name is empty"
-	}
-	if len(name) > MaxNameBytes {
-		return fmt.Sprintf("name is %d bytes (max %d)", len(name), MaxNameBytes)
-	}
-	for i := 0; i < len(name); {
-		c := name[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				return fmt.Sprintf("name contains control character %U at byte %d", c, i)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(name[i:])
-		if r == utf8.RuneError && size == 1 {
-			return fmt.Sprintf("name is not valid UTF-8 (byte %d)", i)
-		}
-		if r >= 0x80 && r <= 0x9f {
-			return fmt.Sprintf("name contains control character %U at byte %d", r, i)
-		}
-		i += size
-	}
-	return ""
-}
-
-// ValidateOp returns "" or the reason op is not a valid expression text:
-// 1..1024 bytes of valid UTF-8, no backslash, parentheses nested at most 64
-// deep. Every '(' counts, even inside a quoted string of the expression.
-func ValidateOp(op string) string {
-	if op == "" {
-		return "op is empty"
-	}
-	if len(op) > MaxOpBytes {
-		return fmt.Sprintf("op is %d bytes (max %d)", len(op), MaxOpBytes)
-	}
-	if !utf8.ValidString(op) {
-		for i := 0; ; {
-			r, size := utf8.DecodeRuneInString(op[i:])
-			if r == utf8.RuneError && size == 1 {
-				return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
-			}
-			i += size
-		}
-	}
-	depth, deepest := 0, 0
-	for i := 0; i < len(op); i++ {
-		switch op[i] {
-		case '(':
-			depth++
-			if depth > deepest {
-				deepest = depth
-			}
-		case ')':
-			depth--
-		case '\\':
-			return fmt.Sprintf("op contains a backslash (byte %d)", i)
-		}
-	}
-	if deepest > MaxNesting {
-		return fmt.Sprintf("op nests parentheses %d deep (max %d)", deepest, MaxNesting)
-	}
-	return ""
 }
