@@ -97,26 +97,28 @@ func Logger(w io.Writer, level slog.Level, function string) *slog.Logger {
 
 // NewSplitter builds the splitter service. metrics may be nil.
 func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
+	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL), env, logger, metrics)
+}
+
+// newSplitter wires the splitter to its adapters (tests pass fakes).
+func newSplitter(objs splitter.Objects, queue splitter.Queue, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
 	var m splitter.Metrics
 	if metrics != nil {
-		m = emf.New(metrics, env.Workspace, "splitter")
+		m = emf.New(metrics, env.Workspace, emf.FunctionSplitter)
 	}
-	return splitter.New(
-		objects.New(awsconfig.S3(cfg)),
-		opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL),
-		splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m},
-	)
+	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m})
 }
 
 // NewCompute builds the compute service. metrics may be nil.
 func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
+	return newCompute(results.New(dynamodb.NewFromConfig(cfg), env.Table, ""), env, logger, metrics)
+}
+
+// newCompute wires compute to its adapter (tests pass a fake).
+func newCompute(table compute.ResultWriter, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
 	var m compute.Metrics
 	if metrics != nil {
-		m = emf.New(metrics, env.Workspace, "compute")
+		m = emf.New(metrics, env.Workspace, emf.FunctionCompute)
 	}
-	return compute.New(
-		results.New(dynamodb.NewFromConfig(cfg), env.Table, ""),
-		eval.Evaluate,
-		compute.Config{Logger: logger, Metrics: m},
-	)
+	return compute.New(table, eval.Evaluate, compute.Config{Logger: logger, Metrics: m})
 }

@@ -43,22 +43,24 @@ type counters struct {
 	mu                                  sync.Mutex
 	splits, sendCalls, sendRetries      int
 	invocations, writeCalls, writeRetry int
+	superseded                          int
 }
 
-func (c *counters) Split(_ record.Report, calls, retries int) {
+func (c *counters) Split(x splitter.Counts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.splits++
-	c.sendCalls += calls
-	c.sendRetries += retries
+	c.sendCalls += x.SendCalls
+	c.sendRetries += x.Retries
 }
 
-func (c *counters) Computed(_, _, _, calls, retries int) {
+func (c *counters) Computed(x compute.Counts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.invocations++
-	c.writeCalls += calls
-	c.writeRetry += retries
+	c.writeCalls += x.WriteCalls
+	c.writeRetry += x.Retries
+	c.superseded += x.Superseded
 }
 
 type pipeline struct {
@@ -458,20 +460,14 @@ func injectFaults(p *pipeline, m *faultMix) {
 		}
 		return nil, nil
 	}
-	p.table.Fail = func(rs []record.Result) ([]string, error) {
-		switch m.draw(0.75, "write:throttle", "write:server-error", "write:unprocessed") {
+	p.table.Fail = func(r record.Result) error {
+		switch m.draw(0.75, "write:throttle", "write:server-error") {
 		case "write:throttle":
-			return nil, errors.New("ProvisionedThroughputExceededException: throughput exceeded")
+			return errors.New("ProvisionedThroughputExceededException: throughput exceeded")
 		case "write:server-error":
-			return nil, errors.New("InternalServerError: internal error")
-		case "write:unprocessed":
-			var names []string
-			for _, i := range m.subset(len(rs)) {
-				names = append(names, rs[i].Name)
-			}
-			return names, nil
+			return errors.New("InternalServerError: internal error")
 		}
-		return nil, nil
+		return nil
 	}
 }
 
@@ -494,12 +490,12 @@ type lateTable struct {
 	m *faultMix
 }
 
-func (w lateTable) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
-	un, err := w.Table.WriteBatch(ctx, rs)
+func (w lateTable) Put(ctx context.Context, r record.Result) error {
+	err := w.Table.Put(ctx, r)
 	if err == nil && w.m.draw(0.25, "write:timeout") != "" {
-		return nil, errors.New("write: net/http: timeout awaiting response headers")
+		return errors.New("write: net/http: timeout awaiting response headers")
 	}
-	return un, err
+	return err
 }
 
 // failingReader returns data up to n bytes, then a connection reset.
