@@ -26,8 +26,8 @@ import (
 // answer. Measured against an in-process stub that answers as SQS and
 // DynamoDB do, so the stub's own (small) share is included: an upper bound.
 type SDKCPU struct {
-	SendBatch  time.Duration // opsqueue.Sender.SendBatch of 10 messages
-	Put        time.Duration // results.Table.Put: one conditional PutItem
+	SendBatch time.Duration // opsqueue.Sender.SendBatch of 10 messages
+	Put       time.Duration // results.Table.Put: one conditional PutItem
 }
 
 // MeasureSDKCPU makes calls sequentially calls of each kind.
