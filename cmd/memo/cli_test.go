@@ -160,7 +160,7 @@ var mixedRejections = []string{
 	`rejected #6 "bad\u0001name": name contains control character U+0001 at byte 3`,
 }
 
-const mixedLine = "total=10 ok=4 error=3 rejected=3 dlq=0 lost=0"
+const mixedLine = "total=10 ok=4 error=3 rejected=3 superseded=0 dlq=0 lost=0"
 
 // TestServedTwinWithAWSCLI is issue 2's acceptance: with memo local serving,
 // aws s3 cp of a batch whose key has a space (and an accent) produces the

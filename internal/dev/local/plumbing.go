@@ -38,9 +38,40 @@ type s3Delivery struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	busy     *atomic.Int64
+	// reorder, when above 1, holds up to that many notifications (for at
+	// most reorderWait after the first) and delivers them newest first.
+	// S3 does not promise any order ("Event notifications are not
+	// guaranteed to arrive in the same order that the events occurred",
+	// Amazon S3 User Guide, "Event message structure"); tests use this to
+	// show that the order of delivery does not decide the results.
+	reorder int
 }
 
+// reorderWait bounds how long a reordering delivery holds notifications.
+const reorderWait = 3 * time.Second
+
 func (d *s3Delivery) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		msgs := d.receive(ctx)
+		for i := range msgs {
+			m := msgs[i]
+			if d.reorder > 1 {
+				m = msgs[len(msgs)-1-i]
+			}
+			d.busy.Add(1)
+			d.deliver(ctx, aws.ToString(m.Body))
+			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+			d.busy.Add(-1)
+		}
+	}
+}
+
+// receive reads notifications from the twin's notification queue: what one
+// receive returns, or with reorder, until reorder of them are held or
+// reorderWait has passed since the first.
+func (d *s3Delivery) receive(ctx context.Context) []types.Message {
+	var msgs []types.Message
+	var first time.Time
 	for ctx.Err() == nil {
 		out, err := d.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(d.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 900,
@@ -52,13 +83,15 @@ func (d *s3Delivery) run(ctx context.Context) {
 			}
 			continue
 		}
-		for _, m := range out.Messages {
-			d.busy.Add(1)
-			d.deliver(ctx, aws.ToString(m.Body))
-			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
-			d.busy.Add(-1)
+		if len(msgs) == 0 && len(out.Messages) > 0 {
+			first = time.Now()
+		}
+		msgs = append(msgs, out.Messages...)
+		if d.reorder <= 1 || len(msgs) >= d.reorder || (len(msgs) > 0 && time.Since(first) >= reorderWait) {
+			break
 		}
 	}
+	return msgs
 }
 
 func (d *s3Delivery) deliver(ctx context.Context, body string) {
@@ -88,6 +121,17 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 // S3EventPayload turns an S3 notification as an emulator writes it into the
 // event Lambda would deliver. moto writes eventTime without a zone, which
 // events.S3Event refuses: it is taken as UTC. skip is true for s3:TestEvent.
+//
+// moto 5.2.1 writes no sequencer. S3's sequencer orders the events of one
+// key ("Event message structure", Amazon S3 User Guide), and memo's stamp
+// uses it (record.NewStamp), so the twin makes one as S3 would, from the
+// order S3 accepted the uploads: moto takes eventTime from its clock while
+// it handles the PUT, and the twin's proxy passes one request at a time,
+// so moto's microseconds follow acceptance order. The sequencer is those
+// microseconds since the epoch in hex (16 digits). It depends on the event
+// alone, never on the order of delivery. Where the twin approximates: two
+// PUTs within one microsecond would tie, and moto's clock (local, taken as
+// UTC) is not S3's.
 func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 	var probe struct {
 		Event   string           `json:"Event"`
@@ -103,8 +147,17 @@ func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 		return nil, false, errors.New("notification without records")
 	}
 	for _, r := range probe.Records {
-		if ts, ok := r["eventTime"].(string); ok {
-			r["eventTime"] = normaliseTime(ts)
+		ts, _ := r["eventTime"].(string)
+		t, ok := parseTime(ts)
+		if ok {
+			r["eventTime"] = t.Format(time.RFC3339Nano)
+		}
+		if s3, _ := r["s3"].(map[string]any); s3 != nil {
+			if obj, _ := s3["object"].(map[string]any); obj != nil {
+				if seq, _ := obj["sequencer"].(string); seq == "" && ok {
+					obj["sequencer"] = fmt.Sprintf("%016X", t.UnixMicro())
+				}
+			}
 		}
 	}
 	payload, err = json.Marshal(map[string]any{"Records": probe.Records})
@@ -118,13 +171,14 @@ func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 	return payload, false, nil
 }
 
-func normaliseTime(ts string) string {
+// parseTime reads an eventTime with or without a zone (none: UTC).
+func parseTime(ts string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, ts); err == nil {
-			return t.UTC().Format(time.RFC3339Nano)
+			return t.UTC(), true
 		}
 	}
-	return ts
+	return time.Time{}, false
 }
 
 // eventSourceMapping emulates Lambda's SQS event source mapping with
