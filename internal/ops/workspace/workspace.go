@@ -44,7 +44,6 @@ type Client struct {
 	Table    *results.Table
 }
 
-
 // New returns a client for res.
 func New(cfg aws.Config, res Resources) *Client {
 	c := &Client{
