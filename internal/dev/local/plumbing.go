@@ -83,10 +83,17 @@ func (d *s3Delivery) receive(ctx context.Context) []types.Message {
 			}
 			continue
 		}
-		if len(msgs) == 0 && len(out.Messages) > 0 {
-			first = time.Now()
+		for _, m := range out.Messages {
+			if _, skip, _ := S3EventPayload([]byte(aws.ToString(m.Body))); skip {
+				// s3:TestEvent is not an upload: it is not held.
+				_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+				continue
+			}
+			if len(msgs) == 0 {
+				first = time.Now()
+			}
+			msgs = append(msgs, m)
 		}
-		msgs = append(msgs, out.Messages...)
 		if d.reorder <= 1 || len(msgs) >= d.reorder || (len(msgs) > 0 && time.Since(first) >= reorderWait) {
 			break
 		}
