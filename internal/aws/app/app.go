@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -111,7 +113,16 @@ func newSplitter(objs splitter.Objects, queue splitter.Queue, env SplitterEnv, l
 
 // NewCompute builds the compute service. metrics may be nil.
 func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
-	return newCompute(results.New(dynamodb.NewFromConfig(cfg), env.Table, ""), env, logger, metrics)
+	// compute keeps DefaultConcurrency PutItem calls in flight; the SDK's
+	// transport keeps only 10 idle connections per host by default
+	// (awshttp.DefaultHTTPTransportMaxIdleConnsPerHost), which would close
+	// and reopen (TLS included) the rest on every round of writes.
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = compute.DefaultConcurrency
+		})
+	})
+	return newCompute(results.New(ddb, env.Table, ""), env, logger, metrics)
 }
 
 // newCompute wires compute to its adapter (tests pass a fake).
