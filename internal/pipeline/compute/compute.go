@@ -139,7 +139,10 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	now := s.cfg.Now().UTC()
 	items := make([]*item, 0, len(ev.Records))
-	same := map[string]*item{} // name+batch+op -> item: duplicates share one write
+	// Copies of one message (same name, batch, op and stamp) share one
+	// write. The stamp is part of the key: the same content uploaded again
+	// has the same batch id and a newer stamp.
+	same := map[string]*item{}
 	okCount, errCount := 0, 0
 	for _, m := range ev.Records {
 		msg, err := record.DecodeMessage(m.Body)
@@ -148,7 +151,7 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			fail(m.MessageId)
 			continue
 		}
-		k := msg.Name + "\x00" + msg.Batch + "\x00" + msg.Op
+		k := msg.Name + "\x00" + msg.Batch + "\x00" + msg.Op + "\x00" + msg.Stamp
 		if it, ok := same[k]; ok {
 			it.messages = append(it.messages, m.MessageId)
 			continue
