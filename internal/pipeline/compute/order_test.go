@@ -7,13 +7,16 @@ package compute_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/memohq/memo/internal/dev/inmem"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/record"
 	"github.com/memohq/memo/internal/pipeline/splitter"
@@ -194,4 +197,69 @@ func TestTwoUploadsUnderFaults(t *testing.T) {
 			t.Errorf("%s holds the older upload's %v", name, r.Value)
 		}
 	}
+}
+
+// The rest of status.Source for the fake pipeline (pipeline_test.go has
+// Report, Results and DLQ), and what a redrive does to the simulated queue.
+
+func (p *pipeline) Pending(context.Context) (int, error) { return p.sqs.Pending(), nil }
+
+func (p *pipeline) Names(ctx context.Context, rep record.Report, fn func(string) error) (bool, error) {
+	etag := strings.TrimPrefix(rep.Batch, rep.Key+"@")
+	body, err := p.objs.Open(ctx, splitter.Ref{Bucket: pipeBucket, Key: rep.Key, ETag: etag})
+	if errors.Is(err, splitter.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer body.Close()
+	f, _ := batch.FormatOf(rep.Key)
+	err = batch.Scan(body, f, func(it batch.Item) error {
+		if it.Reject == "" {
+			return fn(it.Op.Name)
+		}
+		return nil
+	})
+	return err == nil, err
+}
+
+func (p *pipeline) Stored(_ context.Context, names []string) (map[string]record.Result, error) {
+	items := p.table.Items()
+	out := map[string]record.Result{}
+	for _, n := range names {
+		if it, ok := items[n]; ok {
+			out[n] = it
+		}
+	}
+	return out, nil
+}
+
+// Pending is the number of messages not yet consumed.
+func (s *sqsSim) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intake()
+	return len(s.visible)
+}
+
+// Redrive moves the DLQ's messages back to the queue, their receive
+// counts reset (as a redrive does).
+func (s *sqsSim) Redrive() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.dlq)
+	for _, m := range s.dlq {
+		m.receives = 0
+		s.visible = append(s.visible, m)
+	}
+	s.dlq = nil
+	return n
+}
+
+// Dead puts a message in the DLQ (one that failed maxReceive times).
+func (s *sqsSim) Dead(id, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dlq = append(s.dlq, &sqsMsg{id: id, body: body, receives: s.maxReceive})
 }

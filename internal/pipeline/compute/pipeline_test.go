@@ -16,7 +16,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/ops/status"
-	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/eval"
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -134,8 +132,8 @@ func (p *pipeline) deliver(ctx context.Context, ev events.S3Event) error {
 // handler is one invocation of the compute function.
 type handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Report, Results, DLQ, Pending, Names and Stored make the pipeline a
-// status.Source.
+// Report, Results and DLQ (and Pending, Names and Stored in order_test.go)
+// make the pipeline a status.Source.
 func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool, error) {
 	b, ok := p.objs.Object(pipeBucket, naming.ReportKey(naming.KeyOfBatch(batch)))
 	if !ok {
@@ -146,39 +144,6 @@ func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool,
 		return record.Report{}, false, nil // the key's newer upload's report
 	}
 	return rep, err == nil, err
-}
-
-func (p *pipeline) Pending(context.Context) (int, error) { return p.sqs.Pending(), nil }
-
-func (p *pipeline) Names(ctx context.Context, rep record.Report, fn func(string) error) (bool, error) {
-	etag := strings.TrimPrefix(rep.Batch, rep.Key+"@")
-	body, err := p.objs.Open(ctx, splitter.Ref{Bucket: pipeBucket, Key: rep.Key, ETag: etag})
-	if errors.Is(err, splitter.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer body.Close()
-	f, _ := batch.FormatOf(rep.Key)
-	err = batch.Scan(body, f, func(it batch.Item) error {
-		if it.Reject == "" {
-			return fn(it.Op.Name)
-		}
-		return nil
-	})
-	return err == nil, err
-}
-
-func (p *pipeline) Stored(_ context.Context, names []string) (map[string]record.Result, error) {
-	items := p.table.Items()
-	out := map[string]record.Result{}
-	for _, n := range names {
-		if it, ok := items[n]; ok {
-			out[n] = it
-		}
-	}
-	return out, nil
 }
 
 func (p *pipeline) Results(_ context.Context, batch string, fn func(string, record.Status) error) error {
@@ -340,35 +305,6 @@ func (s *sqsSim) Send(id, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.visible = append(s.visible, &sqsMsg{id: id, body: body})
-}
-
-// Pending is the number of messages not yet consumed.
-func (s *sqsSim) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intake()
-	return len(s.visible)
-}
-
-// Redrive moves the DLQ's messages back to the queue, their receive
-// counts reset (as a redrive does).
-func (s *sqsSim) Redrive() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.dlq)
-	for _, m := range s.dlq {
-		m.receives = 0
-		s.visible = append(s.visible, m)
-	}
-	s.dlq = nil
-	return n
-}
-
-// Dead puts a message in the DLQ (one that failed maxReceive times).
-func (s *sqsSim) Dead(id, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.dlq = append(s.dlq, &sqsMsg{id: id, body: body, receives: s.maxReceive})
 }
 
 // DLQ returns the dead-lettered messages.
