@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -32,7 +35,9 @@ const asyncRetries = 2
 // twice as Lambda's asynchronous invocation does (AWS waits about a minute,
 // then two; the twin waits a second, then two).
 type s3Delivery struct {
-	sqs      *sqs.Client
+	sqs *sqs.Client
+	// s3, when set, fills in the versionId moto leaves out (withVersions).
+	s3       *s3.Client
 	queueURL string
 	splitter Invoker
 	timeout  time.Duration
@@ -110,6 +115,7 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 	if skip {
 		return // s3:TestEvent, sent when a notification is configured
 	}
+	payload = d.withVersions(ctx, payload)
 	for attempt := 0; attempt <= asyncRetries; attempt++ {
 		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*time.Second) {
 			return
@@ -123,6 +129,59 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 		d.log.Warn("twin: splitter invocation failed", "attempt", attempt+1, "error", err)
 	}
 	d.log.Error("twin: S3 event dropped after the asynchronous retries (AWS would send it to an on-failure destination)", "error", err)
+}
+
+// withVersions adds the versionId that S3 puts in the events of a versioned
+// bucket and moto 5.2.1 leaves out: the version of the key with the event's
+// ETag (the newest such, when the same content was uploaded more than
+// once: any of them has the same content). With it the splitter reads the
+// upload the event announced even after a newer upload of the key, as on
+// AWS. A record whose version cannot be found is left as it is (the
+// splitter then reads the key's object if its ETag still matches).
+func (d *s3Delivery) withVersions(ctx context.Context, payload []byte) []byte {
+	if d.s3 == nil {
+		return payload
+	}
+	var ev struct {
+		Records []map[string]any `json:"Records"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		return payload
+	}
+	for _, r := range ev.Records {
+		s3m, _ := r["s3"].(map[string]any)
+		bucket, _ := s3m["bucket"].(map[string]any)
+		obj, _ := s3m["object"].(map[string]any)
+		if obj == nil || bucket == nil {
+			continue
+		}
+		if v, _ := obj["versionId"].(string); v != "" {
+			continue
+		}
+		name, _ := bucket["name"].(string)
+		rawKey, _ := obj["key"].(string)
+		etag, _ := obj["eTag"].(string)
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || name == "" || etag == "" {
+			continue
+		}
+		out, err := d.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), Prefix: aws.String(key)})
+		if err != nil {
+			d.log.Warn("twin: finding the version of an upload", "key", key, "error", err)
+			continue
+		}
+		for _, v := range out.Versions {
+			if aws.ToString(v.Key) == key && strings.Trim(aws.ToString(v.ETag), `"`) == strings.Trim(etag, `"`) && aws.ToString(v.VersionId) != "null" {
+				obj["versionId"] = aws.ToString(v.VersionId)
+				break
+			}
+		}
+	}
+	b, err := json.Marshal(map[string]any{"Records": ev.Records})
+	if err != nil {
+		return payload
+	}
+	return b
 }
 
 // S3EventPayload turns an S3 notification as an emulator writes it into the
