@@ -54,7 +54,9 @@ ops queue is empty (no message visible, in flight or delayed, of any batch),
 whatever is then lost; a failed batch when the ops queue is empty and its
 report is 5 minutes old (S3's retries of the splitter are over). Until then
 the line ends in "(in progress)" and lost counts the ops not yet accounted
-for.
+for. SQS's queue counts are approximate: memo status reads them once, while
+--watch (like submit --wait and local --batch) calls ops lost only after a
+few polls in a row found the queue empty.
 
 Examples:
   memo status --workspace dev 'batches/work.json@c3cd268ba3e4bc47df81415117b92055'

@@ -70,8 +70,11 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 			o.Progress(last)
 		}
 		// Settled is judged on fresh counts only (its queue test needs
-		// them: an empty queue with stale counts proves nothing).
-		if full && last.Settled() {
+		// them: an empty queue with stale counts proves nothing). A batch
+		// that settled with ops lost is taken as such only after Quiet idle
+		// polls (below): SQS's queue counts are approximate, and one empty
+		// reading could miss a message in flight.
+		if full && last.Settled() && last.Lost == 0 {
 			return last, nil
 		}
 		// Without a report, only the twin can tell that none is coming.
