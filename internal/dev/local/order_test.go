@@ -5,11 +5,16 @@ package local_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/dev/local/localtest"
@@ -80,6 +85,26 @@ func TestRedriveOfAnOlderUploadLeavesTheResult(t *testing.T) {
 	out, _, code = memoCLI(t, bin, "status", "--endpoint", endpoint, a)
 	if code != 0 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=1 dlq=0 lost=0 (settled)") {
 		t.Errorf("memo status a: exit %d\n%s", code, out)
+	}
+
+	// Lost for real: x's item is deleted behind memo's back. Nothing can
+	// still arrive, so memo status says settled, lost=1, and exits 3; a's
+	// op is no longer superseded (no newer result holds x), it is lost too.
+	if _, err := c.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(c.Res.Table),
+		Key: map[string]dtypes.AttributeValue{"name": &dtypes.AttributeValueMemberS{Value: "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = memoCLI(t, bin, "status", "--endpoint", endpoint, b)
+	if code != 3 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=1 (settled)") {
+		t.Errorf("memo status b after x was deleted: exit %d, want 3\n%s", code, out)
+	}
+	out, _, code = memoCLI(t, bin, "status", "--json", "--endpoint", endpoint, a)
+	var j struct {
+		Superseded, Lost int
+		Settled          bool
+	}
+	if err := json.Unmarshal([]byte(out), &j); code != 3 || err != nil || j.Superseded != 0 || j.Lost != 1 || !j.Settled {
+		t.Errorf("memo status --json a: exit %d, %+v %v\n%s", code, j, err, out)
 	}
 }
 
