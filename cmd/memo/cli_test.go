@@ -160,7 +160,7 @@ var mixedRejections = []string{
 	`rejected #6 "bad\u0001name": name contains control character U+0001 at byte 3`,
 }
 
-const mixedLine = "total=10 ok=4 error=3 rejected=3 dlq=0 lost=0"
+const mixedLine = "total=10 ok=4 error=3 rejected=3 superseded=0 dlq=0 lost=0"
 
 // TestServedTwinWithAWSCLI is issue 2's acceptance: with memo local serving,
 // aws s3 cp of a batch whose key has a space (and an accent) produces the
@@ -319,7 +319,7 @@ func TestLocalBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("memo local --batch: %v\n%s", err, out)
 	}
-	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9a-f]{32}: total=2 ok=2 error=0 rejected=0 dlq=0 lost=0\n$`)
+	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9a-f]{32}: total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0\n$`)
 	if !want.Match(out) {
 		t.Fatalf("output:\n%s", out)
 	}

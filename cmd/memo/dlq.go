@@ -20,7 +20,11 @@ memo dlq redrive moves the messages back to the ops queue, with SQS's
 StartMessageMoveTask where the endpoint supports it and otherwise (or with
 --loop) by receiving, sending and then deleting each message, so that none is
 lost; a message whose deletion fails after its copy was sent is counted as
-duplicated (its op is computed twice, to the same result).
+duplicated (its op is computed twice, to the same result). It says how many
+of the redriven messages are superseded: their op name holds a result of a
+newer upload, so compute leaves that result alone (of two uploads that
+contain the same op name, the one S3 accepted later wins), and memo status
+counts those ops of their batch as superseded.
 
 Examples:
   memo dlq list --workspace dev
@@ -43,6 +47,9 @@ func declareDLQ(fs *flag.FlagSet, env *cli) func(context.Context, []string) erro
 		}
 		if args[0] == "redrive" {
 			res, err := c.Redrive(ctx, *loop)
+			if res.Found > 0 || err == nil {
+				fmt.Fprintf(env.stdout, "%d messages in the DLQ, %d superseded (their names hold a result of a newer upload, which stays)\n", res.Found, res.Superseded)
+			}
 			if res.Method == "StartMessageMoveTask" {
 				fmt.Fprintf(env.stdout, "started move task %s (SQS moves the messages in the background)\n", res.TaskHandle)
 			} else {

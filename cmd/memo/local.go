@@ -28,9 +28,10 @@ table and queues, and serves until interrupted, so that the AWS CLI drives it:
   aws --endpoint-url URL s3 cp work.json s3://BUCKET/batches/work.json
   memo status --endpoint URL 'batches/work.json@ETAG'
 
-With --batch FILE it uploads FILE under batches/, waits until every op is
-accounted for, prints the results, the rejected ops and a reconciliation
-line, and exits (code 3 if any op is lost, 4 if the file was rejected whole).
+With --batch FILE it uploads FILE under batches/, waits until the batch has
+settled (see memo help status), prints the results, the rejected ops and the
+reconciliation line of memo status, and exits (code 0 when nothing was lost,
+3 if any op is lost, 4 if the file was rejected whole).
 
   memo local --batch examples/work.json
 

@@ -36,16 +36,36 @@ stderr and makes the exit code 1.`,
 	})
 	register(&command{
 		name:    "status",
-		summary: "reconcile a batch: its report and how many ops are ok, error, rejected, in the DLQ or lost",
+		summary: "reconcile a batch: its report and how many ops are ok, error, rejected, superseded, in the DLQ or lost",
 		usage:   "[--watch] [--json] [target flags] BATCH_ID",
 		help: `BATCH_ID is the key of the upload and its ETag, as memo submit, memo local
 and the report print it: batches/work.json@c3cd268ba3e4bc47df81415117b92055
+
+It prints the report and the line
+  batch ID: total=N ok=N error=N rejected=N superseded=N dlq=N lost=N
+ok and error count the batch's results, rejected the ops the splitter
+refused, superseded the ops whose name now holds a result of a newer upload
+(of two uploads that contain the same op name, the one S3 accepted later
+wins), dlq the ops whose messages wait in the DLQ, lost the rest.
+
+The batch has settled when nothing about it can still change: a rejected
+batch at once; a split batch when every op is accounted for, or when the
+ops queue is empty (no message visible, in flight or delayed, of any batch),
+whatever is then lost; a failed batch when the ops queue is empty and its
+report is 5 minutes old (S3's retries of the splitter are over). Until then
+the line ends in "(in progress)" and lost counts the ops not yet accounted
+for. SQS's queue counts are approximate: memo status reads them once, while
+--watch (like submit --wait and local --batch) calls ops lost only after a
+few polls in a row found the queue empty.
 
 Examples:
   memo status --workspace dev 'batches/work.json@c3cd268ba3e4bc47df81415117b92055'
   memo status --endpoint http://127.0.0.1:PORT --watch 'batches/work.json@...'
 
-Exit code 3 when the batch has settled with ops lost, 4 when it was rejected.`,
+Exit codes: 0 when the batch has settled with nothing lost, or is still in
+progress (without --watch); 1 when it has no report (yet); 3 when it has
+settled with ops lost (with --watch: when the wait ends with ops lost); 4
+when it was rejected.`,
 		declare: declareStatus,
 	})
 }
@@ -157,20 +177,27 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if *asJSON {
 			b, _ := json.MarshalIndent(map[string]any{
 				"batch": rec.Batch, "total": rec.Total, "ok": rec.OK, "error": rec.Error, "rejected": rec.Rejected,
-				"dlq": rec.DLQ, "lost": rec.Lost, "settled": rec.Settled(), "report": rec.Report,
+				"superseded": rec.Superseded, "dlq": rec.DLQ, "lost": rec.Lost, "settled": rec.Settled(), "report": rec.Report,
 			}, "", "  ")
 			fmt.Fprintln(env.stdout, string(b))
 		} else {
 			printStatus(env, rec)
 		}
-		if rec.Report == nil {
-			return &exitError{code: exitFailure, err: fmt.Errorf("no report for batch %s yet (is the id right? ids look like batches/KEY@ETAG)", id)}
-		}
-		if rec.Settled() || *watch {
-			return batchExit(rec)
-		}
-		return nil
+		return statusExit(rec, *watch)
 	}
+}
+
+// statusExit is memo status's exit code: 1 without a report, the batch's
+// code (batchExit) once it has settled or a --watch has ended, else 0 (in
+// progress).
+func statusExit(rec status.Reconciliation, watched bool) error {
+	if rec.Report == nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("no report for batch %s yet (is the id right? ids look like batches/KEY@ETAG)", rec.Batch)}
+	}
+	if rec.Settled() || watched {
+		return batchExit(rec)
+	}
+	return nil
 }
 
 func printStatus(env *cli, rec status.Reconciliation) {

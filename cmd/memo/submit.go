@@ -25,8 +25,10 @@ func init() {
   memo submit --endpoint http://127.0.0.1:PORT --wait big.jsonl
 
 The key defaults to batches/<file name>. With --wait, memo prints progress
-(ops done of total) until every op is accounted for, then the reconciliation
-line; the exit code is 3 if ops were lost and 4 if the file was rejected.`,
+(ops done of total) until the batch has settled (see memo help status), then
+the reconciliation line of memo status (total, ok, error, rejected,
+superseded, dlq, lost); the exit code is 0 when nothing was lost, 3 if ops
+were lost (or no report came), 4 if the file was rejected.`,
 		declare: declareSubmit,
 	})
 }

@@ -233,8 +233,8 @@ func checkBatch(t *testing.T, ctx context.Context, c *workspace.Client, u *uploa
 	if rep.RejectionsTruncated || !reflect.DeepEqual(nonNil(rep.Rejections), nonNil(bc.rejections)) {
 		errs.add("report rejections (truncated %v):\n%s\nwant:\n%s", rep.RejectionsTruncated, rejectionLines(rep.Rejections), rejectionLines(bc.rejections))
 	}
-	if r.Total != bc.total() || r.OK != wantOK || r.Error != wantErr || r.Rejected != len(bc.rejections) || r.DLQ != 0 || r.Lost != 0 {
-		errs.add("reconciliation %s; want total=%d ok=%d error=%d rejected=%d dlq=0 lost=0", r.Line(), bc.total(), wantOK, wantErr, len(bc.rejections))
+	if r.Total != bc.total() || r.OK != wantOK || r.Error != wantErr || r.Rejected != len(bc.rejections) || r.Superseded != 0 || r.DLQ != 0 || r.Lost != 0 {
+		errs.add("reconciliation %s; want total=%d ok=%d error=%d rejected=%d superseded=0 dlq=0 lost=0", r.Line(), bc.total(), wantOK, wantErr, len(bc.rejections))
 	}
 
 	got, err := c.Table.Get(ctx, bc.names())

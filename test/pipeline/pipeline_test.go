@@ -42,22 +42,24 @@ type counters struct {
 	mu                                  sync.Mutex
 	splits, sendCalls, sendRetries      int
 	invocations, writeCalls, writeRetry int
+	superseded                          int
 }
 
-func (c *counters) Split(_ record.Report, calls, retries int) {
+func (c *counters) Split(x splitter.Counts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.splits++
-	c.sendCalls += calls
-	c.sendRetries += retries
+	c.sendCalls += x.SendCalls
+	c.sendRetries += x.Retries
 }
 
-func (c *counters) Computed(_, _, _, calls, retries int) {
+func (c *counters) Computed(x compute.Counts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.invocations++
-	c.writeCalls += calls
-	c.writeRetry += retries
+	c.writeCalls += x.WriteCalls
+	c.writeRetry += x.Retries
+	c.superseded += x.Superseded
 }
 
 type pipeline struct {
@@ -70,7 +72,13 @@ type pipeline struct {
 	metrics *counters
 	// splitterInvocations counts S3's invocations of the splitter.
 	splitterInvocations int
+	// uploads counts uploads: S3 accepted them in this order, and their
+	// events say so (eventTime and sequencer).
+	uploads int
 }
+
+// uploadEpoch is the event time of the first upload.
+var uploadEpoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 // newPipeline wires the services to the fakes; q and w, when not nil, sit
 // between the services and the fakes (fault wrappers).
@@ -99,6 +107,11 @@ func (p *pipeline) upload(key string, body []byte) (events.S3Event, string) {
 	r.S3.Bucket.Name = pipeBucket
 	r.S3.Object.Key = key
 	r.S3.Object.ETag = etag
+	// One upload a millisecond, as S3 would stamp them, with a sequencer
+	// that grows with each upload.
+	p.uploads++
+	r.EventTime = uploadEpoch.Add(time.Duration(p.uploads) * time.Millisecond)
+	r.S3.Object.Sequencer = fmt.Sprintf("%016X", p.uploads)
 	return events.S3Event{Records: []events.S3EventRecord{r}}, naming.BatchID(key, etag)
 }
 
@@ -115,13 +128,17 @@ func (p *pipeline) deliver(ctx context.Context, ev events.S3Event) error {
 	return err
 }
 
-// Report, Results and DLQ make the pipeline a status.Source.
+// Report, Results and DLQ (and Pending, Names and Stored in order_test.go)
+// make the pipeline a status.Source.
 func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool, error) {
 	b, ok := p.objs.Object(pipeBucket, naming.ReportKey(naming.KeyOfBatch(batch)))
 	if !ok {
 		return record.Report{}, false, nil
 	}
 	rep, err := record.DecodeReport(b)
+	if err == nil && rep.Batch != batch {
+		return record.Report{}, false, nil // the key's newer upload's report
+	}
 	return rep, err == nil, err
 }
 
@@ -307,20 +324,14 @@ func injectFaults(p *pipeline, m *faultMix) {
 		}
 		return nil, nil
 	}
-	p.table.Fail = func(rs []record.Result) ([]string, error) {
-		switch m.draw(0.75, "write:throttle", "write:server-error", "write:unprocessed") {
+	p.table.Fail = func(r record.Result) error {
+		switch m.draw(0.75, "write:throttle", "write:server-error") {
 		case "write:throttle":
-			return nil, errors.New("ProvisionedThroughputExceededException: throughput exceeded")
+			return errors.New("ProvisionedThroughputExceededException: throughput exceeded")
 		case "write:server-error":
-			return nil, errors.New("InternalServerError: internal error")
-		case "write:unprocessed":
-			var names []string
-			for _, i := range m.subset(len(rs)) {
-				names = append(names, rs[i].Name)
-			}
-			return names, nil
+			return errors.New("InternalServerError: internal error")
 		}
-		return nil, nil
+		return nil
 	}
 }
 
@@ -343,12 +354,12 @@ type lateTable struct {
 	m *faultMix
 }
 
-func (w lateTable) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
-	un, err := w.Table.WriteBatch(ctx, rs)
+func (w lateTable) Put(ctx context.Context, r record.Result) error {
+	err := w.Table.Put(ctx, r)
 	if err == nil && w.m.draw(0.25, "write:timeout") != "" {
-		return nil, errors.New("write: net/http: timeout awaiting response headers")
+		return errors.New("write: net/http: timeout awaiting response headers")
 	}
-	return un, err
+	return err
 }
 
 // failingReader returns data up to n bytes, then a connection reset.

@@ -741,7 +741,6 @@ func checkIAMExactGrants(c *Config) []string {
 			"sqs:SendMessage on "+ops,
 		),
 		"compute": append(logs("compute"),
-			"dynamodb:BatchWriteItem on "+table,
 			"dynamodb:PutItem on "+table,
 			"sqs:ReceiveMessage on "+ops,
 			"sqs:DeleteMessage on "+ops,
@@ -1667,6 +1666,8 @@ func checkAlarms(c *Config) []string {
 		`AWS/Lambda Errors [FunctionName="<aws_lambda_function.compute.function_name>"]`,
 		`AWS/Lambda Throttles [FunctionName="<aws_lambda_function.splitter.function_name>"]`,
 		`AWS/Lambda Throttles [FunctionName="<aws_lambda_function.compute.function_name>"]`,
+		// compute's own metric, read with both dimensions it is published with.
+		`memo BatchItemFailures [function="compute", workspace="` + testWorkspace + `"]`,
 	} {
 		if !got[want] {
 			p.add("no alarm on %s", want)
@@ -1676,8 +1677,9 @@ func checkAlarms(c *Config) []string {
 }
 
 // memoMetrics are the EMF metrics the functions publish (namespace memo,
-// dimension workspace).
-var memoMetrics = []string{"OpsEnqueued", "OpsRejected", "OpsOk", "OpsError", "BatchItemFailures", "Retries"}
+// dimensions workspace and function), as "function metric".
+var memoMetrics = []string{"splitter OpsEnqueued", "splitter OpsRejected", "splitter Retries",
+	"compute OpsOk", "compute OpsError", "compute Superseded", "compute BatchItemFailures", "compute Retries"}
 
 func checkDashboard(c *Config) []string {
 	var p problems
@@ -1723,8 +1725,9 @@ func checkDashboard(c *Config) []string {
 		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName " + ph("aws_sqs_queue.ops.name"),
 		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName " + ph("aws_sqs_queue.dlq.name"),
 	}
-	for _, mt := range memoMetrics {
-		want = append(want, "memo "+mt+" workspace "+testWorkspace)
+	for _, fm := range memoMetrics {
+		fn, mt, _ := strings.Cut(fm, " ")
+		want = append(want, "memo "+mt+" workspace "+testWorkspace+" function "+fn)
 	}
 	for _, w := range want {
 		if !shown[w] {

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -97,26 +99,37 @@ func Logger(w io.Writer, level slog.Level, function string) *slog.Logger {
 
 // NewSplitter builds the splitter service. metrics may be nil.
 func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
+	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL), env, logger, metrics)
+}
+
+// newSplitter wires the splitter to its adapters (tests pass fakes).
+func newSplitter(objs splitter.Objects, queue splitter.Queue, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
 	var m splitter.Metrics
 	if metrics != nil {
-		m = emf.New(metrics, env.Workspace, "splitter")
+		m = emf.New(metrics, env.Workspace, emf.FunctionSplitter)
 	}
-	return splitter.New(
-		objects.New(awsconfig.S3(cfg)),
-		opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL),
-		splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m},
-	)
+	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m})
 }
 
 // NewCompute builds the compute service. metrics may be nil.
 func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
+	// compute keeps DefaultConcurrency PutItem calls in flight; the SDK's
+	// transport keeps only 10 idle connections per host by default
+	// (awshttp.DefaultHTTPTransportMaxIdleConnsPerHost), which would close
+	// and reopen (TLS included) the rest on every round of writes.
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = compute.DefaultConcurrency
+		})
+	})
+	return newCompute(results.New(ddb, env.Table, ""), env, logger, metrics)
+}
+
+// newCompute wires compute to its adapter (tests pass a fake).
+func newCompute(table compute.ResultWriter, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
 	var m compute.Metrics
 	if metrics != nil {
-		m = emf.New(metrics, env.Workspace, "compute")
+		m = emf.New(metrics, env.Workspace, emf.FunctionCompute)
 	}
-	return compute.New(
-		results.New(dynamodb.NewFromConfig(cfg), env.Table, ""),
-		eval.Evaluate,
-		compute.Config{Logger: logger, Metrics: m},
-	)
+	return compute.New(table, eval.Evaluate, compute.Config{Logger: logger, Metrics: m})
 }

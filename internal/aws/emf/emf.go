@@ -1,6 +1,10 @@
 // Package emf publishes memo's metrics in CloudWatch Embedded Metric Format:
 // one JSON line per invocation on stdout, which Lambda's log pipeline turns
-// into metrics in namespace "memo" with the dimension "workspace".
+// into metrics in namespace "memo" with the dimensions "workspace" and
+// "function" (one dimension set: CloudWatch keys a metric by its name and
+// all its dimensions, so the splitter's Calls and Retries and compute's
+// stay apart; "Specification: Embedded metric format", Amazon CloudWatch
+// User Guide).
 package emf
 
 import (
@@ -9,11 +13,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 // Namespace is the CloudWatch namespace of memo's metrics.
 const Namespace = "memo"
+
+// Dimension names and the values of "function" (Terraform's dashboard and
+// alarms use the same).
+const (
+	DimWorkspace     = "workspace"
+	DimFunction      = "function"
+	FunctionSplitter = "splitter"
+	FunctionCompute  = "compute"
+)
 
 // Metric names (Terraform's dashboard and alarms use the same names).
 const (
@@ -22,6 +36,7 @@ const (
 	OpsOK             = "OpsOk"
 	OpsError          = "OpsError"
 	BatchItemFailures = "BatchItemFailures"
+	Superseded        = "Superseded"
 	Retries           = "Retries"
 	Calls             = "Calls"
 )
@@ -55,13 +70,13 @@ func (r *Recorder) Emit(counts map[string]int) error {
 		ms = append(ms, metric{Name: name, Unit: "Count"})
 		doc[name] = v
 	}
-	doc["workspace"] = r.workspace
-	doc["function"] = r.function
+	doc[DimWorkspace] = r.workspace
+	doc[DimFunction] = r.function
 	doc["_aws"] = map[string]any{
 		"Timestamp": r.now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{{"workspace"}},
+			"Dimensions": [][]string{{DimWorkspace, DimFunction}},
 			"Metrics":    ms,
 		}},
 	}
@@ -75,12 +90,18 @@ func (r *Recorder) Emit(counts map[string]int) error {
 	return err
 }
 
+var (
+	_ splitter.Metrics = (*Recorder)(nil)
+	_ compute.Metrics  = (*Recorder)(nil)
+)
+
 // Split implements splitter.Metrics.
-func (r *Recorder) Split(rep record.Report, sendCalls, retries int) {
-	_ = r.Emit(map[string]int{OpsEnqueued: rep.Totals.Enqueued, OpsRejected: rep.Totals.Rejected, Calls: sendCalls, Retries: retries})
+func (r *Recorder) Split(c splitter.Counts) {
+	_ = r.Emit(map[string]int{OpsEnqueued: c.Enqueued, OpsRejected: c.Rejected, Calls: c.SendCalls, Retries: c.Retries})
 }
 
 // Computed implements compute.Metrics.
-func (r *Recorder) Computed(ok, failed, itemFailures, writeCalls, retries int) {
-	_ = r.Emit(map[string]int{OpsOK: ok, OpsError: failed, BatchItemFailures: itemFailures, Calls: writeCalls, Retries: retries})
+func (r *Recorder) Computed(c compute.Counts) {
+	_ = r.Emit(map[string]int{OpsOK: c.OK, OpsError: c.Error, Superseded: c.Superseded,
+		BatchItemFailures: c.ItemFailures, Calls: c.WriteCalls, Retries: c.Retries})
 }

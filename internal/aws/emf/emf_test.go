@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 func TestSplitRecordIsValidEMF(t *testing.T) {
 	var buf bytes.Buffer
 	r := New(&buf, "dev", "splitter")
 	r.now = func() time.Time { return time.UnixMilli(1700000000000) }
-	r.Split(record.Report{Totals: record.Totals{Ops: 5, Enqueued: 3, Rejected: 2}}, 1, 0)
+	r.Split(splitter.Counts{Enqueued: 3, Rejected: 2, SendCalls: 1})
 
 	var doc map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {

@@ -4,6 +4,7 @@ package results_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,12 +13,12 @@ import (
 
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/record"
-	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
-// 25 results written, read back by name and counted through the index; 26
-// in one call is a permanent error.
+// 25 results written with conditional puts, read back by name and counted
+// through the index; the newest-upload condition as moto evaluates it.
 func TestTableAgainstMoto(t *testing.T) {
 	cfg, res := localtest.Provisioned(t, "results")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -33,12 +34,33 @@ func TestTableAgainstMoto(t *testing.T) {
 		}
 		rs = append(rs, r)
 	}
-	un, err := table.WriteBatch(ctx, rs)
-	if err != nil || len(un) != 0 {
-		t.Fatalf("WriteBatch: %v %v", un, err)
+	for _, r := range rs {
+		if err := table.Put(ctx, r); err != nil {
+			t.Fatalf("Put %s: %v", r.Name, err)
+		}
 	}
-	if _, err := table.WriteBatch(ctx, append(rs, rs[0])); !retry.IsPermanent(err) {
-		t.Fatalf("26 items: %v, want a permanent error", err)
+	// The condition, as moto evaluates it: a newer upload's result stands
+	// against an older one's; the same batch writes again (a redelivery).
+	z := rs[1]
+	z.Name = "z"
+	if err := table.Put(ctx, z); err != nil {
+		t.Fatal(err)
+	}
+	newer := z
+	newer.Batch, newer.Stamp = "batch-2", "2"
+	if err := table.Put(ctx, newer); err != nil {
+		t.Fatalf("newer stamp over an unstamped item: %v", err)
+	}
+	older := z
+	older.Batch, older.Stamp = "batch-0", "1"
+	if err := table.Put(ctx, older); !errors.Is(err, compute.ErrSuperseded) {
+		t.Fatalf("older stamp over a newer one: %v, want ErrSuperseded", err)
+	}
+	if err := table.Put(ctx, newer); err != nil {
+		t.Fatalf("the same batch again: %v", err)
+	}
+	if got, err := table.Get(ctx, []string{"z"}); err != nil || got["z"].Batch != "batch-2" || got["z"].Stamp != "2" {
+		t.Fatalf("z = %+v %v", got["z"], err)
 	}
 	all, err := table.Get(ctx, []string{"r01", "r05", "r01", "missing"})
 	if err != nil || len(all) != 2 || all["r01"].Value.Num != 1 || all["r05"].Error != "bad" {

@@ -28,6 +28,7 @@ const (
 	AttrResult     = "result"
 	AttrError      = "error"
 	AttrBatch      = "batch"
+	AttrStamp      = "stamp"
 	AttrComputedAt = "computed_at"
 )
 
@@ -70,6 +71,9 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 	if r.Error != "" {
 		item[AttrError] = &types.AttributeValueMemberS{Value: r.Error}
 	}
+	if r.Stamp != "" {
+		item[AttrStamp] = &types.AttributeValueMemberS{Value: r.Stamp}
+	}
 	return item
 }
 
@@ -83,6 +87,7 @@ func Decode(item map[string]types.AttributeValue) (record.Result, error) {
 		return ""
 	}
 	r.Name, r.Op, r.Status, r.Error, r.Batch = str(AttrName), str(AttrOp), record.Status(str(AttrStatus)), str(AttrError), str(AttrBatch)
+	r.Stamp = str(AttrStamp)
 	if r.Name == "" {
 		return r, errors.New("result item without a name")
 	}
@@ -114,48 +119,44 @@ func Decode(item map[string]types.AttributeValue) (record.Result, error) {
 	return r, nil
 }
 
-// WriteBatch writes up to 25 results with one BatchWriteItem call and
-// returns the unprocessed ones. DynamoDB answers 200 with UnprocessedItems
-// when it throttles part of a batch; the SDK does not retry those, the
-// compute service does.
-func (t *Table) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
-	if len(rs) == 0 {
-		return nil, nil
+// Put implements compute.ResultWriter with one conditional PutItem: the
+// write happens only if the item is absent, belongs to the same batch (a
+// redelivery), has no stamp (written before stamps existed) or has an
+// older stamp. A stamp is a string that sorts in upload order (see
+// record.Stamp) and DynamoDB compares strings by their UTF-8 bytes
+// ("Comparison operator and function reference", Amazon DynamoDB Developer
+// Guide), so "<" orders uploads. A refused write answers
+// ConditionalCheckFailedException, which is returned as
+// compute.ErrSuperseded.
+func (t *Table) Put(ctx context.Context, r record.Result) error {
+	in := PutInput(t.name, r)
+	_, err := t.client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%w: %s (batch %s)", compute.ErrSuperseded, r.Name, r.Batch)
 	}
-	if len(rs) > compute.MaxWriteBatch {
-		return nil, retry.Permanent(fmt.Errorf("WriteBatch: %d items, the limit is %d", len(rs), compute.MaxWriteBatch))
-	}
-	byName := make(map[string]record.Result, len(rs))
-	reqs := make([]types.WriteRequest, len(rs))
-	for i, r := range rs {
-		if _, dup := byName[r.Name]; dup {
-			return nil, retry.Permanent(fmt.Errorf("WriteBatch: name %q twice in one call", r.Name))
-		}
-		byName[r.Name] = r
-		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: Encode(r)}}
-	}
-	out, err := t.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-		RequestItems: map[string][]types.WriteRequest{t.name: reqs},
-	})
 	if err != nil {
-		return nil, Classify(fmt.Errorf("write %s: %w", t.name, err))
+		return Classify(fmt.Errorf("write %s: %w", t.name, err))
 	}
-	var unprocessed []record.Result
-	for _, wr := range out.UnprocessedItems[t.name] {
-		if wr.PutRequest == nil {
-			continue
-		}
-		n, ok := wr.PutRequest.Item[AttrName].(*types.AttributeValueMemberS)
-		if !ok {
-			return nil, errors.New("unprocessed item without a name")
-		}
-		r, ok := byName[n.Value]
-		if !ok {
-			return nil, fmt.Errorf("unprocessed item %q was not in the request", n.Value)
-		}
-		unprocessed = append(unprocessed, r)
+	return nil
+}
+
+// PutInput is the conditional PutItem request that stores r (the bench
+// measures the SDK's cost of exactly this request).
+func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
+	cond := "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s)"
+	values := map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: r.Batch}}
+	if r.Stamp != "" {
+		cond += " OR #s < :s"
+		values[":s"] = &types.AttributeValueMemberS{Value: r.Stamp}
 	}
-	return unprocessed, nil
+	return &dynamodb.PutItemInput{
+		TableName:                 aws.String(table),
+		Item:                      Encode(r),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp},
+		ExpressionAttributeValues: values,
+	}
 }
 
 // Get reads results by name (BatchGetItem, 100 keys per call, retrying

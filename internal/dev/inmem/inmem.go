@@ -147,15 +147,17 @@ func (q *Queue) Receive(n int) events.SQSEvent {
 }
 
 // Table is an in-memory results table. It keeps every write of every
-// name, so that tests can check that no op got two different results.
+// name, so that tests can check that no op got two different results, and
+// applies the same condition as the DynamoDB adapter (newest upload wins).
 type Table struct {
 	mu      sync.Mutex
 	items   map[string]record.Result
 	history map[string][]record.Result
-	// Fail, when set, decides the fate of one WriteBatch call: a non-nil
-	// error fails the call; the returned names are left unprocessed.
-	Fail  func(rs []record.Result) (unprocessed []string, err error)
-	Calls atomic.Int64
+	// Fail, when set and returning an error, fails one Put call (before
+	// the condition is checked, as a throttled request is).
+	Fail       func(r record.Result) error
+	Calls      atomic.Int64
+	Superseded atomic.Int64
 }
 
 var _ compute.ResultWriter = (*Table)(nil)
@@ -165,41 +167,31 @@ func NewTable() *Table {
 	return &Table{items: map[string]record.Result{}, history: map[string][]record.Result{}}
 }
 
-// WriteBatch implements compute.ResultWriter.
-func (t *Table) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+// Put implements compute.ResultWriter with the condition of
+// results.Table.Put: absent, same batch, no stamp, or an older stamp.
+func (t *Table) Put(ctx context.Context, r record.Result) error {
 	t.Calls.Add(1)
-	if len(rs) > compute.MaxWriteBatch {
-		return nil, fmt.Errorf("%d items in one call", len(rs))
-	}
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if seen[r.Name] {
-			return nil, fmt.Errorf("ValidationException: duplicate key %q in one call", r.Name)
-		}
-		seen[r.Name] = true
-	}
-	skip := map[string]bool{}
 	if t.Fail != nil {
-		names, err := t.Fail(rs)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			skip[n] = true
+		if err := t.Fail(r); err != nil {
+			return err
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var unprocessed []record.Result
-	for _, r := range rs {
-		if skip[r.Name] {
-			unprocessed = append(unprocessed, r)
-			continue
-		}
-		t.items[r.Name] = r
-		t.history[r.Name] = append(t.history[r.Name], r)
+	if old, ok := t.items[r.Name]; ok && old.Batch != r.Batch && old.Stamp != "" && !(old.Stamp < r.Stamp) {
+		t.Superseded.Add(1)
+		return fmt.Errorf("%w: %s", compute.ErrSuperseded, r.Name)
 	}
-	return unprocessed, nil
+	t.items[r.Name] = r
+	t.history[r.Name] = append(t.history[r.Name], r)
+	return nil
+}
+
+// Set stores a result unconditionally (to set up a test).
+func (t *Table) Set(r record.Result) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.items[r.Name] = r
 }
 
 // Items returns the current items.

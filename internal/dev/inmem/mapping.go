@@ -170,3 +170,32 @@ func (s *Mapping) String() string {
 	return fmt.Sprintf("receives=%d (lost %d) invocations=%d (failed %d) messages delivered=%d item failures=%d delete calls=%d (failed %d) dlq=%d",
 		s.Stats.Receives, s.Stats.LostReceives, s.Stats.Invocations, s.Stats.FailedInvocations, s.Stats.Delivered, s.Stats.ItemFailures, s.Stats.DeleteCalls, s.Stats.FailedDeletes, len(s.dlq))
 }
+
+// Pending is the number of messages not yet consumed.
+func (s *Mapping) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intake()
+	return len(s.visible)
+}
+
+// Redrive moves the DLQ's messages back to the queue, their receive
+// counts reset (as a redrive does).
+func (s *Mapping) Redrive() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.dlq)
+	for _, m := range s.dlq {
+		m.Receives = 0
+		s.visible = append(s.visible, m)
+	}
+	s.dlq = nil
+	return n
+}
+
+// Dead puts a message in the DLQ (one that failed maxReceive times).
+func (s *Mapping) Dead(id, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dlq = append(s.dlq, &Message{ID: id, Body: body, Receives: s.maxReceive})
+}

@@ -43,8 +43,9 @@ const (
 // TestComputeProcessHelper is not a test: it is the compute function's
 // process for TestComputeProcessExit, started once per invocation with the
 // SQS event on stdin. Given MEMO_TEST_CRASH_AFTER, it exits with status 3
-// in the middle of a BatchWriteItem call, after that many calls and half of
-// the next one went through, and notes what it stored in the crash mark.
+// in the middle of a PutItem call, after that many calls and the next one
+// went through without its answer, and notes what it stored in the crash
+// mark.
 func TestComputeProcessHelper(t *testing.T) {
 	if os.Getenv(envHelper) == "" {
 		t.Skip("the compute process of TestComputeProcessExit")
@@ -75,8 +76,9 @@ func TestComputeProcessHelper(t *testing.T) {
 	os.Exit(0)
 }
 
-// exitingWriter lets `after` calls through, writes half of the next one,
-// notes how many results it stored in the crash mark and exits the process.
+// exitingWriter lets `after` calls through, writes the next one, notes how
+// many results it stored in the crash mark and exits the process before
+// that write's answer is used.
 type exitingWriter struct {
 	inner  compute.ResultWriter
 	after  int
@@ -85,27 +87,26 @@ type exitingWriter struct {
 	mark   string
 }
 
-func (w *exitingWriter) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+func (w *exitingWriter) Put(ctx context.Context, r record.Result) error {
 	if w.calls++; w.calls <= w.after {
-		un, err := w.inner.WriteBatch(ctx, rs)
+		err := w.inner.Put(ctx, r)
 		if err == nil {
-			w.stored += len(rs) - len(un)
+			w.stored++
 		}
-		return un, err
+		return err
 	}
-	half := rs[:len(rs)/2]
-	if un, err := w.inner.WriteBatch(ctx, half); err == nil {
-		w.stored += len(half) - len(un)
+	if err := w.inner.Put(ctx, r); err == nil {
+		w.stored++
 	}
 	_ = os.WriteFile(w.mark, []byte(strconv.Itoa(w.stored)), 0o644)
 	os.Exit(3)
-	return nil, nil
+	return nil
 }
 
 // processInvoker runs each invocation in a new compute process, as a cold
 // Lambda would: a process that exits without an answer is a function error.
 // The process of the first invocation of at least 60 messages crashes
-// (crashEnv): after two BatchWriteItem calls of 25 and half of the third.
+// (crashEnv): after 50 PutItem calls and during the 51st.
 type processInvoker struct {
 	env, crashEnv []string
 	dir           string
@@ -134,7 +135,7 @@ func (p *processInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, er
 }
 
 // TestComputeProcessExit: the compute process exits in the middle of a
-// BatchWriteItem call, with part of its results stored. Lambda reports a
+// PutItem call, with part of its results stored. Lambda reports a
 // function error, the event source mapping deletes nothing, the batch comes
 // back after the visibility timeout and a new process computes all of it
 // again: lost=0 and every value right.
@@ -155,7 +156,7 @@ func TestComputeProcessExit(t *testing.T) {
 			}
 			split := local.NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: p.QueueURL, Workspace: p.Workspace}, slog.New(slog.DiscardHandler), nil).Handle)
 			proc = &processInvoker{dir: dir, env: []string{envEndpoint + "=" + p.Endpoint, envTable + "=" + p.Table},
-				crashEnv: []string{envCrashMark + "=" + mark, envCrashAfter + "=2"}}
+				crashEnv: []string{envCrashMark + "=" + mark, envCrashAfter + "=50"}}
 			return split, proc, nil
 		},
 	})

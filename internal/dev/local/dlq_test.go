@@ -54,7 +54,7 @@ func memoCLI(t *testing.T, bin string, args ...string) (string, string, int) {
 // TestDLQPathAndRedrive follows messages to the DLQ and back on the twin,
 // through the memo command: poison messages (bodies compute cannot decode)
 // and the ops of a batch whose results cannot be stored (every
-// BatchWriteItem throttled) reach the DLQ after maxReceiveCount receives;
+// PutItem throttled) reach the DLQ after maxReceiveCount receives;
 // the DLQ's ApproximateNumberOfMessages (CloudWatch's
 // ApproximateNumberOfMessagesVisible, which the dlq-not-empty alarm
 // watches) counts them; `memo dlq list` shows them; once DynamoDB is
@@ -67,9 +67,9 @@ func TestDLQPathAndRedrive(t *testing.T) {
 	}
 	localtest.RequireMoto(t)
 	bin := buildMemo(t)
-	// Faults only on BatchWriteItem, off until the batch is uploaded.
+	// Faults only on PutItem, off until the batch is uploaded.
 	inj := faults.New(faults.Config{Kinds: []faults.Kind{faults.Throttle},
-		Only: func(svc, op string) bool { return faults.Key(svc, op) == "DynamoDB.BatchWriteItem" }})
+		Only: func(svc, op string) bool { return faults.Key(svc, op) == "DynamoDB.PutItem" }})
 	comp := &recorder{}
 	twin := localtest.StartTwin(t, local.Options{
 		Settings: local.Settings{VisibilityTimeout: 2 * time.Second, ComputeTimeout: 2 * time.Second, MaxReceiveCount: 2, BatchingWindow: 200 * time.Millisecond},

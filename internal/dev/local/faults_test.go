@@ -19,9 +19,12 @@ import (
 // SQS and DynamoDB calls of the functions and of the event source mapping
 // failing the way AWS fails them (internal/dev/faults): throttling, 5xx,
 // connection resets, timeouts after the request took effect, entries failed
-// in SendMessageBatch and DeleteMessageBatch, unprocessed BatchWriteItem
-// items. The SDK's retryer, the services' retries and SQS's redelivery must
-// absorb all of it: every op reconciles with the right value and lost=0.
+// in SendMessageBatch and DeleteMessageBatch. The SDK's retryer, the
+// services' retries and SQS's redelivery must absorb all of it: every op
+// reconciles with the right value and lost=0. The faulted batch has the
+// same op names as the clean one before it, so it is the newer upload of
+// each: checkValues finds every name holding its result, none the older
+// batch's.
 func TestTwinUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")

@@ -165,7 +165,7 @@ func (l *logTally) Write(p []byte) (int, error) {
 func (l *logTally) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("splitter: %d splits, %d SendMessageBatch calls, %d retries; compute: %d invocations logged, %d BatchWriteItem calls, %d retries, %d item failures; warnings: %v",
+	return fmt.Sprintf("splitter: %d splits, %d SendMessageBatch calls, %d retries; compute: %d invocations logged, %d PutItem calls, %d retries, %d item failures; warnings: %v",
 		l.splits, l.sendCalls, l.sendRetries, l.computes, l.writeCalls, l.writeRetries, l.itemFailures, l.warnings)
 }
 

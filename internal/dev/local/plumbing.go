@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -32,15 +35,48 @@ const asyncRetries = 2
 // twice as Lambda's asynchronous invocation does (AWS waits about a minute,
 // then two; the twin waits a second, then two).
 type s3Delivery struct {
-	sqs      *sqs.Client
+	sqs *sqs.Client
+	// s3, when set, fills in the versionId moto leaves out (withVersions).
+	s3       *s3.Client
 	queueURL string
 	splitter Invoker
 	timeout  time.Duration
 	log      *slog.Logger
 	busy     *atomic.Int64
+	// reorder, when above 1, holds up to that many notifications (for at
+	// most reorderWait after the first) and delivers them newest first.
+	// S3 does not promise any order ("Event notifications are not
+	// guaranteed to arrive in the same order that the events occurred",
+	// Amazon S3 User Guide, "Event message structure"); tests use this to
+	// show that the order of delivery does not decide the results.
+	reorder int
 }
 
+// reorderWait bounds how long a reordering delivery holds notifications.
+const reorderWait = 3 * time.Second
+
 func (d *s3Delivery) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		msgs := d.receive(ctx)
+		for i := range msgs {
+			m := msgs[i]
+			if d.reorder > 1 {
+				m = msgs[len(msgs)-1-i]
+			}
+			d.busy.Add(1)
+			d.deliver(ctx, aws.ToString(m.Body))
+			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+			d.busy.Add(-1)
+		}
+	}
+}
+
+// receive reads notifications from the twin's notification queue: what one
+// receive returns, or with reorder, until reorder of them are held or
+// reorderWait has passed since the first.
+func (d *s3Delivery) receive(ctx context.Context) []types.Message {
+	var msgs []types.Message
+	var first time.Time
 	for ctx.Err() == nil {
 		out, err := d.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(d.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 900,
@@ -53,12 +89,21 @@ func (d *s3Delivery) run(ctx context.Context) {
 			continue
 		}
 		for _, m := range out.Messages {
-			d.busy.Add(1)
-			d.deliver(ctx, aws.ToString(m.Body))
-			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
-			d.busy.Add(-1)
+			if _, skip, _ := S3EventPayload([]byte(aws.ToString(m.Body))); skip {
+				// s3:TestEvent is not an upload: it is not held.
+				_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+				continue
+			}
+			if len(msgs) == 0 {
+				first = time.Now()
+			}
+			msgs = append(msgs, m)
+		}
+		if d.reorder <= 1 || len(msgs) >= d.reorder || (len(msgs) > 0 && time.Since(first) >= reorderWait) {
+			break
 		}
 	}
+	return msgs
 }
 
 func (d *s3Delivery) deliver(ctx context.Context, body string) {
@@ -70,6 +115,7 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 	if skip {
 		return // s3:TestEvent, sent when a notification is configured
 	}
+	payload = d.withVersions(ctx, payload)
 	for attempt := 0; attempt <= asyncRetries; attempt++ {
 		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*time.Second) {
 			return
@@ -85,9 +131,73 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 	d.log.Error("twin: S3 event dropped after the asynchronous retries (AWS would send it to an on-failure destination)", "error", err)
 }
 
+// withVersions adds the versionId that S3 puts in the events of a versioned
+// bucket and moto 5.2.1 leaves out: the version of the key with the event's
+// ETag (the newest such, when the same content was uploaded more than
+// once: any of them has the same content). With it the splitter reads the
+// upload the event announced even after a newer upload of the key, as on
+// AWS. A record whose version cannot be found is left as it is (the
+// splitter then reads the key's object if its ETag still matches).
+func (d *s3Delivery) withVersions(ctx context.Context, payload []byte) []byte {
+	if d.s3 == nil {
+		return payload
+	}
+	var ev struct {
+		Records []map[string]any `json:"Records"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		return payload
+	}
+	for _, r := range ev.Records {
+		s3m, _ := r["s3"].(map[string]any)
+		bucket, _ := s3m["bucket"].(map[string]any)
+		obj, _ := s3m["object"].(map[string]any)
+		if obj == nil || bucket == nil {
+			continue
+		}
+		if v, _ := obj["versionId"].(string); v != "" {
+			continue
+		}
+		name, _ := bucket["name"].(string)
+		rawKey, _ := obj["key"].(string)
+		etag, _ := obj["eTag"].(string)
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || name == "" || etag == "" {
+			continue
+		}
+		out, err := d.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), Prefix: aws.String(key)})
+		if err != nil {
+			d.log.Warn("twin: finding the version of an upload", "key", key, "error", err)
+			continue
+		}
+		for _, v := range out.Versions {
+			if aws.ToString(v.Key) == key && strings.Trim(aws.ToString(v.ETag), `"`) == strings.Trim(etag, `"`) && aws.ToString(v.VersionId) != "null" {
+				obj["versionId"] = aws.ToString(v.VersionId)
+				break
+			}
+		}
+	}
+	b, err := json.Marshal(map[string]any{"Records": ev.Records})
+	if err != nil {
+		return payload
+	}
+	return b
+}
+
 // S3EventPayload turns an S3 notification as an emulator writes it into the
 // event Lambda would deliver. moto writes eventTime without a zone, which
 // events.S3Event refuses: it is taken as UTC. skip is true for s3:TestEvent.
+//
+// moto 5.2.1 writes no sequencer. S3's sequencer orders the events of one
+// key ("Event message structure", Amazon S3 User Guide), and memo's stamp
+// uses it (record.NewStamp), so the twin makes one as S3 would, from the
+// order S3 accepted the uploads: moto takes eventTime from its clock while
+// it handles the PUT, and the twin's proxy passes one request at a time,
+// so moto's microseconds follow acceptance order. The sequencer is those
+// microseconds since the epoch in hex (16 digits). It depends on the event
+// alone, never on the order of delivery. Where the twin approximates: two
+// PUTs within one microsecond would tie, and moto's clock (local, taken as
+// UTC) is not S3's.
 func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 	var probe struct {
 		Event   string           `json:"Event"`
@@ -103,8 +213,17 @@ func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 		return nil, false, errors.New("notification without records")
 	}
 	for _, r := range probe.Records {
-		if ts, ok := r["eventTime"].(string); ok {
-			r["eventTime"] = normaliseTime(ts)
+		ts, _ := r["eventTime"].(string)
+		t, ok := parseTime(ts)
+		if ok {
+			r["eventTime"] = t.Format(time.RFC3339Nano)
+		}
+		if s3, _ := r["s3"].(map[string]any); s3 != nil {
+			if obj, _ := s3["object"].(map[string]any); obj != nil {
+				if seq, _ := obj["sequencer"].(string); seq == "" && ok {
+					obj["sequencer"] = fmt.Sprintf("%016X", t.UnixMicro())
+				}
+			}
 		}
 	}
 	payload, err = json.Marshal(map[string]any{"Records": probe.Records})
@@ -118,13 +237,14 @@ func S3EventPayload(body []byte) (payload []byte, skip bool, err error) {
 	return payload, false, nil
 }
 
-func normaliseTime(ts string) string {
+// parseTime reads an eventTime with or without a zone (none: UTC).
+func parseTime(ts string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, ts); err == nil {
-			return t.UTC().Format(time.RFC3339Nano)
+			return t.UTC(), true
 		}
 	}
-	return ts
+	return time.Time{}, false
 }
 
 // eventSourceMapping emulates Lambda's SQS event source mapping with

@@ -2,19 +2,22 @@ package local
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// A notification as moto 5 writes it: no zone on eventTime, the key
-// URL-encoded ('/' too).
+// A notification as moto 5.2.1 writes it (moto/s3/notifications.py,
+// _get_s3_event): no zone on eventTime, microseconds, the key URL-encoded
+// ('/' too), no versionId and no sequencer.
 const motoNotification = `{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
- "eventTime": "2026-11-25T22:11:54.000", "eventName": "ObjectCreated:Put",
+ "eventTime": "2026-11-25T22:11:54.123456", "eventName": "ObjectCreated:Put",
  "s3": {"s3SchemaVersion": "1.0", "configurationId": "batches.json",
   "bucket": {"name": "memo-local-batches-123456789012", "arn": "arn:aws:s3:::memo-local-batches-123456789012"},
-  "object": {"key": "batches%2Fmy+batch+%C3%A9.json", "size": 77, "eTag": "c3cd268ba3e4bc47df81415117b92055", "versionId": "null", "sequencer": "0"}}}]}`
+  "object": {"key": "batches%2Fmy+batch+%C3%A9.json", "size": 77, "eTag": "c3cd268ba3e4bc47df81415117b92055"}}}]}`
 
 func TestS3EventPayloadNormalisesMoto(t *testing.T) {
 	var raw events.S3Event
@@ -30,8 +33,12 @@ func TestS3EventPayloadNormalisesMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ev.Records[0]
-	if got := r.EventTime.UTC().Format("2006-01-02T15:04:05"); got != "2026-11-25T22:11:54" {
+	if got := r.EventTime.UTC().Format(time.RFC3339Nano); got != "2026-11-25T22:11:54.123456Z" {
 		t.Errorf("eventTime %s", got)
+	}
+	// The sequencer the twin adds: moto's microseconds, in hex.
+	if want := fmt.Sprintf("%016X", r.EventTime.UnixMicro()); r.S3.Object.Sequencer != want {
+		t.Errorf("sequencer %q, want %q", r.S3.Object.Sequencer, want)
 	}
 	if r.S3.Object.URLDecodedKey != "batches/my batch é.json" {
 		t.Errorf("decoded key %q", r.S3.Object.URLDecodedKey)

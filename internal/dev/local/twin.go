@@ -40,6 +40,11 @@ type Options struct {
 	// delivers S3 notifications to the splitter: on AWS, S3 invokes the
 	// function itself, and the twin's notification queue is its stand-in.
 	APIOptions []func(*middleware.Stack) error
+	// ReorderNotifications, when above 1, makes the twin's S3 notification
+	// delivery hold up to that many notifications (a few seconds at most)
+	// and deliver them newest first: S3 does not order notifications, and
+	// tests use this to show that results do not depend on their order.
+	ReorderNotifications int
 }
 
 // Twin is a running local pipeline.
@@ -116,7 +121,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	// S3 invokes the splitter itself on AWS: the notification queue is the
 	// twin's device, and an injected fault there would model nothing (a
 	// lost receive would hide the event for its 900s visibility timeout).
-	d := &s3Delivery{sqs: sqs.NewFromConfig(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy}
+	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy,
+		reorder: o.ReorderNotifications}
 	t.wg.Go(func() { d.run(runCtx) })
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,

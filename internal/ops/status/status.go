@@ -1,13 +1,15 @@
 // Package status reconciles a batch: every op of an accepted batch must be
-// accounted for, as a result (ok or error), a rejection, or a message in the
-// DLQ. What is left over is lost (or, while the batch runs, still in flight).
-// memo status, memo local --batch and the end-to-end tests all use this one
-// reconciliation.
+// accounted for, as a result of the batch (ok or error), a rejection, a
+// result of a newer upload of the same name (superseded), or a message in
+// the DLQ. What is left over is lost (or, while the batch can still
+// change, in flight). memo status, memo submit --wait, memo local --batch
+// and the end-to-end tests all use this one reconciliation.
 package status
 
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -22,6 +24,16 @@ type Source interface {
 	// DLQ returns the names of the batch's ops whose messages are in the
 	// dead-letter queue.
 	DLQ(ctx context.Context, batch string) ([]string, error)
+	// Pending is the number of messages in the ops queue, all batches':
+	// visible, in flight (received, not yet deleted) and delayed.
+	Pending(ctx context.Context) (int, error)
+	// Names calls fn with the name of every valid op of the batch, read
+	// from the batch object (the version the batch id names); found is
+	// false when that version no longer exists.
+	Names(ctx context.Context, rep record.Report, fn func(name string) error) (found bool, err error)
+	// Stored returns the items that hold the given names now (absent names
+	// have none).
+	Stored(ctx context.Context, names []string) (map[string]record.Result, error)
 }
 
 // Reconciliation is the account of one batch.
@@ -30,17 +42,22 @@ type Reconciliation struct {
 	// Report is nil while the splitter has not written it.
 	Report *record.Report
 	// Total is the number of ops in the file (the report's count).
-	Total, OK, Error, Rejected, DLQ, Lost int
+	Total, OK, Error, Rejected, Superseded, DLQ, Lost int
 	// Queued is the number of messages in the ops queue (all batches'),
 	// when the caller looked; -1 when it did not.
 	Queued int
+	// Unnamed is true when ops were missing and the batch object (needed
+	// to learn their names) was gone: superseded ops then count as lost.
+	Unnamed bool
+	// At is when the reconciliation was made.
+	At time.Time
 }
 
 // Done estimates how many ops are finished, for progress displays: the
 // accounted ops, or the enqueued ops that have left the queue if the queue
 // was looked at more recently.
 func (r Reconciliation) Done() int {
-	done := r.OK + r.Error + r.Rejected + r.DLQ
+	done := r.OK + r.Error + r.Rejected + r.Superseded + r.DLQ
 	if r.Report != nil && r.Queued >= 0 {
 		if est := min(r.Total, r.Total-r.Queued); est > done {
 			done = est
@@ -49,10 +66,22 @@ func (r Reconciliation) Done() int {
 	return done
 }
 
-// Reconcile gathers the counts of a batch. A name both stored and in the DLQ
-// (a duplicate delivery of which one copy failed) counts once, as stored.
+// Reconcile gathers the counts of a batch:
+//
+//   - ok, error: the batch's results, through the batch index;
+//   - superseded: ops whose name holds a result of a newer upload (a
+//     greater stamp, record.Stamp). Only names not found under the batch
+//     are looked up: the DLQ's, and, once the ops queue is empty (so that
+//     nothing is in flight), the other missing ones, whose names are read
+//     from the batch object;
+//   - dlq: the batch's messages in the DLQ whose names are neither
+//     stored for the batch nor superseded;
+//   - lost: the rest.
+//
+// A name both stored and in the DLQ (a duplicate delivery of which one
+// copy failed) counts once, as stored.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
-	r := Reconciliation{Batch: batch, Queued: -1}
+	r := Reconciliation{Batch: batch, Queued: -1, At: time.Now()}
 	rep, found, err := src.Report(ctx, batch)
 	if err != nil {
 		return r, err
@@ -82,22 +111,77 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 	if err != nil {
 		return r, err
 	}
-	seen := map[string]bool{}
+	inDLQ := map[string]bool{}
+	var candidates []string // names not stored for the batch
 	for _, n := range dlq {
-		if !stored[n] && !seen[n] {
-			seen[n] = true
+		if !stored[n] && !inDLQ[n] {
+			inDLQ[n] = true
+			candidates = append(candidates, n)
+		}
+	}
+	missing := r.Total - r.OK - r.Error - r.Rejected - len(inDLQ)
+	if missing > 0 && r.Report != nil {
+		if r.Queued, err = src.Pending(ctx); err != nil {
+			return r, err
+		}
+		if r.Queued == 0 {
+			found, err := src.Names(ctx, rep, func(n string) error {
+				if !stored[n] && !inDLQ[n] {
+					candidates = append(candidates, n)
+				}
+				return nil
+			})
+			if err != nil {
+				return r, err
+			}
+			r.Unnamed = !found
+		}
+	}
+	superseded := map[string]bool{}
+	if len(candidates) > 0 && r.Report != nil {
+		items, err := src.Stored(ctx, candidates)
+		if err != nil {
+			return r, err
+		}
+		for _, n := range candidates {
+			if it, ok := items[n]; ok && !superseded[n] && Newer(it, rep) {
+				superseded[n] = true
+				r.Superseded++
+			}
+		}
+	}
+	for n := range inDLQ {
+		if !superseded[n] {
 			r.DLQ++
 		}
 	}
-	r.Lost = r.Total - r.OK - r.Error - r.Rejected - r.DLQ
-	if r.Lost < 0 {
-		r.Lost = 0
-	}
+	r.Lost = max(r.Total-r.OK-r.Error-r.Rejected-r.Superseded-r.DLQ, 0)
 	return r, nil
 }
 
-// Settled reports whether the batch is fully accounted for: its report is
-// final and nothing is missing.
+// Newer reports whether a stored item is a result of an upload newer than
+// the batch of rep: another batch, with a greater stamp.
+func Newer(it record.Result, rep record.Report) bool {
+	return it.Batch != rep.Batch && it.Stamp > rep.Stamp
+}
+
+// FailedSettleAfter is how long after a "failed" report memo waits before
+// taking it as final: S3 invokes the splitter asynchronously, and Lambda
+// retries a failed asynchronous invocation twice, about one and then two
+// minutes apart ("Asynchronous invocation", AWS Lambda Developer Guide);
+// a retry that succeeds rewrites the report.
+const FailedSettleAfter = 5 * time.Minute
+
+// Settled reports whether the batch can no longer change:
+//
+//   - a rejected batch: at once (nothing was enqueued);
+//   - a split batch: when every op is accounted for, or when the ops
+//     queue is empty (no message visible, in flight or delayed: nothing
+//     of the batch can still arrive), whatever is then lost;
+//   - a failed batch: when the ops queue is empty and the report is
+//     FailedSettleAfter old (the splitter's retries are over).
+//
+// Without a report nothing is settled.
 func (r Reconciliation) Settled() bool {
 	if r.Report == nil {
 		return false
@@ -106,13 +190,15 @@ func (r Reconciliation) Settled() bool {
 	case record.ReportRejected:
 		return true
 	case record.ReportSplit:
-		return r.Lost == 0
+		return r.Lost == 0 || r.Queued == 0
+	case record.ReportFailed:
+		return r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= FailedSettleAfter
 	}
 	return false
 }
 
 // Line is the one-line summary memo prints.
 func (r Reconciliation) Line() string {
-	return fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d dlq=%d lost=%d",
-		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.DLQ, r.Lost)
+	return fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
+		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.Superseded, r.DLQ, r.Lost)
 }

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -11,6 +12,13 @@ type fakeSource struct {
 	rep     *record.Report
 	results map[string]record.Status
 	dlq     []string
+	pending int
+	// names are the batch's valid op names (nil: the object is gone).
+	names []string
+	// items hold each name now.
+	items map[string]record.Result
+	// nameReads counts the reads of the batch object.
+	nameReads *int
 }
 
 func (f fakeSource) Report(context.Context, string) (record.Report, bool, error) {
@@ -31,24 +39,71 @@ func (f fakeSource) Results(_ context.Context, _ string, fn func(string, record.
 
 func (f fakeSource) DLQ(context.Context, string) ([]string, error) { return f.dlq, nil }
 
+func (f fakeSource) Pending(context.Context) (int, error) { return f.pending, nil }
+
+func (f fakeSource) Names(_ context.Context, _ record.Report, fn func(string) error) (bool, error) {
+	if f.nameReads != nil {
+		*f.nameReads++
+	}
+	if f.names == nil {
+		return false, nil
+	}
+	for _, n := range f.names {
+		if err := fn(n); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+func (f fakeSource) Stored(_ context.Context, names []string) (map[string]record.Result, error) {
+	out := map[string]record.Result{}
+	for _, n := range names {
+		if it, ok := f.items[n]; ok {
+			out[n] = it
+		}
+	}
+	return out, nil
+}
+
 func TestReconcile(t *testing.T) {
-	split := &record.Report{Status: record.ReportSplit, Totals: record.Totals{Ops: 6, Enqueued: 4, Rejected: 2}}
+	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 6, Enqueued: 4, Rejected: 2}}
+	names := []string{"a", "b", "c", "d"}
+	newer := map[string]record.Result{"c": {Name: "c", Batch: "b-new", Stamp: "3"}, "d": {Name: "d", Batch: "b-new", Stamp: "3"}}
+	older := map[string]record.Result{"c": {Name: "c", Batch: "b-old", Stamp: "1"}, "d": {Name: "d", Batch: "b-old", Stamp: "1"}}
+	failed := &record.Report{Batch: "b", Status: record.ReportFailed, Totals: record.Totals{Ops: 3, Enqueued: 1}, FinishedAt: time.Now()}
+	failedLongAgo := *failed
+	failedLongAgo.FinishedAt = time.Now().Add(-FailedSettleAfter - time.Second)
 	cases := []struct {
 		name    string
 		src     fakeSource
 		line    string
 		settled bool
 	}{
-		{"no report yet", fakeSource{}, "batch b: total=0 ok=0 error=0 rejected=0 dlq=0 lost=0", false},
-		{"in flight", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}},
-			"batch b: total=6 ok=1 error=0 rejected=2 dlq=0 lost=3", false},
+		{"no report yet", fakeSource{}, "batch b: total=0 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=0", false},
+		{"in flight", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, pending: 3, names: names},
+			"batch b: total=6 ok=1 error=0 rejected=2 superseded=0 dlq=0 lost=3", false},
 		{"all accounted", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"d"}},
-			"batch b: total=6 ok=2 error=1 rejected=2 dlq=1 lost=0", true},
+			"batch b: total=6 ok=2 error=1 rejected=2 superseded=0 dlq=1 lost=0", true},
 		{"dlq copy of a stored op counts once", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok", "c": "ok"}, dlq: []string{"c", "d", "d"}},
-			"batch b: total=6 ok=3 error=0 rejected=2 dlq=1 lost=0", true},
-		{"rejected batch", fakeSource{rep: &record.Report{Status: record.ReportRejected}}, "batch b: total=0 ok=0 error=0 rejected=0 dlq=0 lost=0", true},
-		{"failed split", fakeSource{rep: &record.Report{Status: record.ReportFailed, Totals: record.Totals{Ops: 3, Enqueued: 1}}, results: map[string]record.Status{"a": "ok"}},
-			"batch b: total=3 ok=1 error=0 rejected=0 dlq=0 lost=2", false},
+			"batch b: total=6 ok=3 error=0 rejected=2 superseded=0 dlq=1 lost=0", true},
+		// Nothing can still arrive: what is missing is lost, and the batch
+		// has settled (memo status exits 3).
+		{"lost once the queue is empty", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: names},
+			"batch b: total=6 ok=1 error=0 rejected=2 superseded=0 dlq=0 lost=3", true},
+		{"names held by a newer upload are superseded, not lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: names, items: newer},
+			"batch b: total=6 ok=2 error=0 rejected=2 superseded=2 dlq=0 lost=0", true},
+		{"names held by an older upload are lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: names, items: older},
+			"batch b: total=6 ok=2 error=0 rejected=2 superseded=0 dlq=0 lost=2", true},
+		{"a DLQ message of a superseded name is superseded", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, dlq: []string{"c", "d"}, items: map[string]record.Result{"c": newer["c"]}, pending: 5},
+			"batch b: total=6 ok=2 error=0 rejected=2 superseded=1 dlq=1 lost=0", true},
+		{"object gone: missing ops count as lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, items: newer},
+			"batch b: total=6 ok=2 error=0 rejected=2 superseded=0 dlq=0 lost=2", true},
+		{"rejected batch", fakeSource{rep: &record.Report{Status: record.ReportRejected}}, "batch b: total=0 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=0", true},
+		{"failed split, retries may still come", fakeSource{rep: failed, results: map[string]record.Status{"a": "ok"}, names: names},
+			"batch b: total=3 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=2", false},
+		{"failed split, retries over", fakeSource{rep: &failedLongAgo, results: map[string]record.Status{"a": "ok"}, names: names},
+			"batch b: total=3 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=2", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,5 +118,29 @@ func TestReconcile(t *testing.T) {
 				t.Errorf("Settled() = %v, want %v", r.Settled(), c.settled)
 			}
 		})
+	}
+}
+
+// The batch object is read only when ops are missing and nothing is in
+// flight: a running batch costs no extra GET.
+func TestNamesAreReadOnlyWhenNeeded(t *testing.T) {
+	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 2, Enqueued: 2}}
+	for _, c := range []struct {
+		name  string
+		src   fakeSource
+		reads int
+	}{
+		{"all stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: []string{"a", "b"}}, 0},
+		{"running", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b"}, pending: 1}, 0},
+		{"idle with one missing", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b"}}, 1},
+	} {
+		reads := 0
+		c.src.nameReads = &reads
+		if _, err := Reconcile(context.Background(), c.src, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if reads != c.reads {
+			t.Errorf("%s: %d reads of the batch object, want %d", c.name, reads, c.reads)
+		}
 	}
 }

@@ -128,13 +128,61 @@ type RedriveResult struct {
 	// the DLQ failed: they are in both queues (compute writes are
 	// idempotent, so the op is computed twice, not differently).
 	Duplicated int
+	// Found is the number of messages in the DLQ when the redrive began,
+	// and Superseded how many of them carry an op whose name holds a
+	// result of a newer upload: compute refuses their writes (the newest
+	// upload wins), so they leave the stored results alone.
+	Found, Superseded int
+}
+
+// CountSuperseded peeks at the DLQ and counts its messages whose op name
+// holds a result of a newer upload than the message's (another batch with
+// a greater stamp): one BatchGetItem per 100 names.
+func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, err error) {
+	msgs, err := c.PeekDLQ(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	var names []string
+	for _, m := range msgs {
+		if m.Decoded != nil {
+			names = append(names, m.Decoded.Name)
+		}
+	}
+	items, err := c.Table.Get(ctx, names)
+	if err != nil {
+		return len(msgs), 0, err
+	}
+	for _, m := range msgs {
+		if m.Decoded == nil {
+			continue
+		}
+		if it, ok := items[m.Decoded.Name]; ok && it.Batch != m.Decoded.Batch && it.Stamp > m.Decoded.Stamp {
+			superseded++
+		}
+	}
+	return len(msgs), superseded, nil
 }
 
 // Redrive moves the DLQ's messages back to the ops queue: with SQS's
 // StartMessageMoveTask where the service supports it, else with a
 // receive-send-delete loop that deletes a message only after its copy was
 // sent, so that none is lost.
+//
+// Before moving, it counts the messages that are superseded (Found,
+// Superseded): counted on a peek just before the move, so a message that
+// arrives in the DLQ meanwhile is moved uncounted.
 func (c *Client) Redrive(ctx context.Context, forceLoop bool) (RedriveResult, error) {
+	found, superseded, err := c.CountSuperseded(ctx)
+	if err != nil {
+		return RedriveResult{}, err
+	}
+	res, err := c.redrive(ctx, forceLoop)
+	res.Found, res.Superseded = found, superseded
+	return res, err
+}
+
+func (c *Client) redrive(ctx context.Context, forceLoop bool) (RedriveResult, error) {
 	if !forceLoop {
 		src, err := c.queueARN(ctx, c.Res.DLQURL)
 		if err != nil {

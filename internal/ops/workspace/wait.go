@@ -55,18 +55,26 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 				return last, err
 			}
 		}
-		if idle || poll%o.FullEvery == 0 || last.Report == nil {
+		full := idle || poll%o.FullEvery == 0 || last.Report == nil
+		if full {
 			r, err := status.Reconcile(ctx, c, batch)
 			if err != nil {
 				return last, err
 			}
 			last = r
 		}
-		last.Queued = queued
+		if !full || last.Queued < 0 {
+			last.Queued = queued
+		}
 		if o.Progress != nil {
 			o.Progress(last)
 		}
-		if last.Settled() {
+		// Settled is judged on fresh counts only (its queue test needs
+		// them: an empty queue with stale counts proves nothing). A batch
+		// that settled with ops lost is taken as such only after Quiet idle
+		// polls (below): SQS's queue counts are approximate, and one empty
+		// reading could miss a message in flight.
+		if full && last.Settled() && last.Lost == 0 {
 			return last, nil
 		}
 		// Without a report, only the twin can tell that none is coming.

@@ -18,7 +18,6 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/results"
-	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -44,8 +43,6 @@ type Client struct {
 	Objects  *objects.Store
 	Table    *results.Table
 }
-
-var _ status.Source = (*Client)(nil)
 
 // New returns a client for res.
 func New(cfg aws.Config, res Resources) *Client {
@@ -87,26 +84,6 @@ func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error)
 		*q.url = aws.ToString(out.QueueUrl)
 	}
 	return res, nil
-}
-
-// Report implements status.Source.
-func (c *Client) Report(ctx context.Context, batch string) (record.Report, bool, error) {
-	body, err := c.Objects.Get(ctx, c.Res.Bucket, naming.ReportKey(naming.KeyOfBatch(batch)))
-	if objects.IsNotFound(err) {
-		return record.Report{}, false, nil
-	}
-	if err != nil {
-		return record.Report{}, false, err
-	}
-	rep, err := record.DecodeReport(body)
-	if err != nil {
-		return record.Report{}, false, err
-	}
-	if rep.Batch != batch {
-		// The key was uploaded again since: this report is another batch's.
-		return record.Report{}, false, nil
-	}
-	return rep, true, nil
 }
 
 // Results implements status.Source through the batch index.

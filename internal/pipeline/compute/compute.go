@@ -2,7 +2,8 @@
 // batch in, one partial batch response out: a message is reported as failed
 // only when its result could not be stored (so SQS redelivers it, and
 // redrives it to the DLQ after maxReceiveCount) or its body cannot be
-// decoded. An op whose expression fails deterministically is stored as a
+// decoded. A result refused because the name holds a newer upload's result
+// is superseded: final, counted, and its message answered. An op whose expression fails deterministically is stored as a
 // result with status "error" and is not retried.
 package compute
 
@@ -20,31 +21,60 @@ import (
 	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
-// MaxWriteBatch is DynamoDB's limit of items in one BatchWriteItem call.
-const MaxWriteBatch = 25
-
-// ResultWriter stores results.
+// ResultWriter stores results, one conditional write per result.
+//
+// The results table is a memo of the latest answer for each name: of two
+// uploads that contain the same op name, the one S3 accepted later wins,
+// whatever order they are processed in. The writer enforces that rule at
+// the item, atomically (a DynamoDB condition expression, or the same test
+// under a lock in the in-memory fake).
 type ResultWriter interface {
-	// WriteBatch writes at most MaxWriteBatch results with distinct names
-	// in one call. It returns the results that were not processed
-	// (DynamoDB's UnprocessedItems), or an error when the call failed as a
-	// whole.
-	WriteBatch(ctx context.Context, results []record.Result) (unprocessed []record.Result, err error)
+	// Put stores r if the item of r.Name is absent, holds a result of the
+	// same batch (a redelivery: the same value again, so it stays
+	// idempotent), or holds a result with an older stamp (record.Stamp).
+	// Otherwise nothing changes and the error wraps ErrSuperseded. Any
+	// other error is a failure of the call (retry.IsPermanent says whether
+	// retrying can help).
+	Put(ctx context.Context, r record.Result) error
 }
+
+// ErrSuperseded says that the name holds a result of a newer upload. A
+// write refused with it is final: the message is answered, not retried.
+var ErrSuperseded = errors.New("the name holds a result of a newer upload")
 
 // Evaluator computes one expression. Its errors are deterministic.
 type Evaluator func(expr string) (record.Value, error)
 
 // Metrics receives compute's counters (CloudWatch EMF in Lambda).
 type Metrics interface {
-	Computed(ok, failed, itemFailures, writeCalls, retries int)
+	Computed(Counts)
 }
+
+// Counts are compute's counters for one SQS batch.
+type Counts struct {
+	// OK and Error count the ops computed, by result status.
+	OK, Error int
+	// Superseded counts the writes refused because the name holds a
+	// result of a newer upload.
+	Superseded int
+	// ItemFailures is the number of messages in the partial batch
+	// response (left for SQS to redeliver).
+	ItemFailures int
+	// WriteCalls counts PutItem calls, Retries the calls that retried one.
+	WriteCalls, Retries int
+}
+
+// DefaultConcurrency is the default number of writes in flight per
+// invocation: one per message of the largest SQS batch a standard mapping
+// delivers without a batching window (10) fits well within it, and larger
+// batches are written 25 at a time.
+const DefaultConcurrency = 25
 
 // Config tunes a Service. Zero fields take the defaults.
 type Config struct {
 	Retry retry.Policy
-	// Concurrency is the number of BatchWriteItem calls in flight.
-	Concurrency int // default 4
+	// Concurrency is the number of PutItem calls in flight.
+	Concurrency int // default DefaultConcurrency
 	// Margin is kept free before the invocation's deadline so that the
 	// response is returned before Lambda stops the function.
 	Margin  time.Duration // default 1s
@@ -66,7 +96,7 @@ func New(writer ResultWriter, eval Evaluator, cfg Config) *Service {
 		cfg.Retry = retry.Default
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.Margin == 0 {
 		cfg.Margin = time.Second
@@ -109,7 +139,10 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	now := s.cfg.Now().UTC()
 	items := make([]*item, 0, len(ev.Records))
-	same := map[string]*item{} // name+batch+op -> item: duplicates share one write
+	// Copies of one message (same name, batch, op and stamp) share one
+	// write. The stamp is part of the key: the same content uploaded again
+	// has the same batch id and a newer stamp.
+	same := map[string]*item{}
 	okCount, errCount := 0, 0
 	for _, m := range ev.Records {
 		msg, err := record.DecodeMessage(m.Body)
@@ -118,7 +151,7 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			fail(m.MessageId)
 			continue
 		}
-		k := msg.Name + "\x00" + msg.Batch + "\x00" + msg.Op
+		k := msg.Name + "\x00" + msg.Batch + "\x00" + msg.Op + "\x00" + msg.Stamp
 		if it, ok := same[k]; ok {
 			it.messages = append(it.messages, m.MessageId)
 			continue
@@ -134,16 +167,18 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		items = append(items, it)
 	}
 
-	calls, retries, failed := s.write(ctx, items)
-	for _, it := range failed {
+	w := s.write(ctx, items)
+	for _, it := range w.failed {
 		for _, id := range it.messages {
 			fail(id)
 		}
 	}
-	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ok", okCount, "error", errCount,
-		"item_failures", len(resp.BatchItemFailures), "write_calls", calls, "retries", retries)
+	c := Counts{OK: okCount, Error: errCount, Superseded: w.superseded, ItemFailures: len(resp.BatchItemFailures),
+		WriteCalls: w.calls, Retries: w.retries}
+	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ok", c.OK, "error", c.Error,
+		"superseded", c.Superseded, "item_failures", c.ItemFailures, "write_calls", c.WriteCalls, "retries", c.Retries)
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Computed(okCount, errCount, len(resp.BatchItemFailures), calls, retries)
+		s.cfg.Metrics.Computed(c)
 	}
 	return resp, nil
 }
@@ -151,7 +186,7 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // compute evaluates one op. A panic in the evaluator becomes an error
 // result: a handler never panics out (that would fail the whole batch).
 func (s *Service) compute(msg record.Message, now time.Time) (res record.Result) {
-	res = record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, ComputedAt: now}
+	res = record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, Stamp: msg.Stamp, ComputedAt: now}
 	defer func() {
 		if p := recover(); p != nil {
 			res.Status, res.Value, res.Error = record.StatusError, nil, fmt.Sprintf("internal error evaluating op: %v", p)
@@ -166,104 +201,74 @@ func (s *Service) compute(msg record.Message, now time.Time) (res record.Result)
 	return res
 }
 
-// write stores items in calls of at most MaxWriteBatch distinct names,
-// retrying unprocessed items and failed calls with backoff. It returns the
-// items that could not be stored.
-func (s *Service) write(ctx context.Context, items []*item) (calls, retries int, failed []*item) {
-	chunks := chunk(items)
+// writeStats is what writing one SQS batch's results did.
+type writeStats struct {
+	calls, retries, superseded int
+	failed                     []*item
+}
+
+// write stores every item with its own conditional write, Concurrency at a
+// time. BatchWriteItem cannot carry a condition (its API reference: "you
+// cannot specify conditions on individual put and delete requests");
+// PutItem with a ConditionExpression can, and costs the same write
+// capacity (the Developer Guide's "Condition expressions": a refused
+// conditional write still consumes write capacity, one unit for an item
+// of up to 1 KB). A refused write is final (superseded); other failures are retried
+// with backoff and, when they persist, leave their messages for SQS.
+func (s *Service) write(ctx context.Context, items []*item) writeStats {
+	var st writeStats
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, s.cfg.Concurrency)
-	for _, c := range chunks {
-		wg.Add(1)
+	for _, it := range items {
 		sem <- struct{}{}
-		go func(c []*item) {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			n, r, f := s.writeChunk(ctx, c)
+			calls, retries, err := s.put(ctx, it)
 			mu.Lock()
-			calls += n
-			retries += r
-			failed = append(failed, f...)
-			mu.Unlock()
-		}(c)
+			defer mu.Unlock()
+			st.calls += calls
+			st.retries += retries
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrSuperseded):
+				st.superseded++
+			default:
+				st.failed = append(st.failed, it)
+			}
+		})
 	}
 	wg.Wait()
-	return calls, retries, failed
+	return st
 }
 
-func (s *Service) writeChunk(ctx context.Context, pending []*item) (calls, retries int, failed []*item) {
+// put writes one item, retrying failures that may pass. It returns nil,
+// an error wrapping ErrSuperseded, or the last failure.
+func (s *Service) put(ctx context.Context, it *item) (calls, retries int, err error) {
 	log := s.cfg.Logger
 	for attempt := 1; ; attempt++ {
-		if ctx.Err() != nil {
-			return calls, retries, pending
-		}
-		results := make([]record.Result, len(pending))
-		byName := make(map[string]*item, len(pending))
-		for i, it := range pending {
-			results[i] = it.result
-			byName[it.result.Name] = it
+		if cerr := ctx.Err(); cerr != nil {
+			return calls, retries, errors.Join(cerr, err)
 		}
 		calls++
-		unprocessed, err := s.writer.WriteBatch(ctx, results)
-		var next []*item
-		if err != nil {
-			if retry.IsPermanent(err) {
-				log.Error("write failed", "error", err, "items", len(pending))
-				return calls, retries, pending
-			}
-			next = pending
-		} else {
-			for _, r := range unprocessed {
-				if it, ok := byName[r.Name]; ok {
-					next = append(next, it)
-				}
-			}
-		}
-		if len(next) == 0 {
+		err = s.writer.Put(ctx, it.result)
+		switch {
+		case err == nil:
 			return calls, retries, nil
+		case errors.Is(err, ErrSuperseded):
+			log.Debug("result superseded", "name", it.result.Name, "batch", it.result.Batch, "stamp", it.result.Stamp)
+			return calls, retries, err
+		case retry.IsPermanent(err):
+			log.Error("write failed", "name", it.result.Name, "error", err)
+			return calls, retries, err
 		}
 		if attempt >= s.cfg.Retry.Attempts {
-			log.Warn("write gave up", "attempts", attempt, "items", len(next), "error", err)
-			return calls, retries, next
+			log.Warn("write gave up", "name", it.result.Name, "attempts", attempt, "error", err)
+			return calls, retries, err
 		}
 		retries++
 		if s.cfg.Retry.Wait(ctx, attempt) != nil {
-			return calls, retries, next
-		}
-		pending = next
-	}
-}
-
-// chunk groups items into calls of at most MaxWriteBatch with no name twice
-// in one call (BatchWriteItem rejects a request with duplicate keys). Two
-// different results for one name in one SQS batch come from two batches;
-// which is stored last is not defined, as with any two concurrent uploads.
-func chunk(items []*item) [][]*item {
-	var out [][]*item
-	var names []map[string]bool
-	for _, it := range items {
-		placed := false
-		// Start after the last chunk that holds the name.
-		start := 0
-		for i := len(out) - 1; i >= 0; i-- {
-			if names[i][it.result.Name] {
-				start = i + 1
-				break
-			}
-		}
-		for i := start; i < len(out); i++ {
-			if len(out[i]) < MaxWriteBatch {
-				out[i] = append(out[i], it)
-				names[i][it.result.Name] = true
-				placed = true
-				break
-			}
-		}
-		if !placed {
-			out = append(out, []*item{it})
-			names = append(names, map[string]bool{it.result.Name: true})
+			return calls, retries, err
 		}
 	}
-	return out
 }

@@ -97,7 +97,7 @@ func TestComputeWritesTypedResultsAndErrors(t *testing.T) {
 	}
 }
 
-func TestUnprocessedItemsAreRetriedThenReported(t *testing.T) {
+func TestFailedWritesAreRetriedThenReported(t *testing.T) {
 	var bodies []string
 	for i := range 60 {
 		bodies = append(bodies, msg(fmt.Sprintf("n%02d", i), strconv.Itoa(i), "b"))
@@ -105,72 +105,152 @@ func TestUnprocessedItemsAreRetriedThenReported(t *testing.T) {
 	table := inmem.NewTable()
 	var mu sync.Mutex
 	tries := map[string]int{}
-	table.Fail = func(rs []record.Result) ([]string, error) {
+	table.Fail = func(r record.Result) error {
 		mu.Lock()
 		defer mu.Unlock()
-		first := false
-		for _, r := range rs {
-			tries[r.Name]++
-			first = first || tries[r.Name] == 1
+		tries[r.Name]++
+		// n07 is always throttled; even names are throttled twice.
+		n, _ := strconv.Atoi(r.Name[1:])
+		if r.Name == "n07" || (n%2 == 0 && tries[r.Name] <= 2) {
+			return errors.New("ProvisionedThroughputExceededException")
 		}
-		// The first call of a chunk that holds n13 fails as a whole.
-		for _, r := range rs {
-			if r.Name == "n13" && tries[r.Name] == 1 {
-				return nil, errors.New("ProvisionedThroughputExceededException")
-			}
-		}
-		var un []string
-		for _, r := range rs {
-			// n07 is never processed; even names are unprocessed twice.
-			n, _ := strconv.Atoi(r.Name[1:])
-			if r.Name == "n07" || (n%2 == 0 && tries[r.Name] <= 2) {
-				un = append(un, r.Name)
-			}
-		}
-		return un, nil
+		return nil
 	}
 	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(bodies...))
 	if got := failedIDs(resp); fmt.Sprint(got) != "[id-7]" {
-		t.Fatalf("failures %v, want [id-7] (the item never processed)", got)
+		t.Fatalf("failures %v, want [id-7] (the item never stored)", got)
 	}
 	items := table.Items()
 	if len(items) != 59 {
 		t.Fatalf("%d items stored, want 59", len(items))
 	}
 	if _, ok := items["n07"]; ok {
-		t.Fatal("n07 stored although always unprocessed")
+		t.Fatal("n07 stored although always throttled")
+	}
+	if tries["n07"] != noWait.Attempts || tries["n02"] != 3 || tries["n03"] != 1 {
+		t.Fatalf("tries n07=%d n02=%d n03=%d, want %d, 3, 1", tries["n07"], tries["n02"], tries["n03"], noWait.Attempts)
 	}
 }
 
 func TestPermanentWriteErrorFailsItsMessages(t *testing.T) {
 	table := inmem.NewTable()
-	table.Fail = func([]record.Result) ([]string, error) {
-		return nil, retry.Permanent(errors.New("ResourceNotFoundException"))
+	table.Fail = func(record.Result) error {
+		return retry.Permanent(errors.New("ResourceNotFoundException"))
 	}
 	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b"), msg("b", "2", "b")))
 	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1]" {
 		t.Fatalf("failures %v", got)
 	}
-	if table.Calls.Load() != 1 {
-		t.Fatalf("%d calls: a permanent error must not be retried", table.Calls.Load())
+	if table.Calls.Load() != 2 {
+		t.Fatalf("%d calls for 2 results: a permanent error must not be retried", table.Calls.Load())
 	}
 }
 
 func TestDuplicateNamesInOneBatch(t *testing.T) {
-	table := inmem.NewTable() // rejects duplicate keys in one call, as DynamoDB does
+	table := inmem.NewTable()
 	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(
-		msg("a", "1", "b1"), msg("a", "1", "b1"), // redelivered copy: one write
-		msg("a", "2", "b2"), // another batch's op of the same name
-		msg("c", "3", "b1"),
+		stamped("a", "1", "b1", "0001"), stamped("a", "1", "b1", "0001"), // redelivered copy: one write
+		stamped("a", "2", "b2", "0002"), // a newer batch's op of the same name
+		stamped("c", "3", "b1", "0001"),
 	))
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures %v", failedIDs(resp))
 	}
-	if n := len(table.History("a")); n != 2 {
-		t.Fatalf("a written %d times, want 2 (one per batch)", n)
+	if n := table.Calls.Load(); n != 3 {
+		t.Fatalf("%d writes, want 3 (the copy shares its original's)", n)
+	}
+	// Whichever of the two writes of a ran first, the newer batch's stands.
+	if r := table.Items()["a"]; r.Batch != "b2" || r.Value.Num != 2 {
+		t.Fatalf("a = %+v, want b2's value 2", r)
+	}
+}
+
+// stamped is a message of batch with the given stamp.
+func stamped(name, op, batch, stamp string) string {
+	b, _ := record.Message{Name: name, Op: op, Batch: batch, Stamp: stamp}.Encode()
+	return b
+}
+
+// counts records the metrics of the last invocation.
+type counts struct{ last compute.Counts }
+
+func (c *counts) Computed(x compute.Counts) { c.last = x }
+
+func TestTheNewestUploadWinsWhateverTheOrder(t *testing.T) {
+	for _, order := range []string{"older first", "newer first"} {
+		t.Run(order, func(t *testing.T) {
+			table := inmem.NewTable()
+			m := &counts{}
+			svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+			older := sqsEvent(stamped("x", "1+1", "batches/a.json@e1", "0000000000001-00-batches/a.json@e1"),
+				stamped("y", "5", "batches/a.json@e1", "0000000000001-00-batches/a.json@e1"))
+			newer := sqsEvent(stamped("x", "2+2", "batches/b.json@e2", "0000000000002-00-batches/b.json@e2"))
+			first, second := older, newer
+			if order == "newer first" {
+				first, second = newer, older
+			}
+			if resp, _ := svc.Handle(context.Background(), first); len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("failures %v", failedIDs(resp))
+			}
+			resp, _ := svc.Handle(context.Background(), second)
+			// A refused write is final: its message is answered, not retried.
+			if len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("failures %v: a superseded result must not be retried", failedIDs(resp))
+			}
+			if r := table.Items()["x"]; r.Batch != "batches/b.json@e2" || r.Value.Num != 4 {
+				t.Fatalf("x = %+v, want batch b's 4", r)
+			}
+			if r := table.Items()["y"]; r.Value == nil || r.Value.Num != 5 {
+				t.Fatalf("y = %+v: an op the newer batch does not have stays", r)
+			}
+			wantSup := 0
+			if order == "newer first" {
+				wantSup = 1
+			}
+			if m.last.Superseded != wantSup || m.last.ItemFailures != 0 {
+				t.Fatalf("counts of the second invocation %+v, want superseded=%d", m.last, wantSup)
+			}
+		})
+	}
+}
+
+func TestMessageWithoutAStampIsOlderThanAnyStamp(t *testing.T) {
+	table := inmem.NewTable()
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc.Handle(context.Background(), sqsEvent(stamped("x", "4", "b2", "0000000000002-00-b2")))
+	svc.Handle(context.Background(), sqsEvent(msg("x", "2", "b1"))) // queued before stamps existed
+	if r := table.Items()["x"]; r.Batch != "b2" {
+		t.Fatalf("x = %+v: an unstamped message replaced a stamped result", r)
+	}
+	// An item written before stamps existed is replaced by any new write.
+	table.Set(record.Result{Name: "z", Batch: "old", Status: record.StatusOK})
+	svc.Handle(context.Background(), sqsEvent(stamped("z", "1", "b2", "0000000000002-00-b2")))
+	if r := table.Items()["z"]; r.Batch != "b2" {
+		t.Fatalf("z = %+v: an unstamped item must not block a stamped write", r)
+	}
+}
+
+func TestSupersededAndFailedInOneBatchGiveAnExactResponse(t *testing.T) {
+	table := inmem.NewTable()
+	table.Set(record.Result{Name: "old", Batch: "b9", Stamp: "9", Status: record.StatusOK})
+	table.Fail = func(r record.Result) error {
+		if r.Name == "throttled" {
+			return errors.New("ThrottlingException")
+		}
+		return nil
+	}
+	m := &counts{}
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+	resp, _ := svc.Handle(context.Background(), sqsEvent(
+		stamped("old", "1", "b1", "1"), stamped("throttled", "2", "b1", "1"), stamped("fine", "3", "b1", "1")))
+	if got := failedIDs(resp); fmt.Sprint(got) != "[id-1]" {
+		t.Fatalf("failures %v, want only the throttled write's message", got)
+	}
+	if m.last.Superseded != 1 || m.last.ItemFailures != 1 || m.last.OK != 3 || m.last.WriteCalls != 2+noWait.Attempts || m.last.Retries != noWait.Attempts-1 {
+		t.Fatalf("counts %+v", m.last)
 	}
 }
 
@@ -198,12 +278,12 @@ type deadlineWriter struct {
 	calls    int
 }
 
-func (w *deadlineWriter) WriteBatch(ctx context.Context, rs []record.Result) ([]record.Result, error) {
+func (w *deadlineWriter) Put(ctx context.Context, r record.Result) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.deadline, _ = ctx.Deadline()
 	w.calls++
-	return nil, errors.New("InternalServerError")
+	return errors.New("InternalServerError")
 }
 
 func TestDeadlineLeavesTimeToAnswer(t *testing.T) {
@@ -239,18 +319,37 @@ func TestEmptyMessageIDFailsTheBatch(t *testing.T) {
 	}
 }
 
-func TestChunksRespectTheLimit(t *testing.T) {
+// gateWriter counts the writes in flight at once.
+type gateWriter struct {
+	mu            sync.Mutex
+	now, max, all int
+}
+
+func (w *gateWriter) Put(ctx context.Context, r record.Result) error {
+	w.mu.Lock()
+	w.now++
+	w.all++
+	w.max = max(w.max, w.now)
+	w.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	w.mu.Lock()
+	w.now--
+	w.mu.Unlock()
+	return nil
+}
+
+func TestOneWritePerResultWithBoundedConcurrency(t *testing.T) {
 	var bodies []string
 	for i := range 100 {
 		bodies = append(bodies, msg(fmt.Sprintf("n%d", i), "1", "b"))
 	}
-	table := inmem.NewTable() // fails a call of more than 25 items
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	w := &gateWriter{}
+	svc := compute.New(w, fakeEval, compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(bodies...))
-	if len(resp.BatchItemFailures) != 0 || len(table.Items()) != 100 {
-		t.Fatalf("failures %d, items %d", len(resp.BatchItemFailures), len(table.Items()))
+	if len(resp.BatchItemFailures) != 0 || w.all != 100 {
+		t.Fatalf("failures %d, writes %d, want 0 and 100", len(resp.BatchItemFailures), w.all)
 	}
-	if c := table.Calls.Load(); c != 4 {
-		t.Fatalf("%d write calls for 100 items, want 4", c)
+	if w.max > compute.DefaultConcurrency || w.max < 2 {
+		t.Fatalf("%d writes in flight at most, want 2..%d", w.max, compute.DefaultConcurrency)
 	}
 }

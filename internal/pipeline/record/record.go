@@ -21,6 +21,9 @@ type Message struct {
 	Batch string `json:"batch"`
 	// Index is the op's zero-based position in its batch file.
 	Index int `json:"index"`
+	// Stamp orders the batch's upload among all uploads (see Stamp). It
+	// is empty only in messages queued before stamps existed.
+	Stamp Stamp `json:"stamp,omitempty"`
 }
 
 // Encode returns the message body. SQS refuses bodies with characters
@@ -168,6 +171,7 @@ type Result struct {
 	Value      *Value    `json:"result,omitempty"` // set when Status is ok
 	Error      string    `json:"error,omitempty"`  // set when Status is error
 	Batch      string    `json:"batch"`
+	Stamp      Stamp     `json:"stamp,omitempty"` // the batch's stamp
 	ComputedAt time.Time `json:"computed_at"`
 }
 
@@ -198,14 +202,16 @@ const MaxReportRejections = 1000
 
 // Report is the object the splitter writes for each batch.
 type Report struct {
-	Batch      string       `json:"batch"`
-	Bucket     string       `json:"bucket"`
-	Key        string       `json:"key"`
-	Status     ReportStatus `json:"status"`
-	Error      string       `json:"error,omitempty"`
-	Offset     *int64       `json:"offset,omitempty"` // byte offset of a structural error
-	Totals     Totals       `json:"totals"`
-	Rejections []Rejection  `json:"rejections"`
+	Batch  string       `json:"batch"`
+	Bucket string       `json:"bucket"`
+	Key    string       `json:"key"`
+	Status ReportStatus `json:"status"`
+	// Stamp is the batch's stamp, the one its messages carry.
+	Stamp      Stamp       `json:"stamp,omitempty"`
+	Error      string      `json:"error,omitempty"`
+	Offset     *int64      `json:"offset,omitempty"` // byte offset of a structural error
+	Totals     Totals      `json:"totals"`
+	Rejections []Rejection `json:"rejections"`
 	// RejectionsTruncated is true when Totals.Rejected > len(Rejections).
 	RejectionsTruncated bool      `json:"rejections_truncated"`
 	StartedAt           time.Time `json:"started_at"`

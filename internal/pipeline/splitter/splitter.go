@@ -26,9 +26,14 @@ import (
 )
 
 // Ref names one version of one object. Version may be empty (unversioned
-// bucket); ETag then pins the content that is read.
+// bucket); ETag then pins the content that is read. EventTime and
+// Sequencer come from the S3 event that announced the upload and make the
+// batch's stamp (record.NewStamp); they are zero when the split was not
+// started by an event.
 type Ref struct {
 	Bucket, Key, Version, ETag string
+	EventTime                  time.Time
+	Sequencer                  string
 }
 
 // Objects reads batch files and writes reports.
@@ -79,7 +84,16 @@ type Config struct {
 
 // Metrics receives the splitter's counters (CloudWatch EMF in Lambda).
 type Metrics interface {
-	Split(report record.Report, sendCalls, retries int)
+	Split(Counts)
+}
+
+// Counts are the splitter's counters for one split batch.
+type Counts struct {
+	// Enqueued and Rejected are the report's totals.
+	Enqueued, Rejected int
+	// SendCalls is the number of SendMessageBatch calls, Retries the
+	// number of them that were retries.
+	SendCalls, Retries int
 }
 
 // DefaultConcurrency is the default number of send calls in flight.
@@ -149,7 +163,8 @@ func (s *Service) batchRef(rec events.S3EventRecord) (Ref, bool, error) {
 	if err != nil {
 		return Ref{}, false, fmt.Errorf("undecodable key: %w", err)
 	}
-	ref := Ref{Bucket: rec.S3.Bucket.Name, Key: key, Version: rec.S3.Object.VersionID, ETag: rec.S3.Object.ETag}
+	ref := Ref{Bucket: rec.S3.Bucket.Name, Key: key, Version: rec.S3.Object.VersionID, ETag: rec.S3.Object.ETag,
+		EventTime: rec.EventTime, Sequencer: rec.S3.Object.Sequencer}
 	if rec.EventName != "" && !strings.HasPrefix(rec.EventName, "ObjectCreated:") {
 		return ref, false, nil
 	}
@@ -176,7 +191,8 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		return record.Report{}, fmt.Errorf("%s: not a .json or .jsonl batch", ref.Key)
 	}
 	id := naming.BatchID(ref.Key, firstNonEmpty(ref.ETag, ref.Version))
-	rep := record.Report{Batch: id, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
+	stamp := record.NewStamp(ref.EventTime, ref.Sequencer, id)
+	rep := record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
 	log := s.cfg.Logger.With("batch", id)
 
 	// Pass 1: structural check. Nothing is enqueued for a broken file.
@@ -216,7 +232,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	// the pass again; ops sent twice are computed twice, to the same item.
 	var stats sendStats
 	for attempt := 1; ; attempt++ {
-		rep = record.Report{Batch: id, Bucket: ref.Bucket, Key: ref.Key, StartedAt: rep.StartedAt}
+		rep = record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: rep.StartedAt}
 		var st sendStats
 		st, err = s.enqueue(ctx, ref, format, id, &rep)
 		stats.calls += st.calls
@@ -241,7 +257,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	log.Info("batch split", "ops", rep.Totals.Ops, "enqueued", rep.Totals.Enqueued,
 		"rejected", rep.Totals.Rejected, "send_calls", stats.calls, "retries", stats.retries)
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Split(rep, stats.calls, stats.retries)
+		s.cfg.Metrics.Split(Counts{Enqueued: rep.Totals.Enqueued, Rejected: rep.Totals.Rejected, SendCalls: stats.calls, Retries: stats.retries})
 	}
 	return rep, nil
 }
@@ -328,7 +344,7 @@ func (s *Service) enqueue(ctx context.Context, ref Ref, f batch.Format, id strin
 		}
 		rep.Totals.Ops++
 		valid++
-		chunk = append(chunk, record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: id, Index: it.Index})
+		chunk = append(chunk, record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: id, Index: it.Index, Stamp: rep.Stamp})
 		if len(chunk) == MaxSendBatch {
 			return flush()
 		}

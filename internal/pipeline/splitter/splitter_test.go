@@ -54,19 +54,26 @@ func report(t *testing.T, objs *inmem.Objects, key string) record.Report {
 func TestSplitSeedBatch(t *testing.T) {
 	objs, q, svc := setup(t)
 	objs.Set(bucket, "batches/work.json", []byte(`{"ops": [{"name": "1_plus_1", "op": "1+1"}, {"name": "2_by_2", "op": "2*2"}]}`))
-	if err := svc.Handle(context.Background(), s3Event("batches/work.json", "v1")); err != nil {
+	ev := s3Event("batches/work.json", "v1")
+	ev.Records[0].EventTime = time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC)
+	ev.Records[0].S3.Object.Sequencer = "0055aed6dcd90281e5"
+	if err := svc.Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	got := q.Messages()
+	// The stamp: the event time in milliseconds (finer digits dropped), the
+	// sequencer (its length without leading zeros, then its digits), and
+	// the batch id.
+	stamp := "1767323045678-1655AED6DCD90281E5-batches/work.json@v1"
 	want := []record.Message{
-		{Name: "1_plus_1", Op: "1+1", Batch: "batches/work.json@v1", Index: 0},
-		{Name: "2_by_2", Op: "2*2", Batch: "batches/work.json@v1", Index: 1},
+		{Name: "1_plus_1", Op: "1+1", Batch: "batches/work.json@v1", Index: 0, Stamp: stamp},
+		{Name: "2_by_2", Op: "2*2", Batch: "batches/work.json@v1", Index: 1, Stamp: stamp},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("messages = %v, want %v", got, want)
 	}
 	rep := report(t, objs, "reports/work.json.json")
-	if rep.Status != record.ReportSplit || rep.Totals != (record.Totals{Ops: 2, Enqueued: 2}) || rep.Batch != "batches/work.json@v1" {
+	if rep.Status != record.ReportSplit || rep.Totals != (record.Totals{Ops: 2, Enqueued: 2}) || rep.Batch != "batches/work.json@v1" || rep.Stamp != stamp {
 		t.Fatalf("report = %+v", rep)
 	}
 	if rep.StartedAt.IsZero() || rep.FinishedAt.Before(rep.StartedAt) {

@@ -2,13 +2,23 @@
 # for their actions, and a dashboard.
 #
 # The functions publish CloudWatch Embedded Metric Format metrics in the
-# namespace memo with the single dimension workspace: OpsEnqueued,
-# OpsRejected (splitter), OpsOk, OpsError, BatchItemFailures, Retries
-# (compute).
+# namespace memo with the dimensions workspace and function (internal/aws/emf):
+# the splitter (function = "splitter") OpsEnqueued, OpsRejected, Calls
+# (SendMessageBatch) and Retries; compute (function = "compute") OpsOk,
+# OpsError, Superseded, BatchItemFailures, Calls (PutItem) and Retries.
+# CloudWatch keys a metric by its name and all its dimensions, so each
+# metric is read with both.
 
 locals {
   metric_namespace = "memo"
-  memo_metrics     = ["OpsEnqueued", "OpsRejected", "OpsOk", "OpsError", "BatchItemFailures", "Retries"]
+  # [function, metric] pairs, in dashboard order.
+  memo_ops_metrics = [
+    ["splitter", "OpsEnqueued"], ["splitter", "OpsRejected"],
+    ["compute", "OpsOk"], ["compute", "OpsError"], ["compute", "Superseded"],
+  ]
+  memo_write_metrics = [
+    ["compute", "BatchItemFailures"], ["compute", "Retries"], ["splitter", "Retries"],
+  ]
 
   alarms = {
     "dlq-not-empty" = {
@@ -75,7 +85,7 @@ locals {
       description = "Compute reported failed messages in its partial batch responses for 15 minutes in a row: results are not being written. Retries are expected to clear a blip; this is not one."
       namespace   = local.metric_namespace
       metric      = "BatchItemFailures"
-      dimensions  = { workspace = var.workspace }
+      dimensions  = { workspace = var.workspace, function = "compute" }
       statistic   = "Sum"
       period      = 300
       periods     = 3
@@ -130,7 +140,7 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
           region  = local.region
           stat    = "Sum"
           period  = 60
-          metrics = [for m in slice(local.memo_metrics, 0, 4) : [local.metric_namespace, m, "workspace", var.workspace]]
+          metrics = [for m in local.memo_ops_metrics : [local.metric_namespace, m[1], "workspace", var.workspace, "function", m[0], { label = "${m[0]} ${m[1]}" }]]
         }
       },
       {
@@ -140,12 +150,12 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
         width  = 12
         height = 6
         properties = {
-          title   = "Batch item failures and retries (memo metrics, sum per minute)"
+          title   = "Batch item failures and retries per function (memo metrics, sum per minute)"
           view    = "timeSeries"
           region  = local.region
           stat    = "Sum"
           period  = 60
-          metrics = [for m in slice(local.memo_metrics, 4, 6) : [local.metric_namespace, m, "workspace", var.workspace]]
+          metrics = [for m in local.memo_write_metrics : [local.metric_namespace, m[1], "workspace", var.workspace, "function", m[0], { label = "${m[0]} ${m[1]}" }]]
         }
       },
       {

@@ -14,7 +14,8 @@ resource "aws_cloudwatch_log_group" "compute" {
 
 # The functions read their environment in internal/aws/app (Env* constants;
 # test/policy checks that both sides name the same variables). MEMO_WORKSPACE
-# is the value of the workspace dimension of their EMF metrics.
+# is the value of the workspace dimension of their EMF metrics (the function
+# dimension is "splitter" or "compute", fixed in internal/aws/emf).
 
 # Splitter: S3 batch file -> validated ops on the ops queue + a report.
 #tfsec:ignore:aws-lambda-enable-tracing Active tracing is opt-in through var.xray_tracing: traces cost per segment and the pipeline's metrics come from EMF.

@@ -80,7 +80,7 @@ data "aws_iam_policy_document" "compute" {
 
   statement {
     sid       = "WriteResults"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.results.arn]
   }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/memohq/memo/internal/pipeline/compute"
 )
 
 // Prices is the one table of list prices the cost model uses: AWS,
@@ -52,7 +54,7 @@ var ListPrices = Prices{
 // within a region, and limits.
 type Assumptions struct {
 	SQSCall      time.Duration // SendMessageBatch of 10 small messages
-	DynamoDBCall time.Duration // BatchWriteItem of 25 small items, or PutItem
+	DynamoDBCall time.Duration // PutItem of a small item (or BatchWriteItem of 25)
 	S3Call       time.Duration // GET (to the first byte) or PUT of a small object
 	// FullVCPUMemoryMB is the memory at which a Lambda function gets one
 	// whole vCPU; CPU share is proportional to memory below it.
@@ -60,8 +62,8 @@ type Assumptions struct {
 	// NewTableWritesPerSecond is what a new on-demand DynamoDB table
 	// sustains at once (4,000 WRU/s); it doubles its previous peak after.
 	NewTableWritesPerSecond float64
-	// ComputeWriteConcurrency is compute's BatchWriteItem calls in flight
-	// (compute.Config's default).
+	// ComputeWriteConcurrency is compute's PutItem calls in flight
+	// (compute.DefaultConcurrency).
 	ComputeWriteConcurrency float64
 }
 
@@ -72,7 +74,7 @@ var AWS = Assumptions{
 	S3Call:                  30 * time.Millisecond,
 	FullVCPUMemoryMB:        1769,
 	NewTableWritesPerSecond: 4000,
-	ComputeWriteConcurrency: 4,
+	ComputeWriteConcurrency: compute.DefaultConcurrency,
 }
 
 // Defaults are the Terraform module's defaults the model depends on, read
@@ -134,7 +136,7 @@ type CPU struct {
 	SplitterPerOp time.Duration // 1 / splitter ops/s against an in-memory queue
 	ComputePerOp  time.Duration // 1 / compute ops/s against an in-memory table
 	SendCall      time.Duration // SDK CPU of one SendMessageBatch
-	WriteCall     time.Duration // SDK CPU of one BatchWriteItem
+	WriteCall     time.Duration // SDK CPU of one (conditional) PutItem
 }
 
 // Usage is what a million ops consume, in billing units.

@@ -26,8 +26,8 @@ import (
 // answer. Measured against an in-process stub that answers as SQS and
 // DynamoDB do, so the stub's own (small) share is included: an upper bound.
 type SDKCPU struct {
-	SendBatch  time.Duration // opsqueue.Sender.SendBatch of 10 messages
-	WriteBatch time.Duration // results.Table.WriteBatch of 25 items
+	SendBatch time.Duration // opsqueue.Sender.SendBatch of 10 messages
+	Put       time.Duration // results.Table.Put: one conditional PutItem
 }
 
 // MeasureSDKCPU makes calls sequentially calls of each kind.
@@ -43,13 +43,15 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 
 	msgs := make([]record.Message, 10)
 	for i := range msgs {
-		msgs[i] = record.Message{Name: fmt.Sprintf("op_%07d", i), Op: fmt.Sprintf("%d + %d * (%d - 2) / 4", i, i%97, i%13), Batch: "batches/bench.jsonl@0123456789abcdef0123456789abcdef", Index: i}
+		msgs[i] = record.Message{Name: fmt.Sprintf("op_%07d", i), Op: fmt.Sprintf("%d + %d * (%d - 2) / 4", i, i%97, i%13), Batch: "batches/bench.jsonl@0123456789abcdef0123456789abcdef", Index: i,
+			Stamp: "1767323045678-1655AED6DCD90281E5-batches/bench.jsonl@0123456789abcdef0123456789abcdef"}
 	}
 	now := time.Now()
 	rs := make([]record.Result, 25)
 	for i := range rs {
 		v := record.Number(float64(i) * 1.25)
-		rs[i] = record.Result{Name: fmt.Sprintf("op_%07d", i), Op: "1 + 2", Status: record.StatusOK, Value: &v, Batch: msgs[0].Batch, ComputedAt: now}
+		rs[i] = record.Result{Name: fmt.Sprintf("op_%07d", i), Op: "1 + 2", Status: record.StatusOK, Value: &v, Batch: msgs[0].Batch,
+			Stamp: record.NewStamp(now, "0055AED6DCD90281E5", msgs[0].Batch), ComputedAt: now}
 	}
 
 	var out SDKCPU
@@ -77,21 +79,19 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 	if err != nil {
 		return out, fmt.Errorf("SendBatch against the stub: %w", err)
 	}
-	out.WriteBatch, err = measure(func() error {
-		un, err := table.WriteBatch(ctx, rs)
-		if err == nil && len(un) > 0 {
-			err = fmt.Errorf("stub left %d items", len(un))
-		}
-		return err
+	i := 0
+	out.Put, err = measure(func() error {
+		i++
+		return table.Put(ctx, rs[i%len(rs)])
 	})
 	if err != nil {
-		return out, fmt.Errorf("WriteBatch against the stub: %w", err)
+		return out, fmt.Errorf("Put against the stub: %w", err)
 	}
 	return out, nil
 }
 
 // stubAWS answers SendMessageBatch (with the MD5s the SDK checks) and
-// BatchWriteItem (nothing unprocessed) in the AWS JSON 1.0 protocol.
+// PutItem (the condition holds) in the AWS JSON 1.0 protocol.
 func stubAWS(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
@@ -115,8 +115,8 @@ func stubAWS(w http.ResponseWriter, r *http.Request) {
 			resp.Successful = append(resp.Successful, ok{Id: e.Id, MessageId: "m-" + e.Id, MD5OfMessageBody: hex.EncodeToString(sum[:])})
 		}
 		_ = json.NewEncoder(w).Encode(resp)
-	case strings.HasSuffix(target, ".BatchWriteItem"):
-		_, _ = io.WriteString(w, `{"UnprocessedItems":{}}`)
+	case strings.HasSuffix(target, ".PutItem"):
+		_, _ = io.WriteString(w, `{}`)
 	default:
 		http.Error(w, "stub: unexpected "+target, http.StatusBadRequest)
 	}

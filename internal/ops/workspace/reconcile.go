@@ -1,0 +1,165 @@
+package workspace
+
+// The facts status.Reconcile needs, read from the pipeline's resources.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/memohq/memo/internal/aws/objects"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/pipeline/batch"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/splitter"
+)
+
+var _ status.Source = (*Client)(nil)
+
+// maxReportVersions bounds the older versions of a report key Report reads
+// to find the report of a batch whose key was uploaded again since.
+const maxReportVersions = 20
+
+// Report implements status.Source. The report key is the batch key's, so
+// a newer upload of the same key replaces the report; the bucket is
+// versioned, so the batch's own report is then found among the key's
+// older versions (newest first, at most maxReportVersions).
+func (c *Client) Report(ctx context.Context, batchID string) (record.Report, bool, error) {
+	key := naming.ReportKey(naming.KeyOfBatch(batchID))
+	body, err := c.Objects.Get(ctx, c.Res.Bucket, key)
+	if objects.IsNotFound(err) {
+		return record.Report{}, false, nil
+	}
+	if err != nil {
+		return record.Report{}, false, err
+	}
+	rep, err := record.DecodeReport(body)
+	if err != nil {
+		return record.Report{}, false, err
+	}
+	if rep.Batch == batchID {
+		return rep, true, nil
+	}
+	versions, err := c.versions(ctx, key)
+	if err != nil {
+		return record.Report{}, false, err
+	}
+	for i, v := range versions {
+		if i >= maxReportVersions {
+			break
+		}
+		out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Res.Bucket), Key: aws.String(key), VersionId: v.VersionId})
+		if err != nil {
+			return record.Report{}, false, fmt.Errorf("get s3://%s/%s version %s: %w", c.Res.Bucket, key, aws.ToString(v.VersionId), err)
+		}
+		b, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil {
+			return record.Report{}, false, err
+		}
+		if old, err := record.DecodeReport(b); err == nil && old.Batch == batchID {
+			return old, true, nil
+		}
+	}
+	return record.Report{}, false, nil
+}
+
+// Pending implements status.Source: the ops queue's visible, in-flight and
+// delayed messages.
+func (c *Client) Pending(ctx context.Context) (int, error) {
+	out, err := c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(c.Res.QueueURL),
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading the ops queue's depth: %w", err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		i, _ := strconv.Atoi(v)
+		n += i
+	}
+	return n, nil
+}
+
+// Names implements status.Source: it streams the batch's object, the
+// version whose ETag the batch id names (found among the key's versions,
+// since a newer upload may have replaced it), and calls fn for every valid
+// op. Its cost is one GET of the object and a listing of the key's
+// versions; status.Reconcile asks only when ops are missing and nothing
+// is in flight.
+func (c *Client) Names(ctx context.Context, rep record.Report, fn func(string) error) (bool, error) {
+	etag := strings.TrimPrefix(rep.Batch, naming.KeyOfBatch(rep.Batch)+"@")
+	ref := splitter.Ref{Bucket: c.Res.Bucket, Key: rep.Key, ETag: etag}
+	versions, err := c.versions(ctx, rep.Key)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range versions {
+		if strings.Trim(aws.ToString(v.ETag), `"`) == etag && aws.ToString(v.VersionId) != "null" {
+			ref.Version = aws.ToString(v.VersionId)
+			break
+		}
+	}
+	body, err := c.Objects.Open(ctx, ref)
+	if objects.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer body.Close()
+	format, ok := batch.FormatOf(rep.Key)
+	if !ok {
+		return false, fmt.Errorf("%s: not a batch key", rep.Key)
+	}
+	err = batch.Scan(body, format, func(it batch.Item) error {
+		if it.Reject != "" {
+			return nil
+		}
+		return fn(it.Op.Name)
+	})
+	return err == nil, err
+}
+
+// Stored implements status.Source.
+func (c *Client) Stored(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return c.Table.Get(ctx, names)
+}
+
+type objectVersion struct {
+	VersionId, ETag *string
+}
+
+// versions lists the versions of exactly key, newest first.
+func (c *Client) versions(ctx context.Context, key string) ([]objectVersion, error) {
+	var out []objectVersion
+	p := s3.NewListObjectVersionsPaginator(c.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(c.Res.Bucket), Prefix: aws.String(key)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing versions of s3://%s/%s: %w", c.Res.Bucket, key, err)
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) == key {
+				out = append(out, objectVersion{VersionId: v.VersionId, ETag: v.ETag})
+			}
+		}
+		if len(page.Versions) > 0 && aws.ToString(page.Versions[len(page.Versions)-1].Key) > key {
+			break // listed past the key (keys sort, versions newest first)
+		}
+	}
+	return out, nil
+}
