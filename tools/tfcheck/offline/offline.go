@@ -363,6 +363,7 @@ type Plan struct {
 	Name      string // for messages: "default", "env/dev.tfvars" ...
 	Workspace string
 	VarFiles  []string
+	Vars      []string // -var arguments: "name=value"
 }
 
 // Plan runs terraform plan for p in the copy (creating the workspace) and
@@ -383,6 +384,9 @@ func (w *Workdir) Plan(p Plan) (summary string, planJSON []byte, err error) {
 	args := []string{"plan", "-input=false", "-no-color", "-lock=false", "-out=" + out}
 	for _, f := range p.VarFiles {
 		args = append(args, "-var-file="+f)
+	}
+	for _, v := range p.Vars {
+		args = append(args, "-var", v)
 	}
 	text, err := w.run(env, args...)
 	if err != nil {

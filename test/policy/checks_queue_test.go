@@ -1,0 +1,312 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/memohq/memo/internal/pipeline/naming"
+)
+
+// visibilityFactor is the twin's too: the ops queue's visibility timeout
+// is this many times the compute timeout.
+const visibilityFactor = local.VisibilityFactor
+
+func checkVisibilityDerived(c *Config) []string {
+	var p problems
+	m := c.Pipeline
+	q := resource(&p, m, "aws_sqs_queue", "ops")
+	fn := resource(&p, m, "aws_lambda_function", "compute")
+	if q == nil || fn == nil {
+		return p
+	}
+	vt := attr(q, "visibility_timeout_seconds")
+	if vt == nil {
+		p.add("aws_sqs_queue.ops has no visibility_timeout_seconds (the 30 s SQS default is below 6 x the compute timeout)")
+		return p
+	}
+	if isLiteral(vt) {
+		p.add("aws_sqs_queue.ops visibility_timeout_seconds is typed (%s): derive it from var.compute_timeout_seconds", m.text(vt))
+	}
+	if isLiteral(attr(fn, "timeout")) {
+		p.add("aws_lambda_function.compute timeout is typed (%s): use var.compute_timeout_seconds", m.text(attr(fn, "timeout")))
+	}
+	for _, s := range []struct{ timeout, window float64 }{{30, 1}, {37, 3}, {1, 0}, {900, 300}} {
+		e := env(&p, m, testWorkspace, map[string]cty.Value{
+			"compute_timeout_seconds":         num(s.timeout),
+			"compute_batching_window_seconds": num(s.window),
+		})
+		if e == nil {
+			return p
+		}
+		ft, err := e.EvalNumber(attr(fn, "timeout"), nil)
+		if err != nil {
+			p.add("compute timeout: %v", err)
+			continue
+		}
+		if ft != s.timeout {
+			p.add("with compute_timeout_seconds = %v the compute function's timeout is %v s", s.timeout, ft)
+		}
+		got, err := e.EvalNumber(vt, nil)
+		if err != nil {
+			p.add("visibility timeout: %v", err)
+			continue
+		}
+		if want := visibilityFactor * ft; got != want {
+			p.add("with a compute timeout of %v s (batching window %v s) the ops queue's visibility timeout is %v s, want %v x timeout = %v s", ft, s.window, got, visibilityFactor, want)
+		}
+		if got > 43200 {
+			p.add("a visibility timeout of %v s exceeds the SQS maximum of 43200 s", got)
+		}
+	}
+	return p
+}
+
+func checkRedrivePolicy(c *Config) []string {
+	var p problems
+	m := c.Pipeline
+	q := resource(&p, m, "aws_sqs_queue", "ops")
+	resource(&p, m, "aws_sqs_queue", "dlq")
+	if q == nil {
+		return p
+	}
+	rp := attr(q, "redrive_policy")
+	if rp == nil {
+		p.add("aws_sqs_queue.ops has no redrive_policy: failing ops would be retried until the retention period ends")
+		return p
+	}
+	for _, n := range []float64{5, 7} {
+		e := env(&p, m, testWorkspace, map[string]cty.Value{"max_receive_count": num(n)})
+		if e == nil {
+			return p
+		}
+		s, err := e.EvalString(rp, nil)
+		if err != nil {
+			p.add("redrive_policy: %v", err)
+			return p
+		}
+		var pol struct {
+			DeadLetterTargetArn string
+			MaxReceiveCount     json.Number
+		}
+		if err := json.Unmarshal([]byte(s), &pol); err != nil {
+			p.add("redrive_policy is not JSON: %v", err)
+			return p
+		}
+		if pol.DeadLetterTargetArn != ph("aws_sqs_queue.dlq.arn") {
+			p.add("redrive_policy deadLetterTargetArn is %q, want aws_sqs_queue.dlq.arn", pol.DeadLetterTargetArn)
+		}
+		if pol.MaxReceiveCount.String() != fmt.Sprint(n) {
+			p.add("with max_receive_count = %v the redrive policy's maxReceiveCount is %q: use var.max_receive_count", n, pol.MaxReceiveCount)
+		}
+	}
+	e := env(&p, m, testWorkspace, nil)
+	if e == nil {
+		return p
+	}
+	allow := m.Blocks("resource", "aws_sqs_queue_redrive_allow_policy")
+	if len(allow) != 1 {
+		p.add("want one aws_sqs_queue_redrive_allow_policy (on the DLQ), have %d", len(allow))
+		return p
+	}
+	if !refersTo(attr(allow[0], "queue_url"), "aws_sqs_queue.dlq") {
+		p.add("the redrive allow policy is not on aws_sqs_queue.dlq (%s)", m.text(attr(allow[0], "queue_url")))
+	}
+	s, err := e.EvalString(attr(allow[0], "redrive_allow_policy"), nil)
+	if err != nil {
+		p.add("redrive_allow_policy: %v", err)
+		return p
+	}
+	var ap struct {
+		RedrivePermission string
+		SourceQueueArns   []string
+	}
+	if err := json.Unmarshal([]byte(s), &ap); err != nil {
+		p.add("redrive_allow_policy is not JSON: %v", err)
+		return p
+	}
+	if ap.RedrivePermission != "byQueue" || len(ap.SourceQueueArns) != 1 || ap.SourceQueueArns[0] != ph("aws_sqs_queue.ops.arn") {
+		p.add("the DLQ's redrive allow policy must be byQueue for the ops queue only, is %s", s)
+	}
+	return p
+}
+
+// theESM returns the one event source mapping.
+func theESM(p *problems, m *Module) *hclsyntax.Block {
+	esms := m.Blocks("resource", "aws_lambda_event_source_mapping")
+	if len(esms) != 1 {
+		p.add("want one aws_lambda_event_source_mapping (ops queue -> compute), have %d", len(esms))
+		return nil
+	}
+	return esms[0]
+}
+
+func checkReportBatchItemFailures(c *Config) []string {
+	var p problems
+	m := c.Pipeline
+	esm := theESM(&p, m)
+	e := env(&p, m, testWorkspace, nil)
+	if esm == nil || e == nil {
+		return p
+	}
+	types, err := e.EvalStrings(attr(esm, "function_response_types"), nil)
+	if err != nil {
+		p.add("function_response_types: %v", err)
+	}
+	found := false
+	for _, t := range types {
+		found = found || t == "ReportBatchItemFailures"
+	}
+	if !found {
+		p.add("the event source mapping's function_response_types is %q: without ReportBatchItemFailures Lambda ignores compute's partial batch response", types)
+	}
+	return p
+}
+
+func checkESMConfig(c *Config) []string {
+	var p problems
+	m := c.Pipeline
+	esm := theESM(&p, m)
+	if esm == nil {
+		return p
+	}
+	if !refersTo(attr(esm, "event_source_arn"), "aws_sqs_queue.ops.arn") {
+		p.add("the event source mapping does not read aws_sqs_queue.ops (%s)", m.text(attr(esm, "event_source_arn")))
+	}
+	if !refersTo(attr(esm, "function_name"), "aws_lambda_function.compute") {
+		p.add("the event source mapping does not invoke aws_lambda_function.compute (%s)", m.text(attr(esm, "function_name")))
+	}
+	want := map[string]float64{"compute_batch_size": 77, "compute_batching_window_seconds": 3, "compute_max_concurrency": 9}
+	vars := map[string]cty.Value{}
+	for k, v := range want {
+		vars[k] = num(v)
+	}
+	e := env(&p, m, testWorkspace, vars)
+	if e == nil {
+		return p
+	}
+	sc := nested(esm, "scaling_config")
+	got := map[string]hclsyntax.Expression{
+		"compute_batch_size":              attr(esm, "batch_size"),
+		"compute_batching_window_seconds": attr(esm, "maximum_batching_window_in_seconds"),
+	}
+	if len(sc) == 1 {
+		got["compute_max_concurrency"] = attr(sc[0], "maximum_concurrency")
+	} else {
+		p.add("the event source mapping has no scaling_config: nothing bounds compute's concurrency and the table's write rate")
+	}
+	for _, k := range sortedKeys(got) {
+		v, err := e.EvalNumber(got[k], nil)
+		if err != nil || v != want[k] {
+			p.add("with %s = %v the event source mapping uses %s (%v): set it from the variable", k, want[k], m.text(got[k]), err)
+		}
+	}
+	// Above 10 messages per batch, SQS mappings need a batching window.
+	for _, s := range []struct {
+		size, window float64
+		ok           bool
+	}{{100, 0, false}, {100, 1, true}, {10, 0, true}} {
+		e := env(&p, m, testWorkspace, map[string]cty.Value{"compute_batch_size": num(s.size), "compute_batching_window_seconds": num(s.window)})
+		if e == nil {
+			return p
+		}
+		ok := true
+		for _, lc := range nested(esm, "lifecycle") {
+			for _, pc := range nested(lc, "precondition") {
+				v, err := e.EvalBool(attr(pc, "condition"), nil)
+				if err != nil {
+					p.add("precondition: %v", err)
+				}
+				ok = ok && v
+			}
+		}
+		if ok != s.ok {
+			p.add("batch size %v with a batching window of %v s: the mapping's preconditions accept it = %v, want %v", s.size, s.window, ok, s.ok)
+		}
+	}
+	return p
+}
+
+func checkNotificationFilter(c *Config) []string {
+	var p problems
+	m := c.Pipeline
+	ns := m.Blocks("resource", "aws_s3_bucket_notification")
+	if len(ns) != 1 {
+		p.add("want one aws_s3_bucket_notification, have %d", len(ns))
+		return p
+	}
+	n := ns[0]
+	e := env(&p, m, testWorkspace, nil)
+	if e == nil {
+		return p
+	}
+	if !refersTo(attr(n, "bucket"), "aws_s3_bucket.batches") {
+		p.add("the notification is not on aws_s3_bucket.batches (%s)", m.text(attr(n, "bucket")))
+	}
+	for _, other := range []string{"queue", "topic"} {
+		if len(nested(n, other)) > 0 || len(dynamics(n, other)) > 0 {
+			p.add("the notification has a %s destination: only the splitter may consume uploads", other)
+		}
+	}
+	parts, err := e.Nested(Part{Body: n.Body}, "lambda_function")
+	if err != nil {
+		p.add("lambda_function blocks: %v", err)
+		return p
+	}
+	got := map[string]bool{}
+	for _, lf := range parts {
+		arn, err := e.EvalString(lf.Attr("lambda_function_arn"), lf.Vars)
+		if err != nil || arn != ph("aws_lambda_function.splitter.arn") {
+			p.add("a notification invokes %q, not the splitter (%v)", arn, err)
+		}
+		events, err := e.EvalStrings(lf.Attr("events"), lf.Vars)
+		if err != nil || len(events) == 0 {
+			p.add("a notification has no events (%v)", err)
+		}
+		for _, ev := range events {
+			if !strings.HasPrefix(ev, "s3:ObjectCreated:") {
+				p.add("a notification fires on %q: only object creation starts a batch", ev)
+			}
+		}
+		prefix, _ := e.EvalString(lf.Attr("filter_prefix"), lf.Vars)
+		suffix, _ := e.EvalString(lf.Attr("filter_suffix"), lf.Vars)
+		if strings.HasPrefix(naming.ReportPrefix, prefix) {
+			p.add("the notification filter prefix %q matches the splitter's own %s objects: it would retrigger itself", prefix, naming.ReportPrefix)
+		}
+		got[prefix+"*"+suffix] = true
+	}
+	want := map[string]bool{naming.BatchPrefix + "*.json": true, naming.BatchPrefix + "*.jsonl": true}
+	if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(sortedKeys(want)) {
+		p.add("the splitter is notified for %v, want exactly %v (prefix %s, suffixes .json and .jsonl)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
+	}
+
+	// depends_on the permission that lets S3 invoke the splitter.
+	var perm *hclsyntax.Block
+	for _, r := range refs(attr(n, "depends_on")) {
+		parts := strings.Split(r, ".")
+		if len(parts) == 2 && parts[0] == "aws_lambda_permission" {
+			perm = m.Resource(parts[0], parts[1])
+		}
+	}
+	if perm == nil {
+		p.add("the notification does not depend_on an aws_lambda_permission: S3 validates the destination when it is written, and apply fails if the permission does not exist yet")
+		return p
+	}
+	if !refersTo(attr(perm, "function_name"), "aws_lambda_function.splitter") {
+		p.add("the notification's permission is not for the splitter (%s)", m.text(attr(perm, "function_name")))
+	}
+	if pr, _ := e.EvalString(attr(perm, "principal"), nil); pr != "s3.amazonaws.com" {
+		p.add("the notification's permission has principal %q, want s3.amazonaws.com", pr)
+	}
+	if a, _ := e.EvalString(attr(perm, "action"), nil); a != "lambda:InvokeFunction" {
+		p.add("the notification's permission allows %q, want lambda:InvokeFunction", a)
+	}
+	if !refersTo(attr(perm, "source_arn"), "aws_s3_bucket.batches.arn") {
+		p.add("the notification's permission is not limited to the batch bucket (source_arn %s)", m.text(attr(perm, "source_arn")))
+	}
+	return p
+}
