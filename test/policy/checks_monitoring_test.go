@@ -2,46 +2,83 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
+	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
-func checkAlarms(c *Config) []string {
+// checkAlarms: the plan with the alarm topic and an alarm action on
+// (features-on.tfvars) alarms on the DLQ's depth, the ops queue's oldest
+// message, and both functions' errors and throttles, and every alarm
+// notifies the given action and the topic (an ARN known after apply) on
+// ALARM and OK.
+func checkAlarms(_ *Config, ps plans) []string {
 	var p problems
-	m := c.Pipeline
-	e := env(&p, m, testWorkspace, map[string]cty.Value{"create_alarm_topic": cty.True})
-	if e == nil {
-		return p
-	}
-	got := map[string]bool{}
-	for _, b := range m.Blocks("resource", "aws_cloudwatch_metric_alarm") {
-		insts, err := e.Instances(b)
-		if err != nil {
-			p.add("%v", err)
-			continue
+	const pager = "arn:aws:sns:eu-west-1:123456789012:ops-pager" // features-on.tfvars
+	for _, pl := range ps.ok(&p, "policy") {
+		got := map[string]bool{}
+		for _, addr := range pl.addresses("aws_cloudwatch_metric_alarm") {
+			a := pl.After[addr]
+			var dims []string
+			for _, k := range sortedKeys(asMap(get(a, "dimensions"))) {
+				dims = append(dims, k+"="+getStr(a, "dimensions", k))
+			}
+			got[getStr(a, "namespace")+" "+getStr(a, "metric_name")+" "+strings.Join(dims, ",")] = true
+			for _, key := range []string{"alarm_actions", "ok_actions"} {
+				unknown := getList(pl.Unknown[addr], key)
+				if !contains(getStrs(a, key), pager) || !contains(unknownFlags(unknown), "true") {
+					p.add("plan %s: %s %s is %v (unknown: %v): want the alarm action and the alarm topic", pl.Name, addr, key, get(a, key), unknown)
+				}
+			}
 		}
-		for _, in := range insts {
-			ns, _ := e.EvalString(in.Attr("namespace"), in.Vars)
-			metric, _ := e.EvalString(in.Attr("metric_name"), in.Vars)
-			dims, _ := e.Eval(in.Attr("dimensions"), in.Vars)
-			got[ns+" "+metric+" "+valueString(dims)] = true
-			actions, err := e.EvalStrings(in.Attr("alarm_actions"), in.Vars)
-			if err != nil || !contains(actions, ph("aws_sns_topic.alarms.arn")) {
-				p.add("alarm %s %s does not notify the alarm topic when create_alarm_topic is set (%v)", ns, metric, actions)
+		n := naming.For(pl.Workspace, testAccount)
+		for _, want := range []string{
+			"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + n.DLQ,
+			"AWS/SQS ApproximateAgeOfOldestMessage QueueName=" + n.Queue,
+			"AWS/Lambda Errors FunctionName=" + n.Splitter,
+			"AWS/Lambda Errors FunctionName=" + n.Compute,
+			"AWS/Lambda Throttles FunctionName=" + n.Splitter,
+			"AWS/Lambda Throttles FunctionName=" + n.Compute,
+		} {
+			if !got[want] {
+				p.add("plan %s: no alarm on %s", pl.Name, want)
 			}
 		}
 	}
-	for _, want := range []string{
-		`AWS/SQS ApproximateNumberOfMessagesVisible [QueueName="<aws_sqs_queue.dlq.name>"]`,
-		`AWS/SQS ApproximateAgeOfOldestMessage [QueueName="<aws_sqs_queue.ops.name>"]`,
-		`AWS/Lambda Errors [FunctionName="<aws_lambda_function.splitter.function_name>"]`,
-		`AWS/Lambda Errors [FunctionName="<aws_lambda_function.compute.function_name>"]`,
-		`AWS/Lambda Throttles [FunctionName="<aws_lambda_function.splitter.function_name>"]`,
-		`AWS/Lambda Throttles [FunctionName="<aws_lambda_function.compute.function_name>"]`,
-	} {
-		if !got[want] {
-			p.add("no alarm on %s", want)
+	return p
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// unknownFlags renders after_unknown's per-element flags.
+func unknownFlags(l []any) []string {
+	var out []string
+	for _, e := range l {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
+}
+
+// checkAlarmActionsBounded: CloudWatch accepts at most 5 alarm actions
+// and 5 OK actions per alarm (PutMetricAlarm: AlarmActions and OKActions,
+// "Maximum number of 5 items"), and every alarm gets alarm_actions plus
+// the topic when create_alarm_topic is set: a sixth must fail the plan,
+// not the apply.
+func checkAlarmActionsBounded(_ *Config, ps plans) []string {
+	var p problems
+	ps.ok(&p, "alarm-actions-5", "alarm-actions-4-and-topic")
+	for _, n := range []string{"alarm-actions-6", "alarm-actions-5-and-topic"} {
+		err, present := ps.failed(&p, n)
+		switch {
+		case !present:
+		case err == nil:
+			p.add("plan %s succeeds: more than 5 alarm actions per alarm must fail the plan (CloudWatch refuses them at apply)", n)
+		case !strings.Contains(errText(err), "at most 5 alarm actions"):
+			p.add("plan %s fails for another reason than the bound of 5 actions: %v", n, err)
 		}
 	}
 	return p

@@ -3,7 +3,6 @@ package policy
 import (
 	"strings"
 
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -26,7 +25,10 @@ var nameAttrs = map[string]string{
 	"aws_kms_alias":               "name",
 }
 
-func checkNamesFromWorkspace(c *Config) []string {
+// checkNamesBuiltFromPrefix: every name is built from local.prefix (or
+// local.names), which is built from var.workspace, which the root sets to
+// terraform.workspace; a resource of nameAttrs' types sets its name.
+func checkNamesBuiltFromPrefix(c *Config) []string {
 	var p problems
 	m := c.Pipeline
 	if pre := m.Locals()["prefix"]; pre == nil || !refersTo(pre, "var.workspace") {
@@ -37,93 +39,100 @@ func checkNamesFromWorkspace(c *Config) []string {
 			p.add("module %q: pass workspace = terraform.workspace (is %s)", mb.Labels[0], c.Root.text(attr(mb, "workspace")))
 		}
 	}
-	for _, ws := range []string{testWorkspace, "other-ws"} {
-		vars := map[string]cty.Value{"workspace": cty.StringVal(ws)}
-		for k, v := range featureVars {
-			vars[k] = v
+	for _, b := range m.Blocks("resource") {
+		typ, name := b.Labels[0], b.Labels[1]
+		an, required := nameAttrs[typ]
+		if !required {
+			an = "name"
 		}
-		e := env(&p, m, ws, vars)
-		if e == nil {
-			return p
+		if required && attr(b, an) == nil && attr(b, "name_prefix") == nil {
+			p.add("%s.%s (%s) sets no %s: AWS would name it, outside memo-<workspace>-<role>", typ, name, where(b), an)
 		}
-		prefix := naming.Prefix + "-" + ws + "-"
-		for _, b := range m.Blocks("resource") {
-			typ, name := b.Labels[0], b.Labels[1]
-			an, required := nameAttrs[typ]
-			if !required {
-				an = "name"
-			}
-			exprs := map[string]hclsyntax.Expression{}
-			for _, a := range []string{an, "name_prefix"} {
-				if x := attr(b, a); x != nil {
-					exprs[a] = x
-				}
-			}
-			if required && exprs[an] == nil {
-				p.add("%s.%s (%s) sets no %s: AWS would name it, outside memo-<workspace>-<role>", typ, name, where(b), an)
-				continue
-			}
-			for _, a := range sortedKeys(exprs) {
-				x := exprs[a]
-				if !refersTo(x, "local.prefix") && !refersTo(x, "local.names") {
-					p.add("%s.%s %s = %s is not built from local.prefix (or local.names)", typ, name, a, m.text(x))
-				}
-				insts, err := e.Instances(b)
-				if err != nil {
-					p.add("%s.%s: %v", typ, name, err)
-					continue
-				}
-				for _, in := range insts {
-					v, err := e.EvalString(x, in.Vars)
-					if err != nil {
-						p.add("%s.%s %s: %v", typ, name, a, err)
-						continue
-					}
-					if !strings.HasPrefix(strings.TrimPrefix(v, "/aws/lambda/"), prefix) {
-						p.add("%s.%s %s is %q in workspace %s, want %s<role>", typ, name, a, v, ws, prefix)
-					}
-				}
+		for _, a := range []string{an, "name_prefix"} {
+			if x := attr(b, a); x != nil && !refersTo(x, "local.prefix") && !refersTo(x, "local.names") {
+				p.add("%s.%s %s = %s is not built from local.prefix (or local.names)", typ, name, a, m.text(x))
 			}
 		}
 	}
 	return p
 }
 
-func checkNamesMatchGo(c *Config) []string {
+// checkNamesFromWorkspace: in the plan of each workspace, every planned
+// resource's name starts with memo-<workspace>- (log groups:
+// /aws/lambda/memo-<workspace>-), and the resources of nameAttrs' types
+// have one.
+func checkNamesFromWorkspace(_ *Config, ps plans) []string {
 	var p problems
-	m := c.Pipeline
-	ws := "agree-1"
-	e := env(&p, m, ws, map[string]cty.Value{"workspace": cty.StringVal(ws)})
+	for _, pl := range ps.ok(&p, "default", "dev", "prod", "policy") {
+		prefix := naming.Prefix + "-" + pl.Workspace + "-"
+		for _, addr := range sortedKeys(pl.After) {
+			typ := addr[:strings.Index(addr, ".")]
+			an, required := nameAttrs[typ]
+			if !required {
+				an = "name"
+			}
+			r := pl.After[addr]
+			named := false
+			for _, a := range []string{an, "name_prefix"} {
+				v, ok := r[a].(string)
+				if !ok {
+					continue
+				}
+				named = true
+				if !strings.HasPrefix(strings.TrimPrefix(v, "/aws/lambda/"), prefix) {
+					p.add("plan %s: %s %s is %q, want %s<role>", pl.Name, addr, a, v, prefix)
+				}
+			}
+			if required && !named {
+				p.add("plan %s: %s has no %s: AWS would name it, outside memo-<workspace>-<role>", pl.Name, addr, an)
+			}
+		}
+	}
+	return p
+}
+
+// checkNamesMatchGo: the names Terraform plans in each workspace are the
+// ones internal/pipeline/naming gives the Go code (the stand-in provider
+// reports account testAccount).
+func checkNamesMatchGo(_ *Config, ps plans) []string {
+	var p problems
+	for _, pl := range ps.ok(&p, "dev", "prod", "policy") {
+		want := naming.For(pl.Workspace, testAccount)
+		for _, n := range []struct{ addr, attr, want string }{
+			{"aws_s3_bucket.batches", "bucket", want.Bucket},
+			{"aws_dynamodb_table.results", "name", want.Table},
+			{"aws_sqs_queue.ops", "name", want.Queue},
+			{"aws_sqs_queue.dlq", "name", want.DLQ},
+			{"aws_lambda_function.splitter", "function_name", want.Splitter},
+			{"aws_lambda_function.compute", "function_name", want.Compute},
+		} {
+			r := pl.resource(&p, n.addr)
+			if r == nil {
+				continue
+			}
+			if got := getStr(r, n.attr); got != n.want {
+				p.add("plan %s: %s is named %q in workspace %s of account %s; internal/pipeline/naming says %q", pl.Name, n.addr, got, pl.Workspace, testAccount, n.want)
+			}
+		}
+		var idx []string
+		if t := pl.resource(&p, "aws_dynamodb_table.results"); t != nil {
+			for _, g := range getList(t, "global_secondary_index") {
+				idx = append(idx, getStr(g, "name"))
+			}
+		}
+		if !contains(idx, want.BatchIndex) {
+			p.add("plan %s: the results table's indexes are %q, internal/pipeline/naming queries %q", pl.Name, idx, want.BatchIndex)
+		}
+	}
+	return p
+}
+
+// checkPrefixesMatchGo: the object key prefixes are naming's.
+func checkPrefixesMatchGo(c *Config) []string {
+	var p problems
+	e := env(&p, c.Pipeline, testWorkspace, nil)
 	if e == nil {
 		return p
-	}
-	want := naming.For(ws, testAccount)
-	for _, n := range []struct {
-		typ, name, attr, want string
-	}{
-		{"aws_s3_bucket", "batches", "bucket", want.Bucket},
-		{"aws_dynamodb_table", "results", "name", want.Table},
-		{"aws_sqs_queue", "ops", "name", want.Queue},
-		{"aws_sqs_queue", "dlq", "name", want.DLQ},
-		{"aws_lambda_function", "splitter", "function_name", want.Splitter},
-		{"aws_lambda_function", "compute", "function_name", want.Compute},
-	} {
-		b := resource(&p, m, n.typ, n.name)
-		if b == nil {
-			continue
-		}
-		got, err := e.EvalString(attr(b, n.attr), nil)
-		if err != nil {
-			p.add("%s.%s %s: %v", n.typ, n.name, n.attr, err)
-			continue
-		}
-		if got != n.want {
-			p.add("%s.%s is named %q in workspace %s of account %s; internal/pipeline/naming says %q", n.typ, n.name, got, ws, testAccount, n.want)
-		}
-	}
-	idx, err := e.Local("batch_index")
-	if err != nil || idx.Type() != cty.String || idx.AsString() != want.BatchIndex {
-		p.add("local.batch_index is %s, internal/pipeline/naming says %q (%v)", valueString(idx), want.BatchIndex, err)
 	}
 	for local, goValue := range map[string]string{"batch_prefix": naming.BatchPrefix, "report_prefix": naming.ReportPrefix} {
 		v, err := e.Local(local)

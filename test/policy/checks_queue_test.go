@@ -16,51 +16,35 @@ import (
 // is this many times the compute timeout.
 const visibilityFactor = local.VisibilityFactor
 
-func checkVisibilityDerived(c *Config) []string {
+// checkVisibilityDerived: in the plans, the ops queue's visibility timeout
+// is visibilityFactor times the compute function's timeout, which is the
+// variable's value (policy.tfvars sets 37 s), and within the SQS maximum.
+func checkVisibilityDerived(_ *Config, ps plans) []string {
 	var p problems
-	m := c.Pipeline
-	q := resource(&p, m, "aws_sqs_queue", "ops")
-	fn := resource(&p, m, "aws_lambda_function", "compute")
-	if q == nil || fn == nil {
-		return p
-	}
-	vt := attr(q, "visibility_timeout_seconds")
-	if vt == nil {
-		p.add("aws_sqs_queue.ops has no visibility_timeout_seconds (the 30 s SQS default is below 6 x the compute timeout)")
-		return p
-	}
-	if isLiteral(vt) {
-		p.add("aws_sqs_queue.ops visibility_timeout_seconds is typed (%s): derive it from var.compute_timeout_seconds", m.text(vt))
-	}
-	if isLiteral(attr(fn, "timeout")) {
-		p.add("aws_lambda_function.compute timeout is typed (%s): use var.compute_timeout_seconds", m.text(attr(fn, "timeout")))
-	}
-	for _, s := range []struct{ timeout, window float64 }{{30, 1}, {37, 3}, {1, 0}, {900, 300}} {
-		e := env(&p, m, testWorkspace, map[string]cty.Value{
-			"compute_timeout_seconds":         num(s.timeout),
-			"compute_batching_window_seconds": num(s.window),
-		})
-		if e == nil {
-			return p
-		}
-		ft, err := e.EvalNumber(attr(fn, "timeout"), nil)
-		if err != nil {
-			p.add("compute timeout: %v", err)
+	for _, pl := range ps.ok(&p, "default", "policy") {
+		q := pl.resource(&p, "aws_sqs_queue.ops")
+		fn := pl.resource(&p, "aws_lambda_function.compute")
+		if q == nil || fn == nil {
 			continue
 		}
-		if ft != s.timeout {
-			p.add("with compute_timeout_seconds = %v the compute function's timeout is %v s", s.timeout, ft)
+		ft, ok := getNum(fn, "timeout")
+		if !ok {
+			p.add("plan %s: the compute function has no timeout", pl.Name)
+			continue
 		}
-		got, err := e.EvalNumber(vt, nil)
-		if err != nil {
-			p.add("visibility timeout: %v", err)
+		if want, set := policyVars["compute_timeout_seconds"]; pl.Name == "policy" && set && ft != want {
+			p.add("with compute_timeout_seconds = %v the compute function's timeout is %v s: use var.compute_timeout_seconds", want, ft)
+		}
+		got, ok := getNum(q, "visibility_timeout_seconds")
+		if !ok {
+			p.add("plan %s: aws_sqs_queue.ops has no visibility_timeout_seconds (the 30 s SQS default is below %v x the compute timeout)", pl.Name, visibilityFactor)
 			continue
 		}
 		if want := visibilityFactor * ft; got != want {
-			p.add("with a compute timeout of %v s (batching window %v s) the ops queue's visibility timeout is %v s, want %v x timeout = %v s", ft, s.window, got, visibilityFactor, want)
+			p.add("plan %s: with a compute timeout of %v s the ops queue's visibility timeout is %v s, want %v x timeout = %v s", pl.Name, ft, got, visibilityFactor, want)
 		}
 		if got > 43200 {
-			p.add("a visibility timeout of %v s exceeds the SQS maximum of 43200 s", got)
+			p.add("plan %s: a visibility timeout of %v s exceeds the SQS maximum of 43200 s", pl.Name, got)
 		}
 	}
 	return p
@@ -145,29 +129,26 @@ func theESM(p *problems, m *Module) *hclsyntax.Block {
 	return esms[0]
 }
 
-func checkReportBatchItemFailures(c *Config) []string {
+// checkReportBatchItemFailures: the planned event source mapping reports
+// batch item failures.
+func checkReportBatchItemFailures(_ *Config, ps plans) []string {
 	var p problems
-	m := c.Pipeline
-	esm := theESM(&p, m)
-	e := env(&p, m, testWorkspace, nil)
-	if esm == nil || e == nil {
-		return p
-	}
-	types, err := e.EvalStrings(attr(esm, "function_response_types"), nil)
-	if err != nil {
-		p.add("function_response_types: %v", err)
-	}
-	found := false
-	for _, t := range types {
-		found = found || t == "ReportBatchItemFailures"
-	}
-	if !found {
-		p.add("the event source mapping's function_response_types is %q: without ReportBatchItemFailures Lambda ignores compute's partial batch response", types)
+	for _, pl := range ps.ok(&p, "default") {
+		esm := pl.resource(&p, "aws_lambda_event_source_mapping.compute")
+		if esm == nil {
+			continue
+		}
+		types := getStrs(esm, "function_response_types")
+		if !contains(types, "ReportBatchItemFailures") {
+			p.add("the event source mapping's function_response_types is %q: without ReportBatchItemFailures Lambda ignores compute's partial batch response", types)
+		}
 	}
 	return p
 }
 
-func checkESMConfig(c *Config) []string {
+// checkESMWiring: the one event source mapping reads the ops queue and
+// invokes compute (references, which a plan shows as unknown ARNs).
+func checkESMWiring(c *Config) []string {
 	var p problems
 	m := c.Pipeline
 	esm := theESM(&p, m)
@@ -180,54 +161,41 @@ func checkESMConfig(c *Config) []string {
 	if !refersTo(attr(esm, "function_name"), "aws_lambda_function.compute") {
 		p.add("the event source mapping does not invoke aws_lambda_function.compute (%s)", m.text(attr(esm, "function_name")))
 	}
-	want := map[string]float64{"compute_batch_size": 77, "compute_batching_window_seconds": 3, "compute_max_concurrency": 9}
-	vars := map[string]cty.Value{}
-	for k, v := range want {
-		vars[k] = num(v)
-	}
-	e := env(&p, m, testWorkspace, vars)
-	if e == nil {
-		return p
-	}
-	sc := nested(esm, "scaling_config")
-	got := map[string]hclsyntax.Expression{
-		"compute_batch_size":              attr(esm, "batch_size"),
-		"compute_batching_window_seconds": attr(esm, "maximum_batching_window_in_seconds"),
-	}
-	if len(sc) == 1 {
-		got["compute_max_concurrency"] = attr(sc[0], "maximum_concurrency")
-	} else {
-		p.add("the event source mapping has no scaling_config: nothing bounds compute's concurrency and the table's write rate")
-	}
-	for _, k := range sortedKeys(got) {
-		v, err := e.EvalNumber(got[k], nil)
-		if err != nil || v != want[k] {
-			p.add("with %s = %v the event source mapping uses %s (%v): set it from the variable", k, want[k], m.text(got[k]), err)
+	return p
+}
+
+// checkESMConfig: the planned mapping takes its batch size, batching
+// window and maximum concurrency from the variables (policy.tfvars), and
+// a batch of more than 10 messages without a batching window fails the
+// plan (SQS mappings need a window above 10; the mapping's precondition).
+func checkESMConfig(_ *Config, ps plans) []string {
+	var p problems
+	for _, pl := range ps.ok(&p, "policy") {
+		esm := pl.resource(&p, "aws_lambda_event_source_mapping.compute")
+		if esm == nil {
+			continue
 		}
-	}
-	// Above 10 messages per batch, SQS mappings need a batching window.
-	for _, s := range []struct {
-		size, window float64
-		ok           bool
-	}{{100, 0, false}, {100, 1, true}, {10, 0, true}} {
-		e := env(&p, m, testWorkspace, map[string]cty.Value{"compute_batch_size": num(s.size), "compute_batching_window_seconds": num(s.window)})
-		if e == nil {
-			return p
+		if len(getList(esm, "scaling_config")) != 1 {
+			p.add("the event source mapping has no scaling_config: nothing bounds compute's concurrency and the table's write rate")
 		}
-		ok := true
-		for _, lc := range nested(esm, "lifecycle") {
-			for _, pc := range nested(lc, "precondition") {
-				v, err := e.EvalBool(attr(pc, "condition"), nil)
-				if err != nil {
-					p.add("precondition: %v", err)
-				}
-				ok = ok && v
+		for v, path := range map[string][]any{
+			"compute_batch_size":              {"batch_size"},
+			"compute_batching_window_seconds": {"maximum_batching_window_in_seconds"},
+			"compute_max_concurrency":         {"scaling_config", 0, "maximum_concurrency"},
+		} {
+			got, ok := getNum(esm, path...)
+			if want := policyVars[v]; !ok || got != want {
+				p.add("with %s = %v the event source mapping plans %v for %v: set it from the variable", v, want, get(esm, path...), path)
 			}
 		}
-		if ok != s.ok {
-			p.add("batch size %v with a batching window of %v s: the mapping's preconditions accept it = %v, want %v", s.size, s.window, ok, s.ok)
-		}
 	}
+	if err, present := ps.failed(&p, "esm-100-no-window"); !present {
+	} else if err == nil {
+		p.add("compute_batch_size = 100 with compute_batching_window_seconds = 0 plans: the mapping's precondition must refuse it")
+	} else if !strings.Contains(errText(err), "needs a batching window") {
+		p.add("compute_batch_size = 100 without a batching window fails for another reason: %v", err)
+	}
+	ps.ok(&p, "esm-10-no-window")
 	return p
 }
 

@@ -22,41 +22,38 @@ func forBucket(m *Module, typ, name string) []*hclsyntax.Block {
 	return out
 }
 
-func checkEncryptionAtRest(c *Config) []string {
+// checkEncryptionAtRest: the plan encrypts the bucket (through the
+// encryption configuration that refers to it, a link the plan shows as an
+// unknown id), both queues and the table.
+func checkEncryptionAtRest(c *Config, ps plans) []string {
 	var p problems
 	m := c.Pipeline
-	e := env(&p, m, testWorkspace, nil)
-	if e == nil {
-		return p
-	}
-	for _, b := range m.Blocks("resource", "aws_s3_bucket") {
-		ok := false
-		for _, sse := range forBucket(m, "aws_s3_bucket_server_side_encryption_configuration", b.Labels[1]) {
-			for _, r := range nested(sse, "rule") {
-				for _, d := range nested(r, "apply_server_side_encryption_by_default") {
-					alg, _ := e.EvalString(attr(d, "sse_algorithm"), nil)
-					ok = ok || alg == "AES256" || alg == "aws:kms" || alg == "aws:kms:dsse"
+	for _, pl := range ps.ok(&p, "default") {
+		for _, b := range m.Blocks("resource", "aws_s3_bucket") {
+			ok := false
+			for _, sse := range forBucket(m, "aws_s3_bucket_server_side_encryption_configuration", b.Labels[1]) {
+				r := pl.resource(&p, "aws_s3_bucket_server_side_encryption_configuration."+sse.Labels[1])
+				for _, rule := range getList(r, "rule") {
+					for _, d := range getList(rule, "apply_server_side_encryption_by_default") {
+						alg := getStr(d, "sse_algorithm")
+						ok = ok || alg == "AES256" || alg == "aws:kms" || alg == "aws:kms:dsse"
+					}
 				}
 			}
+			if !ok {
+				p.add("plan %s: aws_s3_bucket.%s has no server-side encryption configuration (AES256 or aws:kms)", pl.Name, b.Labels[1])
+			}
 		}
-		if !ok {
-			p.add("aws_s3_bucket.%s has no server-side encryption configuration (AES256 or aws:kms)", b.Labels[1])
+		for _, addr := range pl.addresses("aws_sqs_queue") {
+			q := pl.After[addr]
+			if !getBool(q, "sqs_managed_sse_enabled") && getStr(q, "kms_master_key_id") == "" {
+				p.add("plan %s: %s is not encrypted: set sqs_managed_sse_enabled = true or kms_master_key_id", pl.Name, addr)
+			}
 		}
-	}
-	for _, b := range m.Blocks("resource", "aws_sqs_queue") {
-		managed, err := e.EvalBool(attr(b, "sqs_managed_sse_enabled"), nil)
-		kms, _ := e.Eval(attr(b, "kms_master_key_id"), nil)
-		if (err != nil || !managed) && kms.IsNull() {
-			p.add("aws_sqs_queue.%s is not encrypted: set sqs_managed_sse_enabled = true or kms_master_key_id", b.Labels[1])
-		}
-	}
-	for _, b := range m.Blocks("resource", "aws_dynamodb_table") {
-		ok := false
-		for _, s := range nested(b, "server_side_encryption") {
-			ok, _ = e.EvalBool(attr(s, "enabled"), nil)
-		}
-		if !ok {
-			p.add("aws_dynamodb_table.%s: server_side_encryption must be enabled", b.Labels[1])
+		for _, addr := range pl.addresses("aws_dynamodb_table") {
+			if !getBool(pl.After[addr], "server_side_encryption", 0, "enabled") {
+				p.add("plan %s: %s: server_side_encryption must be enabled", pl.Name, addr)
+			}
 		}
 	}
 	return p
@@ -141,86 +138,89 @@ func checkBucketTLSOnly(c *Config) []string {
 	return p
 }
 
-func checkRetention(c *Config) []string {
+// checkLogGroupsWired: each function logs to a log group of this module
+// (a reference, so that the group with its retention exists first).
+func checkLogGroupsWired(c *Config) []string {
 	var p problems
-	m := c.Pipeline
-	ops := resource(&p, m, "aws_sqs_queue", "ops")
-	dlq := resource(&p, m, "aws_sqs_queue", "dlq")
-	if ops == nil || dlq == nil {
-		return p
-	}
-	e := env(&p, m, testWorkspace, nil)
-	e2 := env(&p, m, testWorkspace, map[string]cty.Value{"queue_retention_seconds": num(7200)})
-	if e == nil || e2 == nil {
-		return p
-	}
-	dr, err := e.EvalNumber(attr(dlq, "message_retention_seconds"), nil)
-	if err != nil || dr != 1209600 {
-		p.add("the DLQ must keep messages 14 days (1209600 s, the SQS maximum), keeps %v s (%v)", dr, err)
-	}
-	or, err := e.EvalNumber(attr(ops, "message_retention_seconds"), nil)
-	if err != nil || or > dr {
-		p.add("the ops queue keeps messages %v s, longer than its DLQ (%v s): moved messages keep their enqueue time and would expire in the DLQ first (%v)", or, dr, err)
-	}
-	if or2, err := e2.EvalNumber(attr(ops, "message_retention_seconds"), nil); err != nil || or2 != 7200 {
-		p.add("with queue_retention_seconds = 7200 the ops queue keeps messages %v s: use the variable (%v)", or2, err)
-	}
-	for _, lg := range m.Blocks("resource", "aws_cloudwatch_log_group") {
-		if attr(lg, "retention_in_days") == nil {
-			p.add("aws_cloudwatch_log_group.%s keeps logs forever: set retention_in_days", lg.Labels[1])
-			continue
-		}
-		d, err := e.EvalNumber(attr(lg, "retention_in_days"), nil)
-		if err != nil || d < 1 {
-			p.add("aws_cloudwatch_log_group.%s keeps logs forever: set retention_in_days (%v)", lg.Labels[1], err)
-		}
-	}
-	for _, fn := range m.Blocks("resource", "aws_lambda_function") {
+	for _, fn := range c.Pipeline.Blocks("resource", "aws_lambda_function") {
 		lcs := nested(fn, "logging_config")
 		if len(lcs) != 1 || !refersTo(attr(lcs[0], "log_group"), "aws_cloudwatch_log_group") {
 			p.add("aws_lambda_function.%s: logging_config.log_group must name an aws_cloudwatch_log_group of this module, so that the group (with its retention) exists before the function logs", fn.Labels[1])
 		}
 	}
-	// Lifecycle: batches and reports expire, old versions and abandoned
-	// multipart uploads are cleaned up.
-	lcs := forBucket(m, "aws_s3_bucket_lifecycle_configuration", "batches")
-	if len(lcs) != 1 {
-		p.add("the batch bucket needs one lifecycle configuration, has %d", len(lcs))
-		return p
-	}
-	expired := map[string]bool{}
-	noncurrent, multipart := false, false
-	rules, err := e.Nested(Part{Body: lcs[0].Body}, "rule")
-	if err != nil {
-		p.add("lifecycle rules: %v", err)
-	}
-	for _, r := range rules {
-		if st, _ := e.EvalString(r.Attr("status"), r.Vars); st != "Enabled" {
+	return p
+}
+
+// checkRetention, in the plans: the DLQ keeps messages 14 days and the
+// ops queue no longer; queue and log retention come from the variables;
+// the bucket's lifecycle expires batches and reports after their
+// variables' days, old versions and abandoned multipart uploads.
+func checkRetention(_ *Config, ps plans) []string {
+	var p problems
+	for _, pl := range ps.ok(&p, "default", "policy") {
+		ops := pl.resource(&p, "aws_sqs_queue.ops")
+		dlq := pl.resource(&p, "aws_sqs_queue.dlq")
+		if ops == nil || dlq == nil {
 			continue
 		}
-		prefix := ""
-		fs, _ := e.Nested(r, "filter")
-		for _, f := range fs {
-			prefix, _ = e.EvalString(f.Attr("prefix"), f.Vars)
+		dr, ok := getNum(dlq, "message_retention_seconds")
+		if !ok || dr != 1209600 {
+			p.add("plan %s: the DLQ must keep messages 14 days (1209600 s, the SQS maximum), keeps %v", pl.Name, get(dlq, "message_retention_seconds"))
 		}
-		for _, x := range nestedParts(e, r, "expiration") {
-			if x.Attr("days") != nil {
-				expired[prefix] = true
+		or, ok := getNum(ops, "message_retention_seconds")
+		if !ok || or > dr {
+			p.add("plan %s: the ops queue keeps messages %v s, longer than its DLQ (%v s): moved messages keep their enqueue time and would expire in the DLQ first", pl.Name, get(ops, "message_retention_seconds"), dr)
+		}
+		policy := pl.Name == "policy"
+		if want := policyVars["queue_retention_seconds"]; policy && or != want {
+			p.add("with queue_retention_seconds = %v the ops queue keeps messages %v s: use the variable", want, or)
+		}
+		groups := pl.addresses("aws_cloudwatch_log_group")
+		if len(groups) == 0 {
+			p.add("plan %s: no log groups", pl.Name)
+		}
+		for _, addr := range groups {
+			d, ok := getNum(pl.After[addr], "retention_in_days")
+			switch {
+			case !ok || d < 1:
+				p.add("plan %s: %s keeps logs forever: set retention_in_days", pl.Name, addr)
+			case policy && d != policyVars["log_retention_days"]:
+				p.add("with log_retention_days = %v %s keeps logs %v days: use the variable", policyVars["log_retention_days"], addr, d)
 			}
 		}
-		noncurrent = noncurrent || len(nestedParts(e, r, "noncurrent_version_expiration")) > 0
-		multipart = multipart || len(nestedParts(e, r, "abort_incomplete_multipart_upload")) > 0
-	}
-	for _, prefix := range []string{naming.BatchPrefix, naming.ReportPrefix} {
-		if !expired[prefix] {
-			p.add("no lifecycle rule expires objects under %s", prefix)
+		lcs := pl.addresses("aws_s3_bucket_lifecycle_configuration")
+		if len(lcs) != 1 {
+			p.add("plan %s: the batch bucket needs one lifecycle configuration, has %d", pl.Name, len(lcs))
+			continue
 		}
-	}
-	if !noncurrent {
-		p.add("no lifecycle rule expires noncurrent versions: the versioned bucket would keep every overwritten batch")
-	}
-	if !multipart {
-		p.add("no lifecycle rule aborts incomplete multipart uploads")
+		expires := map[string]float64{}
+		noncurrent, multipart := false, false
+		for _, r := range getList(pl.After[lcs[0]], "rule") {
+			if getStr(r, "status") != "Enabled" {
+				continue
+			}
+			prefix := getStr(r, "filter", 0, "prefix")
+			if d, ok := getNum(r, "expiration", 0, "days"); ok {
+				expires[prefix] = d
+			}
+			noncurrent = noncurrent || len(getList(r, "noncurrent_version_expiration")) > 0
+			multipart = multipart || len(getList(r, "abort_incomplete_multipart_upload")) > 0
+		}
+		for prefix, v := range map[string]string{naming.BatchPrefix: "batch_retention_days", naming.ReportPrefix: "report_retention_days"} {
+			d, ok := expires[prefix]
+			switch {
+			case !ok:
+				p.add("plan %s: no lifecycle rule expires objects under %s", pl.Name, prefix)
+			case policy && d != policyVars[v]:
+				p.add("with %s = %v objects under %s expire after %v days: use the variable", v, policyVars[v], prefix, d)
+			}
+		}
+		if !noncurrent {
+			p.add("plan %s: no lifecycle rule expires noncurrent versions: the versioned bucket would keep every overwritten batch", pl.Name)
+		}
+		if !multipart {
+			p.add("plan %s: no lifecycle rule aborts incomplete multipart uploads", pl.Name)
+		}
 	}
 	return p
 }

@@ -9,42 +9,67 @@ import (
 )
 
 // An invariant is one property of terraform/ that memo relies on. check
-// returns what breaks it, one message per problem.
+// reads the HCL; planCheck reads Terraform's plans of the configuration
+// (plan_test.go), the ones named in plans. Either returns what breaks the
+// invariant, one message per problem.
 type invariant struct {
-	name  string
-	check func(c *Config) []string
+	name      string
+	check     func(c *Config) []string
+	plans     []string
+	planCheck func(c *Config, ps plans) []string
+	// breakPlans are the plans a breakage case makes of its broken copy
+	// (default: all of plans): the ones that show the breakages of
+	// policy_test.go, each plan of a copy taking seconds.
+	breakPlans []string
 }
 
 // invariants is the policy. Each has a breakage case in policy_test.go.
+// The ones with plans read the values Terraform resolved; the others read
+// the HCL, for what a plan with a schema-only provider cannot show (IAM
+// documents and redrive policies are built from ARNs, unknown until apply)
+// or what is about the text itself (references, comments, README tables).
 var invariants = []invariant{
-	{"expressions-evaluate", checkExpressionsEvaluate},
-	{"visibility-derived", checkVisibilityDerived},
-	{"redrive-policy", checkRedrivePolicy},
-	{"report-batch-item-failures", checkReportBatchItemFailures},
-	{"esm-config", checkESMConfig},
-	{"notification-filter", checkNotificationFilter},
-	{"iam-no-wildcards", checkIAMNoWildcards},
-	{"iam-exact-grants", checkIAMExactGrants},
-	{"names-from-workspace", checkNamesFromWorkspace},
-	{"names-match-go", checkNamesMatchGo},
-	{"workspace-validated", checkWorkspaceValidated},
-	{"encryption-at-rest", checkEncryptionAtRest},
-	{"bucket-public-access-blocked", checkPublicAccessBlocked},
-	{"bucket-tls-only", checkBucketTLSOnly},
-	{"retention", checkRetention},
-	{"twin-defaults", checkTwinDefaults},
-	{"root-passes-through", checkRootPassesThrough},
-	{"variables-documented", checkVariablesDocumented},
-	{"lambda-config", checkLambdaConfig},
-	{"env-matches-go", checkEnvMatchesGo},
-	{"results-table", checkResultsTable},
-	{"outputs", checkOutputs},
-	{"alarms", checkAlarms},
-	{"dashboard", checkDashboard},
-	{"env-tfvars", checkEnvTfvars},
-	{"readme-tables", checkReadmeTables},
-	{"backend-example", checkBackendExample},
-	{"tfsec-ignores-reasoned", checkTfsecIgnores},
+	{name: "terraform-plans", plans: []string{"default", "features"}, breakPlans: []string{"features"}, planCheck: checkTerraformPlans},
+	{name: "visibility-derived", plans: []string{"default", "policy"}, breakPlans: []string{"policy"}, planCheck: checkVisibilityDerived},
+	{name: "redrive-policy", check: checkRedrivePolicy},
+	{name: "report-batch-item-failures", plans: []string{"default"}, planCheck: checkReportBatchItemFailures},
+	{name: "esm-config", check: checkESMWiring, plans: []string{"policy", "esm-100-no-window", "esm-10-no-window"}, breakPlans: []string{"policy", "esm-100-no-window"}, planCheck: checkESMConfig},
+	{name: "notification-filter", check: checkNotificationFilter},
+	{name: "iam-no-wildcards", check: checkIAMNoWildcards},
+	{name: "iam-exact-grants", check: checkIAMExactGrants},
+	{name: "names-from-workspace", check: checkNamesBuiltFromPrefix, plans: []string{"default", "dev", "prod", "policy"}, planCheck: checkNamesFromWorkspace, breakPlans: []string{"policy"}},
+	{name: "names-match-go", check: checkPrefixesMatchGo, plans: []string{"dev", "prod", "policy"}, planCheck: checkNamesMatchGo, breakPlans: []string{"policy"}},
+	{name: "workspace-validated", check: checkWorkspaceValidated},
+	{name: "encryption-at-rest", plans: []string{"default"}, planCheck: checkEncryptionAtRest},
+	{name: "bucket-public-access-blocked", check: checkPublicAccessBlocked},
+	{name: "bucket-tls-only", check: checkBucketTLSOnly},
+	{name: "retention", check: checkLogGroupsWired, plans: []string{"default", "policy"}, planCheck: checkRetention, breakPlans: []string{"policy"}},
+	{name: "twin-defaults", check: checkTwinDefaults},
+	{name: "root-passes-through", check: checkRootPassesThrough},
+	{name: "variables-documented", check: checkVariablesDocumented},
+	{name: "lambda-config", check: checkLambdaConfig},
+	{name: "env-matches-go", check: checkEnvMatchesGo},
+	{name: "results-table", check: checkResultsTable},
+	{name: "outputs", check: checkOutputs},
+	{name: "alarms", plans: []string{"policy"}, planCheck: checkAlarms},
+	{name: "alarm-actions-bounded", plans: []string{"alarm-actions-5", "alarm-actions-6", "alarm-actions-4-and-topic", "alarm-actions-5-and-topic"}, planCheck: checkAlarmActionsBounded, breakPlans: []string{"alarm-actions-5-and-topic"}},
+	{name: "dashboard", check: checkDashboard},
+	{name: "env-tfvars", check: checkEnvTfvars},
+	{name: "readme-tables", check: checkReadmeTables},
+	{name: "backend-example", check: checkBackendExample},
+	{name: "tfsec-ignores-reasoned", check: checkTfsecIgnores},
+}
+
+// run checks c (and, for an invariant with plans, ps).
+func (inv invariant) run(c *Config, ps plans) []string {
+	var out []string
+	if inv.check != nil {
+		out = append(out, inv.check(c)...)
+	}
+	if inv.planCheck != nil {
+		out = append(out, inv.planCheck(c, ps)...)
+	}
+	return out
 }
 
 // problems collects messages.
