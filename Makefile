@@ -45,7 +45,7 @@ lint: ## gofmt, go vet and go mod tidy -diff
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
 
-unit: bin/aws-lambda-rie ## go test ./... (integration tests start their own moto_server; the twin e2e runs the built binaries)
+unit: bin/aws-lambda-rie bin/terraform ## go test ./... (integration tests start their own moto_server; the twin e2e runs the built binaries; test/policy plans with bin/terraform)
 	$(GO) test -count=1 -timeout 30m ./...
 
 fuzz-smoke: ## run each fuzz target for FUZZTIME (default 10s)
