@@ -265,10 +265,11 @@ func (f *file) block(owner, iface, flagClass string, depth int) (*Block, error) 
 	if !ok {
 		return nil, fmt.Errorf("%s: no attributes for %s", f.name, owner)
 	}
-	opt, ok := f.optional[iface]
-	if !ok {
-		// jsii renames a Config that clashes with a struct: XConfigA.
-		opt, ok = f.optional[iface+"A"]
+	// jsii renames a resource's XConfig to XConfigA when a nested struct
+	// takes the name XConfig.
+	opt, ok := f.optional[iface+"A"]
+	if !ok || depth > 0 {
+		opt, ok = f.optional[iface]
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s: no interface %s", f.name, iface)
