@@ -136,6 +136,7 @@ type file struct {
 	attrs   map[string]string // class or struct name -> its attrs object
 	// optional[interface][tf name] reports whether the field is optional.
 	optional map[string]map[string]bool
+	meta     map[string]bool // interfaces extending cdktf.TerraformMetaArguments
 }
 
 func extractDir(dir string) (typ, kind string, b *Block, err error) {
@@ -191,7 +192,7 @@ func readAll(dir, ext string) (string, error) {
 }
 
 func parseFile(name, js, dts string) *file {
-	f := &file{name: name, js: js, classes: map[string]string{}, attrs: map[string]string{}, optional: map[string]map[string]bool{}}
+	f := &file{name: name, js: js, classes: map[string]string{}, attrs: map[string]string{}, optional: map[string]map[string]bool{}, meta: map[string]bool{}}
 	cls := reClass.FindAllStringSubmatchIndex(js, -1)
 	for i, c := range cls {
 		end := len(js)
@@ -236,6 +237,9 @@ func parseFile(name, js, dts string) *file {
 			props[p[1]] = p[3] == "?"
 		}
 		f.optional[dts[c[2]:c[3]]] = props
+		if strings.Contains(dts[c[0]:c[1]], "extends cdktf.TerraformMetaArguments") {
+			f.meta[dts[c[2]:c[3]]] = true
+		}
 	}
 	return f
 }
@@ -265,12 +269,13 @@ func (f *file) block(owner, iface, flagClass string, depth int) (*Block, error) 
 	if !ok {
 		return nil, fmt.Errorf("%s: no attributes for %s", f.name, owner)
 	}
-	// jsii renames a resource's XConfig to XConfigA when a nested struct
-	// takes the name XConfig.
-	opt, ok := f.optional[iface+"A"]
-	if !ok || depth > 0 {
-		opt, ok = f.optional[iface]
+	// When a nested struct is also named XConfig, jsii renames one of the
+	// two XConfigA: the resource's is the one extending
+	// cdktf.TerraformMetaArguments.
+	if depth == 0 && !f.meta[iface] && f.meta[iface+"A"] {
+		iface += "A"
 	}
+	opt, ok := f.optional[iface]
 	if !ok {
 		return nil, fmt.Errorf("%s: no interface %s", f.name, iface)
 	}

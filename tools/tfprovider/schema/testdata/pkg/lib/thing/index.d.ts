@@ -1,4 +1,4 @@
-export interface ThingConfigA {
+export interface ThingConfigA extends cdktf.TerraformMetaArguments {
     /**
     * Docs at Terraform Registry: {@link https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/thing#name Thing#name}
     */
