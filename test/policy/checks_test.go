@@ -58,6 +58,7 @@ var invariants = []invariant{
 	{name: "readme-tables", check: checkReadmeTables},
 	{name: "backend-example", check: checkBackendExample},
 	{name: "tfsec-ignores-reasoned", check: checkTfsecIgnores},
+	{name: "provider-versions", check: checkProviderVersions},
 }
 
 // run checks c (and, for an invariant with plans, ps).
