@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/memohq/memo/internal/pipeline/naming"
 )
@@ -230,96 +229,84 @@ func nestedParts(e *Env, p Part, typ string) []Part {
 	return ps
 }
 
-func checkResultsTable(c *Config) []string {
+// checkResultsTable, in the plans: on demand, hash key name, the batch
+// index (hash key batch, projecting status) unless enable_batch_index is
+// false, point-in-time recovery on by default, TTL only with
+// ttl_attribute, and deletion protection on in prod unless
+// deletion_protection says otherwise (and off elsewhere unless it says so).
+func checkResultsTable(_ *Config, ps plans) []string {
 	var p problems
-	m := c.Pipeline
-	t := resource(&p, m, "aws_dynamodb_table", "results")
-	if t == nil {
-		return p
-	}
-	type tableView struct {
-		hash, billing string
-		attrs         map[string]string
-		gsis          []string
-		pitr          bool
-		protected     bool
-		ttl           string
-	}
-	view := func(ws string, vars map[string]cty.Value) *tableView {
-		e := env(&p, m, ws, vars)
-		if e == nil {
-			return nil
+	const addr = "aws_dynamodb_table.results"
+	for _, pl := range ps.ok(&p, "default") {
+		t := pl.resource(&p, addr)
+		if t == nil {
+			continue
 		}
-		v := &tableView{attrs: map[string]string{}}
-		v.hash, _ = e.EvalString(attr(t, "hash_key"), nil)
-		v.billing, _ = e.EvalString(attr(t, "billing_mode"), nil)
-		root := Part{Body: t.Body}
-		for _, a := range nestedParts(e, root, "attribute") {
-			n, _ := e.EvalString(a.Attr("name"), a.Vars)
-			ty, _ := e.EvalString(a.Attr("type"), a.Vars)
-			v.attrs[n] = ty
+		if b := getStr(t, "billing_mode"); b != "PAY_PER_REQUEST" {
+			p.add("the results table bills %q, want PAY_PER_REQUEST", b)
 		}
-		for _, g := range nestedParts(e, root, "global_secondary_index") {
-			n, _ := e.EvalString(g.Attr("name"), g.Vars)
-			h, _ := e.EvalString(g.Attr("hash_key"), g.Vars)
-			pt, _ := e.EvalString(g.Attr("projection_type"), g.Vars)
-			nk, _ := e.EvalStrings(g.Attr("non_key_attributes"), g.Vars)
-			v.gsis = append(v.gsis, fmt.Sprintf("%s hash=%s %s %v", n, h, pt, nk))
+		attrs := tableAttributes(t)
+		if h := getStr(t, "hash_key"); h != "name" || attrs["name"] != "S" {
+			p.add("the results table's hash key is %q (attributes %v), want name of type S", h, attrs)
 		}
-		for _, x := range nestedParts(e, root, "point_in_time_recovery") {
-			v.pitr, _ = e.EvalBool(x.Attr("enabled"), x.Vars)
+		var gsis []string
+		for _, g := range getList(t, "global_secondary_index") {
+			gsis = append(gsis, fmt.Sprintf("%s hash=%s %s %v", getStr(g, "name"), getStr(g, "hash_key"), getStr(g, "projection_type"), getStrs(g, "non_key_attributes")))
 		}
-		v.protected, _ = e.EvalBool(attr(t, "deletion_protection_enabled"), nil)
-		for _, x := range nestedParts(e, root, "ttl") {
-			if on, _ := e.EvalBool(x.Attr("enabled"), x.Vars); on {
-				v.ttl, _ = e.EvalString(x.Attr("attribute_name"), x.Vars)
-			}
+		wantGSI := fmt.Sprintf("%s hash=batch INCLUDE [status]", naming.For(pl.Workspace, testAccount).BatchIndex)
+		if len(gsis) != 1 || gsis[0] != wantGSI || attrs["batch"] != "S" {
+			p.add("by default the results table's indexes are %v (attributes %v), want [%s] with batch of type S", gsis, attrs, wantGSI)
 		}
-		return v
+		if !getBool(t, "point_in_time_recovery", 0, "enabled") {
+			p.add("point-in-time recovery is off by default")
+		}
+		if ttl := tableTTL(t); ttl != "" {
+			p.add("TTL is on by default (attribute %q), want off", ttl)
+		}
 	}
-	d := view(testWorkspace, nil)
-	if d == nil {
-		return p
+	for _, pl := range ps.ok(&p, "index-off") {
+		if t := pl.resource(&p, addr); t != nil && (len(getList(t, "global_secondary_index")) != 0 || tableAttributes(t)["batch"] != "") {
+			p.add("with enable_batch_index = false the table still has indexes %v or the batch attribute", get(t, "global_secondary_index"))
+		}
 	}
-	if d.billing != "PAY_PER_REQUEST" {
-		p.add("the results table bills %q, want PAY_PER_REQUEST", d.billing)
-	}
-	if d.hash != "name" || d.attrs["name"] != "S" {
-		p.add("the results table's hash key is %q (attributes %v), want name of type S", d.hash, d.attrs)
-	}
-	wantGSI := fmt.Sprintf("%s hash=batch INCLUDE [status]", naming.For(testWorkspace, testAccount).BatchIndex)
-	if len(d.gsis) != 1 || d.gsis[0] != wantGSI || d.attrs["batch"] != "S" {
-		p.add("by default the results table's indexes are %v (attributes %v), want [%s] with batch of type S", d.gsis, d.attrs, wantGSI)
-	}
-	if off := view(testWorkspace, map[string]cty.Value{"enable_batch_index": cty.False}); off != nil && (len(off.gsis) != 0 || off.attrs["batch"] != "") {
-		p.add("with enable_batch_index = false the table still has indexes %v or the batch attribute", off.gsis)
-	}
-	if !d.pitr {
-		p.add("point-in-time recovery is off by default")
-	}
-	if d.ttl != "" {
-		p.add("TTL is on by default (attribute %q), want off", d.ttl)
-	}
-	if on := view(testWorkspace, map[string]cty.Value{"ttl_attribute": cty.StringVal("expires_at")}); on != nil && on.ttl != "expires_at" {
-		p.add("with ttl_attribute = expires_at the table's TTL attribute is %q", on.ttl)
+	for _, pl := range ps.ok(&p, "features") {
+		if t := pl.resource(&p, addr); t != nil && tableTTL(t) != "expires_at" {
+			p.add("with ttl_attribute = expires_at the table's TTL attribute is %q", tableTTL(t))
+		}
 	}
 	for _, s := range []struct {
-		ws   string
-		vars map[string]cty.Value
-		want bool
+		plan, set string
+		want      bool
 	}{
-		{"prod", map[string]cty.Value{"workspace": cty.StringVal("prod")}, true},
-		{"dev", map[string]cty.Value{"workspace": cty.StringVal("dev")}, false},
-		{"dev", map[string]cty.Value{"workspace": cty.StringVal("dev"), "deletion_protection": cty.True}, true},
-		{"prod", map[string]cty.Value{"workspace": cty.StringVal("prod"), "deletion_protection": cty.False}, false},
+		{"prod-defaults", "the default", true},
+		{"default", "the default", false},
+		{"dev-protected", "true", true},
+		{"prod-unprotected", "false", false},
 	} {
-		set := "the default"
-		if dp, ok := s.vars["deletion_protection"]; ok {
-			set = valueString(dp)
-		}
-		if v := view(s.ws, s.vars); v != nil && v.protected != s.want {
-			p.add("workspace %s with deletion_protection = %s: the table's deletion protection is %v, want %v", s.ws, set, v.protected, s.want)
+		for _, pl := range ps.ok(&p, s.plan) {
+			if t := pl.resource(&p, addr); t != nil && getBool(t, "deletion_protection_enabled") != s.want {
+				p.add("workspace %s with deletion_protection = %s: the table's deletion protection is %v, want %v", pl.Workspace, s.set, get(t, "deletion_protection_enabled"), s.want)
+			}
 		}
 	}
 	return p
+}
+
+// tableAttributes are a planned table's attribute definitions, name -> type.
+func tableAttributes(t map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, a := range getList(t, "attribute") {
+		out[getStr(a, "name")] = getStr(a, "type")
+	}
+	return out
+}
+
+// tableTTL is a planned table's TTL attribute, or "" when TTL is off.
+func tableTTL(t map[string]any) string {
+	for _, x := range getList(t, "ttl") {
+		if getBool(x, "enabled") {
+			return getStr(x, "attribute_name")
+		}
+	}
+	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,11 @@ var planSpecs = map[string]offline.Plan{
 	"prod":     {Name: "prod", Workspace: "prod", VarFiles: []string{"env/prod.tfvars"}},
 	"features": {Name: "features", Workspace: "features", VarFiles: []string{testdata("features-on.tfvars")}},
 	"policy":   {Name: "policy", Workspace: testWorkspace, VarFiles: []string{testdata("features-on.tfvars"), testdata("policy.tfvars")}},
+	// The results table's deletion protection and index switches.
+	"prod-defaults":    {Name: "prod-defaults", Workspace: "prod"},
+	"prod-unprotected": {Name: "prod-unprotected", Workspace: "prod", Vars: []string{"deletion_protection=false"}},
+	"dev-protected":    {Name: "dev-protected", Workspace: "dev", Vars: []string{"deletion_protection=true"}},
+	"index-off":        {Name: "index-off", Workspace: testWorkspace, Vars: []string{"enable_batch_index=false"}},
 	// SQS mappings need a batching window above 10 messages per batch.
 	"esm-100-no-window": {Name: "esm-100-no-window", Workspace: testWorkspace, Vars: []string{"compute_batch_size=100", "compute_batching_window_seconds=0"}},
 	"esm-10-no-window":  {Name: "esm-10-no-window", Workspace: testWorkspace, Vars: []string{"compute_batch_size=10", "compute_batching_window_seconds=0"}},
@@ -158,6 +164,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// planSlots bounds the plans running at once in the test binary (each is
+// a terraform and a provider process).
+var planSlots = make(chan struct{}, 2*runtime.NumCPU())
+
 // planConfig plans files (terraform/ as read by readTerraform, possibly
 // broken) for each named spec, in parallel. A plan that fails is returned
 // with its Err set; setting up the copy failing fails the test.
@@ -186,6 +196,8 @@ func planConfig(t *testing.T, files map[string][]byte, names []string) plans {
 			t.Fatalf("no plan spec %q", n)
 		}
 		wg.Go(func() {
+			planSlots <- struct{}{}
+			defer func() { <-planSlots }()
 			summary, js, err := w.Plan(spec)
 			p := &tfPlan{Name: n, Workspace: spec.Workspace, Err: err}
 			if err == nil {

@@ -202,10 +202,10 @@ resource "aws_iam_role_policy" "compute" {`},
 		`projection_type    = "INCLUDE"`, `projection_type    = "KEYS_ONLY"`},
 	{"results-table", "prod unprotected", "modules/pipeline/main.tf",
 		`var.workspace == "prod" : var.deletion_protection`, `false : var.deletion_protection`},
-	{"results-table", "no PITR", "modules/pipeline/variables.tf",
-		`Whether the results table keeps continuous backups for point-in-time recovery (35 days), a flag."
+	{"results-table", "no PITR", "variables.tf",
+		`Whether the results table keeps point-in-time recovery backups (35 days), a flag."
   type        = bool
-  default     = true`, `Whether the results table keeps continuous backups for point-in-time recovery (35 days), a flag."
+  default     = true`, `Whether the results table keeps point-in-time recovery backups (35 days), a flag."
   type        = bool
   default     = false`},
 	{"outputs", "output renamed", "outputs.tf",
