@@ -112,6 +112,9 @@ func (e *Env) schema() error {
 	start := time.Now()
 	tgz := filepath.Join(e.Cache, "cdktf-provider-aws-"+NPMVersion+".tgz")
 	if _, err := os.Stat(tgz); err != nil {
+		if _, err := exec.LookPath("npm"); err != nil {
+			return fmt.Errorf("the AWS provider's schema is not cached yet and downloading it needs npm (npm pack %s@%s): %w", NPMPackage, NPMVersion, err)
+		}
 		fmt.Fprintf(e.Log, "tf-offline: npm pack %s@%s (once, ~37 MB)\n", NPMPackage, NPMVersion)
 		cmd := exec.Command("npm", "pack", "--silent", "--pack-destination", e.Cache, NPMPackage+"@"+NPMVersion)
 		if out, err := cmd.CombinedOutput(); err != nil {
