@@ -32,7 +32,7 @@ func checkVisibilityDerived(_ *Config, ps plans) []string {
 			p.add("plan %s: the compute function has no timeout", pl.Name)
 			continue
 		}
-		if want, set := policyVars["compute_timeout_seconds"]; pl.Name == "policy" && set && ft != want {
+		if want := policyVars["compute_timeout_seconds"]; pl.Name == "policy" && ft != want {
 			p.add("with compute_timeout_seconds = %v the compute function's timeout is %v s: use var.compute_timeout_seconds", want, ft)
 		}
 		got, ok := getNum(q, "visibility_timeout_seconds")

@@ -224,11 +224,6 @@ func checkRetention(_ *Config, ps plans) []string {
 	return p
 }
 
-func nestedParts(e *Env, p Part, typ string) []Part {
-	ps, _ := e.Nested(p, typ)
-	return ps
-}
-
 // checkResultsTable, in the plans: on demand, hash key name, the batch
 // index (hash key batch, projecting status) unless enable_batch_index is
 // false, point-in-time recovery on by default, TTL only with

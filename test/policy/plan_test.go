@@ -20,7 +20,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/memohq/memo/tools/tfcheck/offline"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // planSpecs are the plans the invariants read, by name. policy.tfvars sets
@@ -297,7 +300,7 @@ func get(v any, path ...any) any {
 	return v
 }
 
-// getNum is a planned number, or NaN-free false when absent.
+// getNum is a planned number; false when absent, null or unknown.
 func getNum(v any, path ...any) (float64, bool) {
 	n, ok := get(v, path...).(json.Number)
 	if !ok {
@@ -333,16 +336,24 @@ func getStrs(v any, path ...any) []string {
 	return out
 }
 
-// planVar is the value a plan's variables file sets for name, read from
-// testdata/policy.tfvars by the policy checks.
-var policyVars = map[string]float64{
-	"compute_timeout_seconds":         37,
-	"compute_batching_window_seconds": 3,
-	"compute_batch_size":              77,
-	"compute_max_concurrency":         9,
-	"max_receive_count":               7,
-	"queue_retention_seconds":         123456,
-	"log_retention_days":              14,
-	"batch_retention_days":            11,
-	"report_retention_days":           45,
-}
+// policyVars are the values testdata/policy.tfvars sets (the plan
+// "policy"), which the checks expect to find in that plan.
+var policyVars = func() map[string]float64 {
+	src, err := os.ReadFile(filepath.Join("testdata", "policy.tfvars"))
+	if err != nil {
+		panic(err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, "policy.tfvars", hcl.InitialPos)
+	if diags.HasErrors() {
+		panic(diags.Error())
+	}
+	out := map[string]float64{}
+	for name, a := range f.Body.(*hclsyntax.Body).Attributes {
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() || v.Type() != cty.Number {
+			panic(fmt.Sprintf("policy.tfvars: %s is not a number", name))
+		}
+		out[name], _ = v.AsBigFloat().Float64()
+	}
+	return out
+}()

@@ -1,6 +1,6 @@
 # The policy tests' plan "policy" (test/policy/plan_test.go): every value
 # differs from its default, so that a value typed in place of its variable
-# shows in the plan. policyVars in plan_test.go repeats them.
+# shows in the plan. plan_test.go reads them (policyVars): numbers only.
 compute_timeout_seconds         = 37
 compute_batching_window_seconds = 3
 compute_batch_size              = 77
