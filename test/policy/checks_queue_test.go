@@ -199,7 +199,10 @@ func checkESMConfig(_ *Config, ps plans) []string {
 	return p
 }
 
-func checkNotificationFilter(c *Config) []string {
+// checkNotificationWiring: one notification, on the batch bucket, only to
+// the splitter (ARNs: the plan does not know them), after the permission
+// that lets S3 invoke it.
+func checkNotificationWiring(c *Config) []string {
 	var p problems
 	m := c.Pipeline
 	ns := m.Blocks("resource", "aws_s3_bucket_notification")
@@ -225,31 +228,11 @@ func checkNotificationFilter(c *Config) []string {
 		p.add("lambda_function blocks: %v", err)
 		return p
 	}
-	got := map[string]bool{}
 	for _, lf := range parts {
 		arn, err := e.EvalString(lf.Attr("lambda_function_arn"), lf.Vars)
 		if err != nil || arn != ph("aws_lambda_function.splitter.arn") {
 			p.add("a notification invokes %q, not the splitter (%v)", arn, err)
 		}
-		events, err := e.EvalStrings(lf.Attr("events"), lf.Vars)
-		if err != nil || len(events) == 0 {
-			p.add("a notification has no events (%v)", err)
-		}
-		for _, ev := range events {
-			if !strings.HasPrefix(ev, "s3:ObjectCreated:") {
-				p.add("a notification fires on %q: only object creation starts a batch", ev)
-			}
-		}
-		prefix, _ := e.EvalString(lf.Attr("filter_prefix"), lf.Vars)
-		suffix, _ := e.EvalString(lf.Attr("filter_suffix"), lf.Vars)
-		if strings.HasPrefix(naming.ReportPrefix, prefix) {
-			p.add("the notification filter prefix %q matches the splitter's own %s objects: it would retrigger itself", prefix, naming.ReportPrefix)
-		}
-		got[prefix+"*"+suffix] = true
-	}
-	want := map[string]bool{naming.BatchPrefix + "*.json": true, naming.BatchPrefix + "*.jsonl": true}
-	if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(sortedKeys(want)) {
-		p.add("the splitter is notified for %v, want exactly %v (prefix %s, suffixes .json and .jsonl)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
 	}
 
 	// depends_on the permission that lets S3 invoke the splitter.
@@ -267,14 +250,50 @@ func checkNotificationFilter(c *Config) []string {
 	if !refersTo(attr(perm, "function_name"), "aws_lambda_function.splitter") {
 		p.add("the notification's permission is not for the splitter (%s)", m.text(attr(perm, "function_name")))
 	}
-	if pr, _ := e.EvalString(attr(perm, "principal"), nil); pr != "s3.amazonaws.com" {
-		p.add("the notification's permission has principal %q, want s3.amazonaws.com", pr)
-	}
-	if a, _ := e.EvalString(attr(perm, "action"), nil); a != "lambda:InvokeFunction" {
-		p.add("the notification's permission allows %q, want lambda:InvokeFunction", a)
-	}
 	if !refersTo(attr(perm, "source_arn"), "aws_s3_bucket.batches.arn") {
 		p.add("the notification's permission is not limited to the batch bucket (source_arn %s)", m.text(attr(perm, "source_arn")))
+	}
+	return p
+}
+
+// checkNotificationFilter, in the plan: the splitter is notified of object
+// creation under batches/ ending in .json or .jsonl, and of nothing under
+// its own reports/; the permissions let S3 invoke a function, nothing else.
+func checkNotificationFilter(_ *Config, ps plans) []string {
+	var p problems
+	for _, pl := range ps.ok(&p, "default") {
+		got := map[string]bool{}
+		for _, addr := range pl.addresses("aws_s3_bucket_notification") {
+			for _, lf := range getList(pl.After[addr], "lambda_function") {
+				events := getStrs(lf, "events")
+				if len(events) == 0 {
+					p.add("a notification has no events")
+				}
+				for _, ev := range events {
+					if !strings.HasPrefix(ev, "s3:ObjectCreated:") {
+						p.add("a notification fires on %q: only object creation starts a batch", ev)
+					}
+				}
+				prefix, suffix := getStr(lf, "filter_prefix"), getStr(lf, "filter_suffix")
+				if strings.HasPrefix(naming.ReportPrefix, prefix) {
+					p.add("the notification filter prefix %q matches the splitter's own %s objects: it would retrigger itself", prefix, naming.ReportPrefix)
+				}
+				got[prefix+"*"+suffix] = true
+			}
+		}
+		want := map[string]bool{naming.BatchPrefix + "*.json": true, naming.BatchPrefix + "*.jsonl": true}
+		if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(sortedKeys(want)) {
+			p.add("the splitter is notified for %v, want exactly %v (prefix %s, suffixes .json and .jsonl)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
+		}
+		for _, addr := range pl.addresses("aws_lambda_permission") {
+			perm := pl.After[addr]
+			if pr := getStr(perm, "principal"); pr != "s3.amazonaws.com" {
+				p.add("%s has principal %q, want s3.amazonaws.com", addr, pr)
+			}
+			if a := getStr(perm, "action"); a != "lambda:InvokeFunction" {
+				p.add("%s allows %q, want lambda:InvokeFunction", addr, a)
+			}
+		}
 	}
 	return p
 }

@@ -34,7 +34,7 @@ var invariants = []invariant{
 	{name: "redrive-policy", check: checkRedrivePolicy},
 	{name: "report-batch-item-failures", plans: []string{"default"}, planCheck: checkReportBatchItemFailures},
 	{name: "esm-config", check: checkESMWiring, plans: []string{"policy", "esm-100-no-window", "esm-10-no-window"}, breakPlans: []string{"policy", "esm-100-no-window"}, planCheck: checkESMConfig},
-	{name: "notification-filter", check: checkNotificationFilter},
+	{name: "notification-filter", check: checkNotificationWiring, plans: []string{"default"}, planCheck: checkNotificationFilter},
 	{name: "iam-no-wildcards", check: checkIAMNoWildcards},
 	{name: "iam-exact-grants", check: checkIAMExactGrants},
 	{name: "names-from-workspace", check: checkNamesBuiltFromPrefix, plans: []string{"default", "dev", "prod", "policy"}, planCheck: checkNamesFromWorkspace, breakPlans: []string{"policy"}},
