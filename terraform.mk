@@ -72,8 +72,8 @@ tf-sec: $(TFSEC) ## tfsec, zero findings
 
 # The policy tests plan copies of terraform/ with the pinned Terraform and
 # the offline provider (test/policy/plan_test.go).
-tf-policy: $(TERRAFORM) ## policy tests over the HCL and the plans (go test ./test/policy/...)
-	MEMO_TERRAFORM=$(abspath $(TERRAFORM)) $(GO) test ./test/policy/...
+tf-policy: $(TERRAFORM) ## policy tests over the HCL and the plans (go test -count=1 ./test/policy/...: the plans are not in the test cache)
+	MEMO_TERRAFORM=$(abspath $(TERRAFORM)) $(GO) test -count=1 ./test/policy/...
 
 # Offline: hashicorp/aws is memo's schema-only stand-in (tools/tfprovider,
 # the 6.25.0 schema from the npm package @cdktf/provider-aws), installed
