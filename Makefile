@@ -39,14 +39,19 @@ run: ## run the seed batch through the local twin (needs moto: pip install "moto
 test: lint unit tf-check fuzz-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz smoke
 	@echo "make test: all checks passed"
 
-lint: ## gofmt, go vet and go mod tidy -diff
+lint: ## gofmt, go vet and go mod tidy -diff (memo's module and tools/tfprovider's)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
+	$(GO) -C tools/tfprovider vet ./...
+	@$(GO) -C tools/tfprovider mod tidy -diff || { echo "tools/tfprovider/go.mod is not tidy: run go mod tidy there" >&2; exit 1; }
 
-unit: bin/aws-lambda-rie ## go test ./... (integration tests start their own moto_server; the twin e2e runs the built binaries)
-	$(GO) test -count=1 -timeout 30m ./...
+# test/policy is left to tf-check (tf-policy), which make test also runs:
+# it plans copies of terraform/ for about a minute, once is enough.
+unit: bin/aws-lambda-rie ## go test ./... but test/policy (integration tests start their own moto_server; the twin e2e runs the built binaries)
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/test/policy$$')
+	$(GO) -C tools/tfprovider test -count=1 ./...
 
 fuzz-smoke: ## run each fuzz target for FUZZTIME (default 10s)
 	@for t in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' internal | sed 's/func //' | sort -u); do \

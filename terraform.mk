@@ -2,11 +2,11 @@
 # BIN before the include if you want another tool directory) and provides
 # `build`, which writes build/splitter.zip and build/compute.zip.
 #
-#   make tf-check                  fmt, tflint, tfsec and the policy tests, offline
+#   make tf-check                  fmt, tflint, tfsec, validate + plans, policy tests: offline
 #   make deploy  WORKSPACE=dev     build, select or create the workspace, apply env/dev.tfvars
 #   make destroy WORKSPACE=dev     build, destroy, delete the workspace
 #   make tf-plan WORKSPACE=dev     build, plan only
-#   make tf-validate               terraform init -backend=false + validate (needs the network)
+#   make tf-validate               init -backend=false, validate and plans, offline (stand-in provider)
 #
 # Options: AUTO_APPROVE=1 (no yes prompt), TF_ARGS='-var x=y ...' (more apply,
 # plan or destroy arguments), KEEP_WORKSPACE=1 (destroy keeps the workspace).
@@ -51,7 +51,7 @@ tf-tools: $(TERRAFORM) $(TFLINT) $(TFSEC) ## terraform, tflint and tfsec (pinned
 
 .PHONY: tf-check tf-fmt tf-fmt-fix tf-lint tf-sec tf-policy tf-validate
 
-tf-check: tf-fmt tf-lint tf-sec tf-policy ## Terraform checks, offline: fmt, tflint, tfsec, policy tests
+tf-check: tf-fmt tf-lint tf-sec tf-validate tf-policy ## Terraform checks, offline: fmt, tflint, tfsec, validate + plan, policy tests
 
 tf-fmt: $(TERRAFORM) ## terraform fmt -check over terraform/
 	$(TERRAFORM) fmt -check -recursive -diff $(TF_DIR)
@@ -70,13 +70,19 @@ tf-sec: $(TFSEC) ## tfsec, zero findings
 	$(TFSEC) $(TF_DIR) --no-color --concise-output --no-module-downloads
 	$(TFSEC) $(TF_DIR) --no-color --concise-output --no-module-downloads --var-file $(abspath test/policy/testdata/features-on.tfvars)
 
-tf-policy: ## policy tests over the HCL (go test ./test/policy/...)
-	$(GO) test ./test/policy/...
+# The policy tests plan copies of terraform/ with the pinned Terraform and
+# the offline provider (test/policy/plan_test.go).
+tf-policy: $(TERRAFORM) ## policy tests over the HCL and the plans (go test -count=1 ./test/policy/...: the plans are not in the test cache)
+	MEMO_TERRAFORM=$(abspath $(TERRAFORM)) $(GO) test -count=1 ./test/policy/...
 
-# Downloads the AWS provider, so it is not part of tf-check.
-tf-validate: $(TERRAFORM) ## terraform init -backend=false + validate (downloads the AWS provider)
-	$(TERRAFORM) -chdir=$(TF_DIR) init -backend=false -input=false
-	$(TERRAFORM) -chdir=$(TF_DIR) validate
+# Offline: hashicorp/aws is memo's schema-only stand-in (tools/tfprovider,
+# the 6.25.0 schema from the npm package @cdktf/provider-aws), installed
+# from a filesystem mirror under .cache/tf-offline/ through a CLI
+# configuration written there (never the user's). Init, validate and the
+# plans run in a temporary copy of terraform/. The first run downloads the
+# npm package and extracts the schema (see README, "Terraform checks").
+tf-validate: $(TERRAFORM) ## terraform init -backend=false, validate and plan (default, dev, prod, features on), offline
+	$(GO) run ./tools/tfcheck -terraform $(abspath $(TERRAFORM))
 
 # ---- deploy and destroy ---------------------------------------------------
 

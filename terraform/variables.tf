@@ -170,7 +170,7 @@ variable "create_alarm_topic" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (for example of existing SNS topics) that every alarm notifies, a list."
+  description = "ARNs (for example of existing SNS topics) that every alarm notifies, a list of at most 5 (4 with create_alarm_topic)."
   type        = list(string)
   default     = []
 }

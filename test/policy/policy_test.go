@@ -5,12 +5,21 @@ import (
 	"testing"
 )
 
-// TestInvariants checks terraform/ as it is.
+// TestInvariants checks terraform/ as it is: the HCL, and every plan an
+// invariant reads, each made once.
 func TestInvariants(t *testing.T) {
+	files := readTerraform(t)
 	c := mustConfig(t)
+	need := map[string]bool{}
+	for _, inv := range invariants {
+		for _, n := range inv.plans {
+			need[n] = true
+		}
+	}
+	ps := planConfig(t, files, sortedKeys(need))
 	for _, inv := range invariants {
 		t.Run(inv.name, func(t *testing.T) {
-			for _, msg := range sortedProblems(inv.check(c)) {
+			for _, msg := range sortedProblems(inv.run(c, ps)) {
 				t.Errorf("invariant %s: %s", inv.name, msg)
 			}
 		})
@@ -27,17 +36,17 @@ type breakage struct {
 }
 
 var breakages = []breakage{
-	{"expressions-evaluate", "misspelt variable", "modules/pipeline/functions.tf",
+	{"terraform-plans", "misspelt variable", "modules/pipeline/functions.tf",
 		"memory_size      = var.compute_memory_mb", "memory_size      = var.compute_memory"},
-	{"expressions-evaluate", "undeclared local", "modules/pipeline/iam.tf",
+	{"terraform-plans", "undeclared local", "modules/pipeline/iam.tf",
 		"name   = local.names.compute", "name   = local.name.compute"},
-	{"expressions-evaluate", "undeclared resource", "modules/pipeline/alarms.tf",
+	{"terraform-plans", "undeclared resource", "modules/pipeline/alarms.tf",
 		"dimensions  = { QueueName = aws_sqs_queue.dlq.name }", "dimensions  = { QueueName = aws_sqs_queue.deadletter.name }"},
-	{"expressions-evaluate", "unknown function", "modules/pipeline/functions.tf",
+	{"terraform-plans", "unknown function", "modules/pipeline/functions.tf",
 		"tostring(var.splitter_send_concurrency)", "to_string(var.splitter_send_concurrency)"},
-	{"expressions-evaluate", "type error in a dynamic block", "modules/pipeline/storage.tf",
+	{"terraform-plans", "type error in a dynamic block", "modules/pipeline/storage.tf",
 		`for_each = var.enable_batch_index ? [local.batch_index] : []`, `for_each = var.enable_batch_index ? local.batch_index : []`},
-	{"expressions-evaluate", "root output of a missing module output", "outputs.tf",
+	{"terraform-plans", "root output of a missing module output", "outputs.tf",
 		"value       = module.pipeline.dlq_url", "value       = module.pipeline.dlq"},
 	{"visibility-derived", "visibility timeout typed", "modules/pipeline/queues.tf",
 		"visibility_timeout_seconds = local.visibility_timeout_seconds", "visibility_timeout_seconds = 180"},
@@ -58,7 +67,7 @@ var breakages = []breakage{
 	{"esm-config", "no maximum concurrency", "modules/pipeline/functions.tf",
 		"scaling_config {", "dummy_config {"},
 	{"esm-config", "batching-window precondition dropped", "modules/pipeline/functions.tf",
-		"var.compute_batch_size <= 10 || var.compute_batching_window_seconds >= 1", "true"},
+		"var.compute_batch_size <= 10 || var.compute_batching_window_seconds >= 1", "var.compute_batch_size <= 100 || var.compute_batching_window_seconds >= 1"},
 	{"notification-filter", "no depends_on the permission", "modules/pipeline/functions.tf",
 		"depends_on = [aws_lambda_permission.splitter_from_bucket]", "depends_on = []"},
 	{"notification-filter", "prefix widened to the whole bucket", "modules/pipeline/main.tf",
@@ -193,10 +202,10 @@ resource "aws_iam_role_policy" "compute" {`},
 		`projection_type    = "INCLUDE"`, `projection_type    = "KEYS_ONLY"`},
 	{"results-table", "prod unprotected", "modules/pipeline/main.tf",
 		`var.workspace == "prod" : var.deletion_protection`, `false : var.deletion_protection`},
-	{"results-table", "no PITR", "modules/pipeline/variables.tf",
-		`Whether the results table keeps continuous backups for point-in-time recovery (35 days), a flag."
+	{"results-table", "no PITR", "variables.tf",
+		`Whether the results table keeps point-in-time recovery backups (35 days), a flag."
   type        = bool
-  default     = true`, `Whether the results table keeps continuous backups for point-in-time recovery (35 days), a flag."
+  default     = true`, `Whether the results table keeps point-in-time recovery backups (35 days), a flag."
   type        = bool
   default     = false`},
 	{"outputs", "output renamed", "outputs.tf",
@@ -205,6 +214,8 @@ resource "aws_iam_role_policy" "compute" {`},
 		`value       = aws_sqs_queue.ops.url`, `value       = aws_sqs_queue.dlq.url`},
 	{"alarms", "no DLQ alarm", "modules/pipeline/alarms.tf",
 		`metric      = "ApproximateNumberOfMessagesVisible"`, `metric      = "NumberOfMessagesSent"`},
+	{"alarm-actions-bounded", "bound of the alarms' precondition off by one", "modules/pipeline/alarms.tf",
+		`condition     = length(local.alarm_actions) <= 5`, `condition     = length(local.alarm_actions) <= 6`},
 	{"alarms", "alarms notify nobody", "modules/pipeline/alarms.tf",
 		`alarm_actions      = local.alarm_actions`, `alarm_actions      = []`},
 	{"dashboard", "memo metric dimension renamed", "modules/pipeline/alarms.tf",
@@ -242,13 +253,21 @@ variable "xray_tracing" {`},
 		`#tfsec:ignore:aws-sqs-queue-encryption-use-cmk SQS-managed SSE encrypts every message; see the ops queue.`, `#tfsec:ignore:aws-sqs-queue-encryption-use-cmk`},
 	{"tfsec-ignores-reasoned", "ignore everything", "modules/pipeline/storage.tf",
 		`#tfsec:ignore:aws-s3-enable-bucket-logging`, `#tfsec:ignore:*`},
+	{"provider-versions", "root allows every 6.x again", "versions.tf",
+		`version = ">= 6.25.0, < 6.29.0"`, `version = "~> 6.0"`},
+	{"provider-versions", "module allows the GSI regression", "modules/pipeline/versions.tf",
+		`version = ">= 6.0, < 6.29.0"`, `version = ">= 6.0"`},
+	{"provider-versions", "root excludes the checked release", "versions.tf",
+		`version = ">= 6.25.0, < 6.29.0"`, `version = "~> 6.26.0"`},
 	{"env-tfvars", "value its validation refuses", "env/prod.tfvars",
 		`log_retention_days`, `compute_max_concurrency = 1
 log_retention_days`},
 }
 
 // TestInvariantsCatchBreakage proves each check can fail: it breaks a copy of
-// terraform/ in memory and asserts that the named invariant reports it.
+// terraform/ in memory and asserts that the named invariant reports it. An
+// invariant that reads plans reads the plans of the broken copy (made in
+// parallel subtests: a plan takes seconds).
 func TestInvariantsCatchBreakage(t *testing.T) {
 	files := readTerraform(t)
 	byName := map[string]invariant{}
@@ -277,7 +296,17 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the broken copy does not parse: %v", err)
 			}
-			ps := inv.check(c)
+			var pl plans
+			if len(inv.plans) > 0 {
+				t.Parallel()
+				names := inv.breakPlans
+				if names == nil {
+					names = inv.plans
+				}
+				pl = planConfig(t, broken, names)
+				pl.partial = true
+			}
+			ps := inv.run(c, pl)
 			if len(ps) == 0 {
 				t.Fatalf("invariant %s did not notice: %s (%s: %q -> %q)", b.invariant, b.why, b.file, b.old, b.new)
 			}

@@ -121,6 +121,15 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   treat_missing_data = "notBreaching"
   alarm_actions      = local.alarm_actions
   ok_actions         = local.alarm_actions
+
+  lifecycle {
+    # CloudWatch PutMetricAlarm takes at most 5 AlarmActions and 5
+    # OKActions: alarm_actions plus the optional topic must fit.
+    precondition {
+      condition     = length(local.alarm_actions) <= 5
+      error_message = "CloudWatch allows at most 5 alarm actions per alarm: alarm_actions plus the alarm topic (create_alarm_topic) make ${length(local.alarm_actions)}."
+    }
+  }
 }
 
 resource "aws_cloudwatch_dashboard" "pipeline" {

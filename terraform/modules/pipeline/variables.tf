@@ -245,13 +245,20 @@ variable "create_alarm_topic" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (for example of existing SNS topics) that every alarm notifies on ALARM and OK, a list; empty means alarms without actions unless create_alarm_topic is set."
+  description = "ARNs (for example of existing SNS topics) that every alarm notifies on ALARM and OK, a list of at most 5 (4 with create_alarm_topic); empty means alarms without actions unless create_alarm_topic is set."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
     error_message = "Every alarm action must be an ARN."
+  }
+
+  # CloudWatch PutMetricAlarm: AlarmActions and OKActions hold at most 5
+  # items each. The alarm topic takes one more (the alarms' precondition).
+  validation {
+    condition     = length(var.alarm_actions) <= 5
+    error_message = "CloudWatch allows at most 5 alarm actions per alarm: give at most 5 alarm_actions (4 with create_alarm_topic)."
   }
 }
 
