@@ -42,7 +42,7 @@ func main() {
 	flag.StringVar(&o.rie, "rie", "bin/aws-lambda-rie", "aws-lambda-rie (make bin/aws-lambda-rie)")
 	flag.Parse()
 	start := time.Now()
-	// make bench must finish within 10 minutes; a run here takes about 2.
+	// make bench must finish within 10 minutes; a run here takes about 4.
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	if err := run(ctx, o, os.Stdout); err != nil {
