@@ -29,9 +29,11 @@ table and queues, and serves until interrupted, so that the AWS CLI drives it:
   memo status --endpoint URL 'batches/work.json@ETAG'
 
 With --batch FILE it uploads FILE under batches/, waits until the batch has
-settled (see memo help status), prints the results, the rejected ops and the
-reconciliation line of memo status, and exits (code 0 when nothing was lost,
-3 if any op is lost, 4 if the file was rejected whole).
+settled (see memo help status), with a progress line on stderr every 5 s,
+prints the results, the rejected ops and the reconciliation line of memo
+status, and exits (code 0 when nothing was lost, 3 if any op is lost, 4 if
+the file was rejected whole). It waits as long as the batch moves, and gives
+up (exit 1) once nothing has moved for --stall.
 
   memo local --batch examples/work.json
 
@@ -45,7 +47,8 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	batchFile := fs.String("batch", "", "upload this batch file, wait for it, print its results and exit")
 	endpoint := fs.String("endpoint", "", "use the emulator at this URL instead of starting moto_server")
 	ws := fs.String("workspace", local.DefaultWorkspace, "workspace name of the twin's resources")
-	timeout := fs.Duration("timeout", local.WaitTimeout, "with --batch: give up waiting after this long")
+	timeout := fs.Duration("timeout", 0, "with --batch: give up after this long even while the batch moves (0: no limit)")
+	stall := fs.Duration("stall", DefaultStall, "with --batch: give up once nothing has moved for this long")
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
 	pollers := fs.Int("pollers", 4, "concurrent ops-queue pollers (the event source mapping's concurrency)")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
@@ -93,7 +96,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			<-ctx.Done()
 			return nil
 		}
-		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		ctx, cancel := withTimeout(ctx, *timeout)
 		defer cancel()
 		client := twin.Client()
 		if *faultRate > 0 {
@@ -106,7 +109,9 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			client = workspace.New(cfg, twin.Resources)
 		}
 		key := naming.BatchPrefix + filepath.Base(*batchFile)
-		return submitAndReport(ctx, env, client, *batchFile, key, workspace.WaitOptions{Idle: twin.Idle}, "arrow")
+		p := newProgress(env.stderr, false, countOps(*batchFile, key))
+		return submitAndReport(ctx, env, client, *batchFile, key,
+			workspace.WaitOptions{Idle: twin.Idle, Stall: *stall, Progress: p.update}, "arrow")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,10 +26,15 @@ func init() {
   memo submit --endpoint http://127.0.0.1:PORT --wait big.jsonl
 
 The key defaults to batches/<file name>. With --wait, memo prints progress
-(ops done of total) until the batch has settled (see memo help status), then
-the reconciliation line of memo status (total, ok, error, rejected,
-superseded, dlq, lost); the exit code is 0 when nothing was lost, 3 if ops
-were lost (or no report came), 4 if the file was rejected.`,
+(ops done of total; the total is counted from FILE with the splitter's own
+scanner) until the batch has settled (see memo help status), then the
+reconciliation line of memo status (total, ok, error, rejected, superseded,
+dlq, lost); the exit code is 0 when nothing was lost, 3 if ops were lost (or
+no report came), 4 if the file was rejected. It waits as long as the batch
+moves, and gives up (exit 1) once nothing has moved for --stall: no op
+accounted for, no change in the ops queue's depth, no report. The default
+outlasts a poison op's redeliveries at Terraform's defaults (5 receives x a
+180 s visibility timeout).`,
 		declare: declareSubmit,
 	})
 }
@@ -37,7 +43,8 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 	t := targetFlags(fs, env)
 	key := fs.String("key", "", "object key (default batches/<file name>; must start with batches/)")
 	wait := fs.Bool("wait", false, "wait until every op is accounted for, showing progress")
-	timeout := fs.Duration("timeout", time.Hour, "with --wait: give up after this long")
+	timeout := fs.Duration("timeout", 0, "with --wait: give up after this long even while the batch moves (0: no limit)")
+	stall := fs.Duration("stall", DefaultStall, "with --wait: give up once nothing has moved for this long")
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return usageErr("want exactly one batch file")
@@ -69,10 +76,10 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if !*wait {
 			return nil
 		}
-		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		ctx, cancel := withTimeout(ctx, *timeout)
 		defer cancel()
-		p := newProgress(env)
-		rec, err := c.Wait(ctx, id, workspace.WaitOptions{Poll: time.Second, Progress: p.update})
+		p := newProgress(env.stdout, env.isTerminal, countOps(file, k))
+		rec, err := c.Wait(ctx, id, workspace.WaitOptions{Poll: time.Second, Progress: p.update, Stall: *stall})
 		p.done()
 		if err != nil {
 			return fmt.Errorf("waiting for %s: %w", id, err)
@@ -85,18 +92,58 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 	}
 }
 
+// DefaultStall is how long memo submit --wait and memo local --batch wait
+// while nothing moves: longer than a poison op's maxReceiveCount (5)
+// deliveries at a 180 s visibility timeout, Terraform's defaults.
+const DefaultStall = 20 * time.Minute
+
+// withTimeout is context.WithTimeout, with 0 for no limit.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// countOps counts the ops of a batch file as the splitter will (every op,
+// rejected ones included: its report's total), or returns -1 if the file
+// cannot be read or is broken.
+func countOps(file, key string) int {
+	f, ok := batch.FormatOf(key)
+	if !ok {
+		return -1
+	}
+	r, err := os.Open(file)
+	if err != nil {
+		return -1
+	}
+	defer r.Close()
+	n := 0
+	if err := batch.Scan(r, f, func(batch.Item) error { n++; return nil }); err != nil {
+		return -1
+	}
+	return n
+}
+
 // progress shows a batch's progress: a bar redrawn in place on a terminal,
 // a plain line every few seconds otherwise.
 type progress struct {
-	env   *cli
+	w     io.Writer
+	tty   bool
+	total int // counted from the file, until the report says; -1 unknown
 	start time.Time
 	last  time.Time
 	drawn bool
 }
 
-func newProgress(env *cli) *progress { return &progress{env: env, start: time.Now()} }
+func newProgress(w io.Writer, tty bool, total int) *progress {
+	return &progress{w: w, tty: tty, total: total, start: time.Now()}
+}
 
 func (p *progress) update(r status.Reconciliation) {
+	if r.Report == nil && p.total >= 0 {
+		r.Total = p.total
+	}
 	done := r.Done()
 	elapsed := time.Since(p.start)
 	rate := float64(done) / elapsed.Seconds()
@@ -107,28 +154,28 @@ func (p *progress) update(r status.Reconciliation) {
 		eta = "0s"
 	}
 	total := "?"
-	if r.Report != nil {
+	if r.Report != nil || p.total >= 0 {
 		total = fmt.Sprint(r.Total)
 	}
-	if p.env.isTerminal {
+	if p.tty {
 		const width = 30
 		filled := 0
 		if r.Total > 0 {
 			filled = min(width, done*width/r.Total)
 		}
 		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-		fmt.Fprintf(p.env.stdout, "\r\033[K%s %d/%s ops  %.0f ops/s  ETA %s", bar, done, total, rate, eta)
+		fmt.Fprintf(p.w, "\r\033[K%s %d/%s ops  %.0f ops/s  ETA %s", bar, done, total, rate, eta)
 		p.drawn = true
 		return
 	}
 	if time.Since(p.last) >= 5*time.Second || (r.Settled() && !p.last.IsZero()) {
 		p.last = time.Now()
-		fmt.Fprintf(p.env.stdout, "progress: %d/%s ops, %.0f ops/s, ETA %s\n", done, total, rate, eta)
+		fmt.Fprintf(p.w, "progress: %d/%s ops, %.0f ops/s, ETA %s\n", done, total, rate, eta)
 	}
 }
 
 func (p *progress) done() {
 	if p.drawn {
-		fmt.Fprintln(p.env.stdout)
+		fmt.Fprintln(p.w)
 	}
 }

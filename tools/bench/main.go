@@ -8,7 +8,8 @@
 // test -bench, one core, best of 3), the splitter's memory in a process of
 // its own (./splitmem, once per size), the SDK's CPU per call against a
 // stub, a 2,000-op batch through the twin with memo's handlers and then with
-// a naive baseline (API calls counted by an SDK middleware), the cost model
+// a naive baseline (API calls counted by an SDK middleware), a 20,000-op
+// batch through the twin (its rate against the 2,000-op one's), the cost model
 // and the on-paper AWS estimate from those, and the artifacts' sizes and
 // init durations under aws-lambda-rie. The measurement code is in
 // tools/bench/measure.
@@ -34,13 +35,14 @@ func main() {
 	flag.StringVar(&o.root, "root", ".", "the repository's root")
 	flag.StringVar(&o.goCmd, "go", "go", "the go command")
 	flag.IntVar(&o.twinOps, "twin-ops", 2000, "ops of the twin runs")
+	flag.IntVar(&o.twinScaleOps, "twin-scale-ops", 20000, "ops of the twin run whose rate is compared with the -twin-ops run's")
 	flag.IntVar(&o.count, "count", 3, "runs of each microbenchmark (the best is kept)")
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime of each microbenchmark run")
 	flag.StringVar(&o.logPath, "log", "", "write the benchmarks' and the twins' logs to this file")
 	flag.StringVar(&o.rie, "rie", "bin/aws-lambda-rie", "aws-lambda-rie (make bin/aws-lambda-rie)")
 	flag.Parse()
 	start := time.Now()
-	// make bench must finish within 10 minutes; a run here takes about 2.
+	// make bench must finish within 10 minutes; a run here takes about 4.
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	if err := run(ctx, o, os.Stdout); err != nil {
@@ -53,7 +55,7 @@ func main() {
 
 type options struct {
 	root, logPath, benchtime, rie, goCmd string
-	twinOps, count                       int
+	twinOps, twinScaleOps, count         int
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
@@ -191,6 +193,18 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("side_by_side_naive_vs_memo_api_calls", np.PipelineCalls/mp.PipelineCalls, nil, "")
 	p.Figure("side_by_side_memo_process_cpu_us_per_op", float64(memo.CPU.Microseconds())/float64(o.twinOps), nil, "this process: functions, twin plumbing, proxy, waiter (moto excluded)")
 	p.Figure("side_by_side_naive_process_cpu_us_per_op", float64(naive.CPU.Microseconds())/float64(o.twinOps), nil, "")
+
+	// 6b. The twin at scale: a batch 10x as big, on a fresh twin, at the
+	// same rate (moto's SQS costs per call grow with the queue's depth
+	// without the twin's motopatch.py).
+	scale, err := measure.RunTwin(ctx, measure.Memo, o.twinScaleOps, logw)
+	if err != nil {
+		return err
+	}
+	p.Comment("the twin at scale: a %d-op and a %d-op batch through memo, each on a fresh twin, upload to every op accounted for", o.twinOps, o.twinScaleOps)
+	p.Figure(fmt.Sprintf("twin_ops_per_s_%d", o.twinOps), memo.Rate(), nil, fmt.Sprintf("%.1f s", memo.Wall.Seconds()))
+	p.Figure(fmt.Sprintf("twin_ops_per_s_%d", o.twinScaleOps), scale.Rate(), nil, fmt.Sprintf("%.1f s; %s", scale.Wall.Seconds(), scale.Rec))
+	p.Figure("twin_rate_big_vs_small", scale.Rate()/memo.Rate(), measure.AtLeast(0.8), "the rate of the bigger batch over the smaller one's")
 
 	// 7. On paper: 1M ops on AWS at the defaults.
 	est := model.Estimate(mp, 1e6)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -182,6 +181,3 @@ func (t *Twin) Summary() string {
 	return fmt.Sprintf("endpoint: %s\nbucket: %s\ntable: %s\nqueue: %s\ndlq: %s\n",
 		t.Endpoint(), t.Bucket, t.Table, t.QueueURL, t.DLQURL)
 }
-
-// WaitTimeout is how long memo local --batch waits by default.
-const WaitTimeout = 10 * time.Minute

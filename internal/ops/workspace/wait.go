@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/memohq/memo/internal/ops/status"
@@ -12,8 +13,10 @@ type WaitOptions struct {
 	// Poll is the interval between checks (default 500ms).
 	Poll time.Duration
 	// FullEvery: while the pipeline is busy, a full reconciliation (which
-	// reads the batch's whole index) runs every FullEvery polls; the polls
-	// between only read the report and the ops queue's depth (default 10).
+	// reads the batch's whole index) runs every FullEvery poll intervals,
+	// or less often when it is slow (at most a tenth of the time); the
+	// polls between only read the ops queue's depth and, until it exists,
+	// the report (default 10).
 	FullEvery int
 	// Idle, when set, says whether the pipeline has nothing left to do
 	// (the twin knows); otherwise an empty ops queue is taken as idle.
@@ -21,14 +24,23 @@ type WaitOptions struct {
 	// Quiet is how many consecutive idle polls end the wait with ops
 	// unaccounted for (default 4).
 	Quiet int
+	// Stall, when set, ends the wait with ErrStalled once nothing has moved
+	// for that long: no change in the ops accounted for, the ops queue's
+	// depth or the report. A batch that keeps moving is waited for however
+	// long it takes.
+	Stall time.Duration
 	// Progress is called after every poll. Between full reconciliations
 	// the counts are those of the last one, and Queued is fresh.
 	Progress func(status.Reconciliation)
 }
 
+// ErrStalled is returned by Wait when nothing moved for WaitOptions.Stall.
+var ErrStalled = fmt.Errorf("no progress")
+
 // Wait follows a batch until every op is accounted for, or until the
 // pipeline has been idle for a while with ops still missing (they are then
-// lost), or until ctx ends. It returns the last full reconciliation.
+// lost), or until nothing has moved for o.Stall, or until ctx ends. It
+// returns the last full reconciliation.
 func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.Reconciliation, error) {
 	if o.Poll <= 0 {
 		o.Poll = 500 * time.Millisecond
@@ -45,6 +57,9 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 	}
 	last := status.Reconciliation{Batch: batch, Queued: -1}
 	quiet := 0
+	var still stillness
+	var lastFull time.Time
+	var fullCost time.Duration // how long the last full reconciliation took
 	for poll := 0; ; poll++ {
 		idle, queued, err := queueIdle(ctx)
 		if err != nil {
@@ -55,13 +70,27 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 				return last, err
 			}
 		}
-		full := idle || poll%o.FullEvery == 0 || last.Report == nil
+		// A full reconciliation reads every result of the batch, which
+		// grows with it: it runs every FullEvery polls, but never more than
+		// a tenth of the time (on the twin it shares moto with the
+		// pipeline), and at once when the pipeline is idle or the report
+		// appears. Until the report exists only it is read between them.
+		full := idle || lastFull.IsZero() ||
+			time.Since(lastFull) >= max(time.Duration(o.FullEvery)*o.Poll, 9*fullCost)
+		if !full && last.Report == nil {
+			_, found, err := c.Report(ctx, batch)
+			if err != nil {
+				return last, err
+			}
+			full = found
+		}
 		if full {
+			t := time.Now()
 			r, err := status.Reconcile(ctx, c, batch)
 			if err != nil {
 				return last, err
 			}
-			last = r
+			last, lastFull, fullCost = r, time.Now(), time.Since(t)
 		}
 		if !full || last.Queued < 0 {
 			last.Queued = queued
@@ -86,10 +115,35 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		if quiet >= o.Quiet {
 			return last, nil
 		}
+		if o.Stall > 0 && still.since(last, time.Now()) >= o.Stall {
+			return last, fmt.Errorf("%w for %v", ErrStalled, o.Stall)
+		}
 		select {
 		case <-ctx.Done():
 			return last, ctx.Err()
 		case <-time.After(o.Poll):
 		}
 	}
+}
+
+// stillness tracks how long a batch has not moved, as a wait sees it: the
+// ops accounted for, the ops queue's depth, the total and whether the
+// report exists.
+type stillness struct {
+	seen mark
+	at   time.Time // when seen was first seen
+}
+
+type mark struct {
+	accounted, queued, total int
+	report                   bool
+}
+
+// since returns how long r has looked the same up to now.
+func (s *stillness) since(r status.Reconciliation, now time.Time) time.Duration {
+	m := mark{r.OK + r.Error + r.Rejected + r.DLQ, r.Queued, r.Total, r.Report != nil}
+	if s.at.IsZero() || m != s.seen {
+		s.seen, s.at = m, now
+	}
+	return now.Sub(s.at)
 }

@@ -63,6 +63,14 @@ type TwinRun struct {
 	CPU time.Duration
 }
 
+// Rate is the run's ops per second, upload to every op accounted for.
+func (r TwinRun) Rate() float64 {
+	if r.Wall <= 0 {
+		return 0
+	}
+	return float64(r.Ops) / r.Wall.Seconds()
+}
+
 // RunTwin starts a twin (its own moto) running design, uploads a .jsonl
 // batch of n generated ops, waits until every op is accounted for and
 // returns what was counted. log receives the twin's logs (nil discards).
