@@ -184,6 +184,9 @@ func TestRedeliveryLeavesTheSameItem(t *testing.T) {
 		}
 	}
 	h := table.History("a")
+	if len(h) != 3 {
+		t.Fatalf("a written %d times for 3 deliveries, want 3 (a redelivery rewrites its item)", len(h))
+	}
 	for _, r := range h[1:] {
 		if r.Name != h[0].Name || r.Op != h[0].Op || r.Status != h[0].Status || *r.Value != *h[0].Value || r.Batch != h[0].Batch {
 			t.Fatalf("redelivery wrote %+v after %+v", r, h[0])
@@ -252,5 +255,52 @@ func TestChunksRespectTheLimit(t *testing.T) {
 	}
 	if c := table.Calls.Load(); c != 4 {
 		t.Fatalf("%d write calls for 100 items, want 4", c)
+	}
+}
+
+// TestNoTimeLeftFailsEveryMessage: an invocation that starts with less time
+// than the margin writes nothing and lists every message as failed, so SQS
+// redelivers them. Answering "all done" instead would delete the messages
+// with their results never stored: ops lost.
+func TestNoTimeLeftFailsEveryMessage(t *testing.T) {
+	table := inmem.NewTable()
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Margin: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	resp, err := svc.Handle(ctx, sqsEvent(msg("a", "1", "b"), msg("b", "2", "b"), msg("c", "3", "b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1 id-2]" {
+		t.Fatalf("failures %v, want every message (none could be stored in time)", got)
+	}
+	if c := table.Calls.Load(); c != 0 || len(table.Items()) != 0 {
+		t.Fatalf("%d write calls, %d items: nothing may be written past the margin", c, len(table.Items()))
+	}
+}
+
+// TestWriteAttemptsAreExactlyThePolicys: Retry.Attempts counts every try,
+// the first included; an item that is never processed is tried exactly that
+// many times and then reported.
+func TestWriteAttemptsAreExactlyThePolicys(t *testing.T) {
+	for _, attempts := range []int{1, 2, 4} {
+		table := inmem.NewTable()
+		table.Fail = func(rs []record.Result) ([]string, error) {
+			var un []string
+			for _, r := range rs {
+				un = append(un, r.Name)
+			}
+			return un, nil
+		}
+		p := noWait
+		p.Attempts = attempts
+		svc := compute.New(table, fakeEval, compute.Config{Retry: p})
+		resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b")))
+		if got := failedIDs(resp); fmt.Sprint(got) != "[id-0]" {
+			t.Fatalf("attempts=%d: failures %v, want [id-0]", attempts, got)
+		}
+		if c := table.Calls.Load(); c != int64(attempts) {
+			t.Errorf("attempts=%d: %d write calls, want exactly %d", attempts, c, attempts)
+		}
 	}
 }

@@ -133,24 +133,41 @@ func TestRejectionsAndDuplicates(t *testing.T) {
 	}
 }
 
+// lateFault is a batch with n valid ops (several full chunks of
+// MaxSendBatch) before a structural fault, in either format.
+func lateFault(n int, jsonl bool) string {
+	var ops []string
+	for i := range n {
+		ops = append(ops, fmt.Sprintf(`{"name": "n%d", "op": "%d"}`, i, i))
+	}
+	if jsonl {
+		return strings.Join(ops, "\n") + "\n" + `{"name": "late", "op": "1"} x` + "\n" + `{"name": "after", "op": "1"}` + "\n"
+	}
+	return `{"ops": [` + strings.Join(ops, ",\n") + `,` + "\n" + `{"name": "late", "op": "1"} {"name": "after", "op": "1"}]}`
+}
+
 func TestStructurallyBrokenFileEnqueuesNothing(t *testing.T) {
-	for name, body := range map[string]string{
-		"truncated":       `{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"`,
-		"trailing":        `{"ops": [{"name": "a", "op": "1"}]} x`,
-		"not json":        `hello`,
-		"ops not array":   `{"ops": {}}`,
-		"top-level array": `[{"name": "a", "op": "1"}]`,
+	for name, c := range map[string]struct{ key, body string }{
+		"truncated":       {"b.json", `{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"`},
+		"trailing":        {"b.json", `{"ops": [{"name": "a", "op": "1"}]} x`},
+		"not json":        {"b.json", `hello`},
+		"ops not array":   {"b.json", `{"ops": {}}`},
+		"top-level array": {"b.json", `[{"name": "a", "op": "1"}]`},
+		// The fault comes after several full chunks: a splitter that sends
+		// while it is still checking would have enqueued them.
+		"late fault json":  {"b.json", lateFault(4*splitter.MaxSendBatch+3, false)},
+		"late fault jsonl": {"b.jsonl", lateFault(4*splitter.MaxSendBatch+3, true)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs, q, svc := setup(t)
-			objs.Set(bucket, "batches/b.json", []byte(body))
-			if err := svc.Handle(context.Background(), s3Event("batches/b.json", "v")); err != nil {
+			objs.Set(bucket, "batches/"+c.key, []byte(c.body))
+			if err := svc.Handle(context.Background(), s3Event("batches/"+c.key, "v")); err != nil {
 				t.Fatalf("a broken file is not worth retrying, got %v", err)
 			}
-			if n := len(q.Messages()); n != 0 {
-				t.Fatalf("%d messages enqueued from a broken file", n)
+			if n, calls := len(q.Messages()), q.Calls.Load(); n != 0 || calls != 0 {
+				t.Fatalf("%d messages enqueued (%d send calls) from a broken file", n, calls)
 			}
-			rep := report(t, objs, "reports/b.json.json")
+			rep := report(t, objs, "reports/"+c.key+".json")
 			if rep.Status != record.ReportRejected || rep.Offset == nil || rep.Error == "" {
 				t.Fatalf("report = %+v", rep)
 			}
