@@ -315,7 +315,7 @@ type cause uint8
 
 const (
 	causeNone     cause = iota // unknown (the slow path) or finite
-	causeDivZero               // x/0 or x%0 with x != 0, or 0**negative
+	causeDivZero               // x/0 with x != 0, x%0 (0%0 too), or 0**negative
 	causeZeroZero              // 0/0
 	causeOverflow              // finite operands, infinite result
 	causeNaN                   // finite operands, NaN result
