@@ -16,9 +16,22 @@ lambda-bin = GOOS=linux GOARCH=$(1) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o
 
 # Pinned tools, installed into bin/ (git-ignored) when missing.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+GREMLINS_VERSION := v0.6.0
 FUZZTIME    ?= 10s
 
-.PHONY: help build build-twin run test lint unit fuzz-smoke e2e bench tools clean FORCE
+# Mutation testing (make mutate): the domain packages, one at a time. One
+# worker and one CPU per test run keep it within a 2-core machine shared with
+# other work; -short skips the timing and heap tests (they measure, they do
+# not decide a mutant). A mutant gets 5x the package's clean test time
+# before it counts as TIMED OUT. gremlins v0.6.0 exits 0 below its own
+# --threshold-efficacy, so the efficacy is checked here.
+MUTATE_PKGS     ?= internal/pipeline/retry internal/pipeline/record internal/ops/status internal/pipeline/compute \
+                   internal/pipeline/splitter internal/pipeline/eval internal/pipeline/batch
+MUTATE_WORKERS  ?= 1
+MUTATE_EFFICACY ?= 90
+MUTATE_OUT      ?= $(BUILD)/mutate
+
+.PHONY: help build build-twin run test lint unit fuzz-smoke e2e bench mutate tools clean FORCE
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -62,7 +75,24 @@ bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one 
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
 	$(GO) run ./tools/bench -go $(GO) -log $(BUILD)/bench.log
 
+mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about 45 min on 2 busy cores; not part of make test)
+	@mkdir -p $(MUTATE_OUT); fail=0; \
+	for p in $(MUTATE_PKGS); do \
+	  log=$(MUTATE_OUT)/$$(basename $$p).txt; \
+	  echo "== gremlins $$p (log: $$log)"; \
+	  GOFLAGS=-short gremlins unleash --workers $(MUTATE_WORKERS) --test-cpu 1 --timeout-coefficient 5 \
+	    -o $(MUTATE_OUT)/$$(basename $$p).json ./$$p > $$log 2>&1 || fail=1; \
+	  grep -E 'LIVED|TIMED OUT' $$log || true; \
+	  grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|ERROR)' $$log || fail=1; \
+	  eff=$$(sed -n 's/^Test efficacy: \([0-9.]*\)%.*/\1/p' $$log); \
+	  awk -v e="$$eff" -v min=$(MUTATE_EFFICACY) 'BEGIN { exit !(e != "" && e + 0 >= min) }' || fail=1; \
+	done; \
+	[ $$fail = 0 ] || { echo "make mutate: a package is below $(MUTATE_EFFICACY)% efficacy (or gremlins failed)" >&2; exit 1; }
+
 tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
+
+bin/gremlins:
+	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
 bin/aws-lambda-rie:
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
