@@ -20,9 +20,11 @@ GREMLINS_VERSION := v0.6.0
 FUZZTIME    ?= 10s
 
 # Mutation testing (make mutate): the domain packages, one at a time. One
-# worker and one CPU per test run keep it within a 2-core machine shared with
-# other work; -short skips the timing and heap tests (they measure, they do
-# not decide a mutant). A mutant gets 5x the package's clean test time
+# worker and one CPU per test run (-cpu=1) keep it within a 2-core machine
+# shared with other work; -short skips the timing and heap tests (they
+# measure, they do not decide a mutant). Both go through GOFLAGS: gremlins
+# v0.6.0's own --test-cpu passes "-cpu 1" as one argument, go test fails to
+# start, and every mutant is reported KILLED. A mutant gets 5x the package's clean test time
 # before it counts as TIMED OUT. gremlins v0.6.0 exits 0 below its own
 # --threshold-efficacy, so the efficacy is checked here.
 MUTATE_PKGS     ?= internal/pipeline/retry internal/pipeline/record internal/ops/status internal/pipeline/compute \
@@ -80,7 +82,7 @@ mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about
 	for p in $(MUTATE_PKGS); do \
 	  log=$(MUTATE_OUT)/$$(basename $$p).txt; \
 	  echo "== gremlins $$p (log: $$log)"; \
-	  GOFLAGS=-short gremlins unleash --workers $(MUTATE_WORKERS) --test-cpu 1 --timeout-coefficient 5 \
+	  GOFLAGS='-short -cpu=1' gremlins unleash --workers $(MUTATE_WORKERS) --timeout-coefficient 5 \
 	    -o $(MUTATE_OUT)/$$(basename $$p).json ./$$p > $$log 2>&1 || fail=1; \
 	  grep -E 'LIVED|TIMED OUT' $$log || true; \
 	  grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|ERROR)' $$log || fail=1; \

@@ -65,3 +65,26 @@ func TestReconcile(t *testing.T) {
 		})
 	}
 }
+
+// TestDone: progress counts the accounted ops, or, when the queue was
+// looked at and holds fewer than the unaccounted ops, the ops that have
+// left it; never more than the batch's ops.
+func TestDone(t *testing.T) {
+	rep := &record.Report{Status: record.ReportSplit}
+	for _, c := range []struct {
+		name string
+		r    Reconciliation
+		want int
+	}{
+		{"no report: the accounted ops", Reconciliation{OK: 2, Error: 1, Rejected: 1, DLQ: 1, Queued: 0, Total: 10}, 5},
+		{"queue not looked at", Reconciliation{Report: rep, OK: 3, Queued: -1, Total: 10}, 3},
+		{"queue ahead of the table", Reconciliation{Report: rep, OK: 3, Queued: 4, Total: 10}, 6},
+		{"queue behind the table", Reconciliation{Report: rep, OK: 3, Rejected: 5, Queued: 4, Total: 10}, 8},
+		{"empty queue", Reconciliation{Report: rep, OK: 1, Queued: 0, Total: 10}, 10},
+		{"a queue shared with other batches", Reconciliation{Report: rep, OK: 1, DLQ: 1, Queued: 50, Total: 10}, 2},
+	} {
+		if got := c.r.Done(); got != c.want {
+			t.Errorf("%s: Done() = %d, want %d", c.name, got, c.want)
+		}
+	}
+}

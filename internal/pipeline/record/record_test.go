@@ -48,6 +48,7 @@ func TestDecodeMessageIsStrict(t *testing.T) {
 	for _, body := range []string{
 		``, `{}`, `null`, `[]`, `{"name":"a","op":"1"}`, `{"name":"a","op":"1","batch":"b","extra":1}`,
 		`{"name":"a","op":"1","batch":"b"} {}`, `{"name":1,"op":"1","batch":"b"}`, `{"name":"","op":"1","batch":"b"}`,
+		`{"name":"a","op":"","batch":"b"}`, `{"name":"a","op":"1","batch":""}`,
 	} {
 		if _, err := DecodeMessage(body); err == nil {
 			t.Errorf("DecodeMessage(%q) accepted", body)

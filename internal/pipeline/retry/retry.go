@@ -23,7 +23,7 @@ type Policy struct {
 }
 
 // Default is used by the splitter and compute services: 8 tries, delays of
-// at most 50ms, 100ms, 200ms ... capped at 2s (about 6s in the worst case).
+// at most 50ms, 100ms, 200ms ... capped at 2s (5.15s of waits in the worst case).
 var Default = Policy{Attempts: 8, Base: 50 * time.Millisecond, Max: 2 * time.Second}
 
 // Delay returns the jittered delay before retry number n (n >= 1).

@@ -52,3 +52,19 @@ func TestPermanent(t *testing.T) {
 		t.Fatal("plain error reported permanent")
 	}
 }
+
+// TestDefault pins the policy the services document: 8 tries, the first
+// retry waiting at most 50ms, doubling up to 2s, so that the 7 waits of a
+// call that never succeeds add up to at most 5.15s.
+func TestDefault(t *testing.T) {
+	if Default.Attempts != 8 || Default.Base != 50*time.Millisecond || Default.Max != 2*time.Second {
+		t.Fatalf("Default = %+v", Default)
+	}
+	var worst time.Duration
+	for n := 1; n < Default.Attempts; n++ {
+		worst += min(Default.Base<<(n-1), Default.Max)
+	}
+	if worst != 5150*time.Millisecond {
+		t.Fatalf("worst-case wait %v", worst)
+	}
+}
