@@ -42,9 +42,7 @@ type Reconciliation struct {
 func (r Reconciliation) Done() int {
 	done := r.OK + r.Error + r.Rejected + r.DLQ
 	if r.Report != nil && r.Queued >= 0 {
-		if est := min(r.Total, r.Total-r.Queued); est > done {
-			done = est
-		}
+		done = max(done, min(r.Total, r.Total-r.Queued))
 	}
 	return done
 }
@@ -89,10 +87,7 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 			r.DLQ++
 		}
 	}
-	r.Lost = r.Total - r.OK - r.Error - r.Rejected - r.DLQ
-	if r.Lost < 0 {
-		r.Lost = 0
-	}
+	r.Lost = max(r.Total-r.OK-r.Error-r.Rejected-r.DLQ, 0)
 	return r, nil
 }
 

@@ -62,6 +62,9 @@ func TestReconcile(t *testing.T) {
 			if r.Settled() != c.settled {
 				t.Errorf("Settled() = %v, want %v", r.Settled(), c.settled)
 			}
+			if r.Queued != -1 || r.Batch != "b" {
+				t.Errorf("Queued = %d, Batch = %q: Reconcile does not look at the queue (-1)", r.Queued, r.Batch)
+			}
 		})
 	}
 }

@@ -103,3 +103,28 @@ func TestReportCapsRejectionsButCountsExactly(t *testing.T) {
 		t.Fatalf("report round trip: %+v, %v", back.Totals, err)
 	}
 }
+
+// TestReportEncodeListsRejections: a report always has a rejections list,
+// empty when nothing was rejected, and keeps the ones it has.
+func TestReportEncodeListsRejections(t *testing.T) {
+	b, err := Report{Batch: "b", Status: ReportSplit}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"rejections": []`) {
+		t.Fatalf("a report without rejections encodes as %s, want an empty list", b)
+	}
+	var r Report
+	r.Reject(Rejection{Index: 3, Name: "x", Reason: "name is empty"})
+	b, err = r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeReport(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rejections) != 1 || got.Rejections[0] != r.Rejections[0] {
+		t.Fatalf("rejections %+v after a round trip, want %+v", got.Rejections, r.Rejections)
+	}
+}

@@ -32,12 +32,7 @@ func (p Policy) Delay(n int) time.Duration {
 	for i := 1; i < n && d < p.Max; i++ {
 		d *= 2
 	}
-	if d > p.Max {
-		d = p.Max
-	}
-	if d <= 0 {
-		return 0
-	}
+	d = max(min(d, p.Max), 0)
 	return time.Duration(rand.Int64N(int64(d) + 1)) // full jitter
 }
 
