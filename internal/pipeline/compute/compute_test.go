@@ -304,3 +304,38 @@ func TestWriteAttemptsAreExactlyThePolicys(t *testing.T) {
 		}
 	}
 }
+
+type metricsRecord struct{ ok, failed, itemFailures, writeCalls, retries int }
+
+type recordMetrics struct{ got []metricsRecord }
+
+func (m *recordMetrics) Computed(ok, failed, itemFailures, writeCalls, retries int) {
+	m.got = append(m.got, metricsRecord{ok, failed, itemFailures, writeCalls, retries})
+}
+
+// TestMetricsCountWhatHappened: one Computed call per batch, with the ops
+// evaluated to a value and to an error (a redelivered copy counts once),
+// the messages listed as failed, the write calls and the retries.
+func TestMetricsCountWhatHappened(t *testing.T) {
+	table := inmem.NewTable()
+	first := true
+	table.Fail = func(rs []record.Result) ([]string, error) {
+		if first { // the first call leaves "b" unprocessed
+			first = false
+			return []string{"b"}, nil
+		}
+		return nil, nil
+	}
+	m := &recordMetrics{}
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+	_, err := svc.Handle(context.Background(), sqsEvent(
+		msg("a", "1", "b1"), msg("b", "2", "b1"), msg("c", "bad", "b1"), msg("a", "1", "b1"), `{"name": "x"`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metricsRecord{ok: 2, failed: 1, itemFailures: 1, writeCalls: 2, retries: 1}
+	if len(m.got) != 1 || m.got[0] != want {
+		t.Fatalf("Computed calls %+v, want one with %+v", m.got, want)
+	}
+}
