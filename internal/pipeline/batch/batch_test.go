@@ -72,6 +72,7 @@ func TestValidateName(t *testing.T) {
 		{"a\u0080", "name contains control character U+0080 at byte 1"},
 		{"é\u009f", "name contains control character U+009F at byte 2"},
 		{"a\xff", "name is not valid UTF-8 (byte 1)"},
+		{"a\x80b", "name is not valid UTF-8 (byte 1)"}, // a lone continuation byte: the first byte that is not ASCII
 		{"a\xc3", "name is not valid UTF-8 (byte 1)"},
 		{"\xc0\xaf", "name is not valid UTF-8 (byte 0)"},
 		{"x\xed\xa0\x80", "name is not valid UTF-8 (byte 1)"},

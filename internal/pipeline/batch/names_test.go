@@ -112,3 +112,24 @@ func TestNameSetUnevenSplit(t *testing.T) {
 		t.Errorf("depth %d after two splits, want 2", s.depth)
 	}
 }
+
+// TestHomeSpreadsOverTheTable: a name's first group is its hash scaled to
+// the table, so that random hashes start all over it (not all at group 0,
+// which stays correct but makes every insert a long probe).
+func TestHomeSpreadsOverTheTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for step := range ladder {
+		tab := newTable(0, step)
+		hit := map[int]bool{}
+		for range 20 * ladder[step] {
+			g := tab.home(rng.Uint64() | 1)
+			if g < 0 || g >= len(tab.ctrl) {
+				t.Fatalf("home %d outside the table's %d groups", g, len(tab.ctrl))
+			}
+			hit[g] = true
+		}
+		if len(hit) < len(tab.ctrl)*9/10 {
+			t.Errorf("%d groups: random hashes start in only %d of them", len(tab.ctrl), len(hit))
+		}
+	}
+}
