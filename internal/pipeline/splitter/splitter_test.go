@@ -366,3 +366,37 @@ func TestUnreadableBatchStillGetsAReport(t *testing.T) {
 		t.Fatalf("%d opens, want 3 (the read was retried)", n)
 	}
 }
+
+// deadlineQueue records the deadline of the context each send gets.
+type deadlineQueue struct {
+	inmem.Queue
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (q *deadlineQueue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
+	dl, _ := ctx.Deadline()
+	q.mu.Lock()
+	q.deadlines = append(q.deadlines, dl)
+	q.mu.Unlock()
+	return q.Queue.SendBatch(ctx, msgs)
+}
+
+// TestDefaultMarginIsTwoSeconds: without a Margin, the splitter's work
+// runs against the invocation's deadline less 2s, the time kept to write
+// the report before Lambda stops the function.
+func TestDefaultMarginIsTwoSeconds(t *testing.T) {
+	objs := inmem.NewObjects()
+	objs.Set(bucket, "batches/m.jsonl", []byte(`{"name": "a", "op": "1"}`+"\n"))
+	q := &deadlineQueue{}
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	outer, _ := ctx.Deadline()
+	if err := svc.Handle(ctx, s3Event("batches/m.jsonl", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.deadlines) != 1 || !q.deadlines[0].Equal(outer.Add(-2*time.Second)) {
+		t.Fatalf("sends ran with deadlines %v, want the invocation's (%v) less 2s", q.deadlines, outer)
+	}
+}
