@@ -400,3 +400,28 @@ func TestDefaultMarginIsTwoSeconds(t *testing.T) {
 		t.Fatalf("sends ran with deadlines %v, want the invocation's (%v) less 2s", q.deadlines, outer)
 	}
 }
+
+// TestOnlyObjectCreatedEventsSplit: an event for a removed object (or any
+// event other than ObjectCreated:*) is ignored; a record without an event
+// name (a direct invocation) is taken as a created object.
+func TestOnlyObjectCreatedEventsSplit(t *testing.T) {
+	for _, c := range []struct {
+		event string
+		split bool
+	}{
+		{"ObjectCreated:Put", true}, {"ObjectCreated:CompleteMultipartUpload", true}, {"", true},
+		{"ObjectRemoved:Delete", false}, {"ObjectRestore:Completed", false},
+	} {
+		objs, q, svc := setup(t)
+		objs.Set(bucket, "batches/e.json", []byte(`{"ops": [{"name": "a", "op": "1"}]}`))
+		ev := s3Event("batches/e.json", "v")
+		ev.Records[0].EventName = c.event
+		if err := svc.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		_, reported := objs.Object(bucket, "reports/e.json.json")
+		if n := len(q.Messages()); reported != c.split || (n == 1) != c.split {
+			t.Errorf("event %q: report written %v, %d messages; want split=%v", c.event, reported, n, c.split)
+		}
+	}
+}
