@@ -425,3 +425,85 @@ func TestOnlyObjectCreatedEventsSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestPartWayReadFailuresAreBounded: when every read of the second pass
+// breaks part way, the splitter makes readAttempts (3) passes, no more,
+// then reports the batch failed; a report it cannot write is part of the
+// error.
+func TestPartWayReadFailuresAreBounded(t *testing.T) {
+	body := lateFault(25, true)
+	body = body[:strings.Index(body, `{"name": "late"`)] // 25 valid lines
+	for _, reportFails := range []bool{false, true} {
+		objs, q := inmem.NewObjects(), &inmem.Queue{}
+		objs.Opener = func(splitter.Ref) (io.ReadCloser, error) {
+			if objs.Opens.Load() == 1 { // the check pass reads it whole
+				return io.NopCloser(strings.NewReader(body)), nil
+			}
+			return io.NopCloser(&flakyReader{r: strings.NewReader(body), n: len(body) / 2}), nil
+		}
+		if reportFails {
+			objs.FailPut = func(_, key string) error { return errors.New("SlowDown: report " + key) }
+		}
+		svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Concurrency: 1})
+		err := svc.Handle(context.Background(), s3Event("batches/p.jsonl", "v"))
+		if err == nil || !strings.Contains(err.Error(), "connection reset") {
+			t.Fatalf("report fails %v: Handle = %v, want the read error", reportFails, err)
+		}
+		if n := objs.Opens.Load(); n != 1+3 {
+			t.Fatalf("report fails %v: %d opens, want 1 check + 3 passes", reportFails, n)
+		}
+		if reportFails {
+			if !strings.Contains(err.Error(), "SlowDown") {
+				t.Fatalf("Handle = %v, want the report's write error too", err)
+			}
+			continue
+		}
+		if rep := report(t, objs, "reports/p.jsonl.json"); rep.Status != record.ReportFailed {
+			t.Fatalf("report %+v, want failed", rep)
+		}
+	}
+}
+
+type splitMetrics struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (m *splitMetrics) Split(rep record.Report, sendCalls, retries int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, fmt.Sprintf("%s ops=%d enqueued=%d calls=%d retries=%d", rep.Status, rep.Totals.Ops, rep.Totals.Enqueued, sendCalls, retries))
+}
+
+// TestSplitSendsFullChunksAndReportsMetrics: 25 ops go out in 3 calls
+// (10, 10, 5); the metrics say so once the report is written; a report
+// that cannot be written fails the invocation (and records no metrics).
+func TestSplitSendsFullChunksAndReportsMetrics(t *testing.T) {
+	body := lateFault(25, true)
+	body = body[:strings.Index(body, `{"name": "late"`)]
+	for _, reportFails := range []bool{false, true} {
+		objs, q := inmem.NewObjects(), &inmem.Queue{}
+		objs.Set(bucket, "batches/c.jsonl", []byte(body))
+		if reportFails {
+			objs.FailPut = func(string, string) error { return errors.New("AccessDenied") }
+		}
+		m := &splitMetrics{}
+		svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Metrics: m})
+		err := svc.Handle(context.Background(), s3Event("batches/c.jsonl", "v"))
+		if reportFails {
+			if err == nil || len(m.calls) != 0 {
+				t.Fatalf("report write failed: Handle = %v, metrics %v; want an error and no metrics", err, m.calls)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := q.Calls.Load(); c != 3 || len(q.Messages()) != 25 {
+			t.Fatalf("%d send calls for %d messages, want 3 for 25", c, len(q.Messages()))
+		}
+		if want := "split ops=25 enqueued=25 calls=3 retries=0"; len(m.calls) != 1 || m.calls[0] != want {
+			t.Fatalf("metrics %v, want [%s]", m.calls, want)
+		}
+	}
+}
