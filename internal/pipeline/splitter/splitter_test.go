@@ -507,3 +507,26 @@ func TestSplitSendsFullChunksAndReportsMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitMetricsCountRetries: a send call that fails once is retried;
+// the metrics count both calls and the retry.
+func TestSplitMetricsCountRetries(t *testing.T) {
+	objs, q := inmem.NewObjects(), &inmem.Queue{}
+	objs.Set(bucket, "batches/r.json", []byte(`{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"}]}`))
+	failed := false
+	q.Fail = func([]record.Message) ([]splitter.SendFailure, error) {
+		if !failed {
+			failed = true
+			return nil, errors.New("ThrottlingException")
+		}
+		return nil, nil
+	}
+	m := &splitMetrics{}
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Metrics: m})
+	if err := svc.Handle(context.Background(), s3Event("batches/r.json", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if want := "split ops=2 enqueued=2 calls=2 retries=1"; len(m.calls) != 1 || m.calls[0] != want {
+		t.Fatalf("metrics %v, want [%s]", m.calls, want)
+	}
+}
