@@ -133,3 +133,38 @@ func TestHomeSpreadsOverTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestTableGrowsPastSevenEighths: a table holds 7/8 of its slots (504 of
+// the first size's 576) and grows on the next name.
+func TestTableGrowsPastSevenEighths(t *testing.T) {
+	s := newNameSet()
+	limit := full(ladder[0])
+	for i := range limit {
+		s.add(fmt.Sprint("n", i), i)
+	}
+	if len(s.dir) != 1 || len(s.dir[0].ctrl) != ladder[0] {
+		t.Fatalf("grew at %d names, before the table was 7/8 full", limit)
+	}
+	s.add("one more", limit)
+	if len(s.dir) == 1 && len(s.dir[0].ctrl) == ladder[0] {
+		t.Fatalf("did not grow past %d names", limit)
+	}
+}
+
+// TestLargestIndexFitsASlot: op indexes up to 2^32-1 are stored in the
+// table's slot itself; only larger ones need the overflow map.
+func TestLargestIndexFitsASlot(t *testing.T) {
+	s := newNameSet()
+	if _, dup := s.add("a", indexMask); dup || s.big != nil {
+		t.Fatalf("index 2^32-1: dup=%v, overflow map %v", dup, s.big)
+	}
+	if first, dup := s.add("a", 7); !dup || first != indexMask {
+		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask)
+	}
+	if _, dup := s.add("b", indexMask+1); dup || len(s.big) != 1 {
+		t.Fatalf("index 2^32: dup=%v, overflow map %v", dup, s.big)
+	}
+	if first, dup := s.add("b", 7); !dup || first != indexMask+1 {
+		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask+1)
+	}
+}
