@@ -141,9 +141,7 @@ func checkLimits(expr string) error {
 		switch c := expr[i]; c {
 		case '(', '[':
 			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-			}
+			maxDepth = max(maxDepth, depth)
 		case ')', ']':
 			if depth > 0 {
 				depth--

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"regexp/syntax"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -337,5 +339,35 @@ func TestRecoveredPanic(t *testing.T) {
 	err := guard("x", "parse", func() error { panic("boom") })
 	if classOf(err) != classInternal || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("guard: %v", err)
+	}
+}
+
+// TestClassOf: no error has no class; an error that is not the
+// evaluator's own is internal.
+func TestClassOf(t *testing.T) {
+	if c := classOf(nil); c != 0 {
+		t.Errorf("classOf(nil) = %v", c)
+	}
+	if c := classOf(errors.New("boom")); c != classInternal {
+		t.Errorf("classOf(foreign error) = %v, want classInternal", c)
+	}
+	if c := classOf(newError(classLimit, "x")); c != classLimit {
+		t.Errorf("classOf(limit error) = %v", c)
+	}
+}
+
+// TestCleanBoundsMessages: a message of exactly maxErrorBytes is kept; a
+// longer one is cut at a rune boundary and marked with "...".
+func TestCleanBoundsMessages(t *testing.T) {
+	exact := strings.Repeat("a", maxErrorBytes)
+	if got := clean(exact); got != exact {
+		t.Errorf("a message of %d bytes was changed to %d bytes", maxErrorBytes, len(got))
+	}
+	for _, r := range []string{"é", "€", "😀"} {
+		long := "xy" + strings.Repeat(r, maxErrorBytes) // the cut falls inside a rune
+		got := clean(long)
+		if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || len(got) > maxErrorBytes || len(got) < maxErrorBytes-len("...")-len(r) {
+			t.Errorf("%q x %d: cleaned to %d bytes, valid UTF-8 %v: %.20q...", r, maxErrorBytes, len(got), utf8.ValidString(got), got)
+		}
 	}
 }
