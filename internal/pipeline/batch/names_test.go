@@ -168,3 +168,17 @@ func TestLargestIndexFitsASlot(t *testing.T) {
 		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask+1)
 	}
 }
+
+// TestBytesCountsWhatTheSetHolds: 16 bytes a slot, 8 a control word (one
+// per group of 8 slots), 8 a directory entry; a table shared by several
+// directory entries counts once.
+func TestBytesCountsWhatTheSetHolds(t *testing.T) {
+	s := newNameSet()
+	if got, want := s.bytes(), 8+ladder[0]*8*16+ladder[0]*8; got != want {
+		t.Fatalf("a new set holds %d bytes, want %d", got, want)
+	}
+	s.dir = append(s.dir, s.dir[0]) // two entries, one table
+	if got, want := s.bytes(), 2*8+ladder[0]*8*16+ladder[0]*8; got != want {
+		t.Fatalf("a shared table: %d bytes, want %d", got, want)
+	}
+}
