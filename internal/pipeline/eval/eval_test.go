@@ -188,7 +188,7 @@ func TestEvaluate(t *testing.T) {
 // decline every input whose tokens or grammar govaluate reads differently.
 func TestFastPathCoverage(t *testing.T) {
 	accept := []string{"1", "1+1", " ( 1 ) ", "-1", "-(1)", "(-1)", "1 - -1", "2 ** -1", ".5", "5.",
-		"1 < 2", "1 + 2 >= 3 * 4", "1\t+\n2", "1 -1", "00012"}
+		"1 < 2", "1 + 2 >= 3 * 4", "1\t+\n2", "1 -1", "00012", "0", "9", "90 - 09"}
 	decline := []string{"", "1e3", "0x10", "2*-1", "-.5", "- -1", "+1", "--1", "1 2", "(1)(2)", "(1)2",
 		"()", "(1", "1)", "1 +", "1 < 2 < 3", "(1 < 2)", "1,2", "a", "'a'", "[a]", "1 & 2", "1 ++ 1",
 		"1.2.3", ".", "1\u00a0+1", "٣", "true", "sqrt(4)", "1 === 1", "1 =< 2",
@@ -369,5 +369,44 @@ func TestCleanBoundsMessages(t *testing.T) {
 		if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || len(got) > maxErrorBytes || len(got) < maxErrorBytes-len("...")-len(r) {
 			t.Errorf("%q x %d: cleaned to %d bytes, valid UTF-8 %v: %.20q...", r, maxErrorBytes, len(got), utf8.ValidString(got), got)
 		}
+	}
+}
+
+// TestFastPathComparesAtTheEdges: comparisons of equal operands, where <
+// and <= (and > and >=) part, agree with govaluate.
+func TestFastPathComparesAtTheEdges(t *testing.T) {
+	for expr, want := range map[string]bool{
+		"1 < 1": false, "1 <= 1": true, "1 > 1": false, "1 >= 1": true, "1 == 1": true, "1 != 1": false,
+		"0 < 1": true, "1 <= 0": false, "2 > 1": true, "1 >= 2": false, "1 == 2": false, "1 != 2": true,
+	} {
+		r, ok := fastEval(expr)
+		if !ok || !r.isBool || r.b != want {
+			t.Errorf("fastEval(%q) = %+v, %v; want %v", expr, r, ok, want)
+		}
+		compareFastSlow(t, expr)
+	}
+}
+
+// TestLimitsRejectInvalidUTF8: any byte that is not ASCII makes the
+// expression subject to the UTF-8 check, 0x80 (the first) included.
+func TestLimitsRejectInvalidUTF8(t *testing.T) {
+	for _, expr := range []string{"1+\x80", "'\xff'", "1 + 2\xc3", "\xff\xfe"} {
+		if err := checkLimits(expr); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("checkLimits(%q) = %v, want invalid UTF-8", expr, err)
+		}
+	}
+	if err := checkLimits("'é€😀' + 'a'"); err != nil {
+		t.Errorf("valid UTF-8 refused: %v", err)
+	}
+}
+
+// TestStringResultBound: a string result of MaxStringBytes is kept; one
+// byte more is an error.
+func TestStringResultBound(t *testing.T) {
+	if v, err := finishRaw(strings.Repeat("a", MaxStringBytes)); err != nil || len(v.Str) != MaxStringBytes {
+		t.Errorf("a string of %d bytes: %v", MaxStringBytes, err)
+	}
+	if _, err := finishRaw(strings.Repeat("a", MaxStringBytes+1)); err == nil {
+		t.Errorf("a string of %d bytes accepted", MaxStringBytes+1)
 	}
 }
