@@ -410,3 +410,42 @@ func TestStringResultBound(t *testing.T) {
 		t.Errorf("a string of %d bytes accepted", MaxStringBytes+1)
 	}
 }
+
+// TestRegexBoundIsInclusive: a pattern of exactly maxRegexInsts
+// instructions (a literal of 998 runes, plus match and fail) is allowed;
+// one more is refused.
+func TestRegexBoundIsInclusive(t *testing.T) {
+	at := `'x' =~ '` + strings.Repeat("a", maxRegexInsts-2) + `'`
+	if _, err := Evaluate(at); err != nil {
+		t.Errorf("a pattern of %d instructions: %v", maxRegexInsts, err)
+	}
+	over := `'x' =~ '` + strings.Repeat("a", maxRegexInsts-1) + `'`
+	if _, err := Evaluate(over); classOf(err) != classNotAllowed {
+		t.Errorf("a pattern of %d instructions: %v, want refused", maxRegexInsts+1, err)
+	}
+}
+
+// TestRegexOperatorOutsideLiterals: the scan skips string literals (the
+// empty one too) and finds =~ and !~ anywhere else, at the very end of the
+// text as well as at its start.
+func TestRegexOperatorOutsideLiterals(t *testing.T) {
+	for expr, want := range map[string]bool{
+		`'' + 'a' =~ 'a'`: true, `'=~'`: false, `"" + "!~"`: false, `[x=~] + 1`: false,
+		`=~ 'a'`: true, `'a' !~ 'b'`: true, `1 ~= 2`: false, `1 =`: false, `1 !`: false, `'a' =~`: true,
+	} {
+		if got := regexOperatorOutsideLiterals(expr); got != want {
+			t.Errorf("regexOperatorOutsideLiterals(%q) = %v, want %v", expr, got, want)
+		}
+	}
+	// Not the allowed form: refused, however the literals before it look.
+	if _, err := Evaluate(`'' + 'a' =~ 'a'`); classOf(err) != classNotAllowed {
+		t.Errorf(`'' + 'a' =~ 'a': %v, want refused`, err)
+	}
+}
+
+// TestSqrtOfZero: zero is not negative.
+func TestSqrtOfZero(t *testing.T) {
+	if v, err := Evaluate("sqrt(0)"); err != nil || v != record.Number(0) {
+		t.Errorf("sqrt(0) = %v, %v", v, err)
+	}
+}
