@@ -449,3 +449,13 @@ func TestSqrtOfZero(t *testing.T) {
 		t.Errorf("sqrt(0) = %v, %v", v, err)
 	}
 }
+
+// TestEmptyStringLiteralsInRegexes: the empty string literal is a literal like any other, as
+// text or as pattern.
+func TestEmptyStringLiteralsInRegexes(t *testing.T) {
+	for expr, want := range map[string]bool{`'' =~ 'a'`: false, `'a' =~ ''`: true, `'' !~ 'a'`: true} {
+		if v, err := Evaluate(expr); err != nil || v != record.Bool(want) {
+			t.Errorf("%s = %v, %v; want %v", expr, v, err, want)
+		}
+	}
+}
