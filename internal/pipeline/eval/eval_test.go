@@ -243,7 +243,7 @@ func TestNumberRange(t *testing.T) {
 func TestRegexSizeBound(t *testing.T) {
 	for _, p := range []string{"a", "abc", "a*", "(a|b)+", "a{3}", "a{2,5}", "(ab){3,}", "[a-z]{10}x",
 		".{0,100}", "(a{2}){3}", "^a.*b$", "(?i)hello", "x{0,9}y{1,}", ".{0,495}x", "(.?){250}x", "((a|b){5}c){4}",
-		"a{1000}", "(a*)*", "(|a)+", `\pL{10}`, "[^b]{999}"} {
+		"a{1000}", "(a*)*", "(|a)+", `\pL{10}`, "[^b]{999}", "a{5,}", "a{0,}"} {
 		re, err := syntax.Parse(p, syntax.Perl)
 		if err != nil {
 			t.Fatal(err)
