@@ -432,6 +432,7 @@ func TestRegexOperatorOutsideLiterals(t *testing.T) {
 	for expr, want := range map[string]bool{
 		`'' + 'a' =~ 'a'`: true, `'=~'`: false, `"" + "!~"`: false, `[x=~] + 1`: false,
 		`=~ 'a'`: true, `'a' !~ 'b'`: true, `1 ~= 2`: false, `1 =`: false, `1 !`: false, `'a' =~`: true,
+		`[] + 'a' =~ 'b'`: true, `[a'] =~ 'b'`: true, `[a'] + 1`: false,
 	} {
 		if got := regexOperatorOutsideLiterals(expr); got != want {
 			t.Errorf("regexOperatorOutsideLiterals(%q) = %v, want %v", expr, got, want)
