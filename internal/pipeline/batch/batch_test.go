@@ -387,6 +387,9 @@ func TestDeepNesting(t *testing.T) {
 	if err := Check(strings.NewReader(line), JSONL); err == nil {
 		t.Error("a .jsonl line 10001 deep passed")
 	}
+	if res := scanAll(t, []byte(line), JSONL); res.err == nil {
+		t.Error("Scan: a .jsonl line 10001 deep passed")
+	}
 	line = `{"name": "a", "op": "1", "x": ` + strings.Repeat("{\"k\":", 9999) + "1" + strings.Repeat("}", 9999) + "}"
 	res := scanAll(t, []byte(line), JSONL)
 	if res.err != nil || len(res.items) != 1 || res.items[0].Reject != `unknown field "x"` {
