@@ -79,7 +79,7 @@ bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one 
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
 	$(GO) run ./tools/bench -go $(GO) -log $(BUILD)/bench.log
 
-mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about 45 min on 2 busy cores; not part of make test)
+mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about an hour on 2 busy cores; not part of make test)
 	@mkdir -p $(MUTATE_OUT); fail=0; \
 	for p in $(MUTATE_PKGS); do \
 	  log=$(MUTATE_OUT)/$$(basename $$p).txt; \
