@@ -94,7 +94,7 @@ mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about
 	done; \
 	[ $$fail = 0 ] || { echo "make mutate: a package is below $(MUTATE_EFFICACY)% efficacy (or gremlins failed)" >&2; exit 1; }
 
-mutate-smoke: ## make mutate over the three smallest domain packages (retry, record, status): under a minute
+mutate-smoke: ## make mutate over the three smallest domain packages (retry, record, status): 1-2.5 min here
 	@$(MAKE) --no-print-directory mutate MUTATE_PKGS="internal/pipeline/retry internal/pipeline/record internal/ops/status" MUTATE_OUT=$(BUILD)/mutate-smoke
 
 tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
