@@ -16,9 +16,26 @@ lambda-bin = GOOS=linux GOARCH=$(1) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o
 
 # Pinned tools, installed into bin/ (git-ignored) when missing.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+GREMLINS_VERSION := v0.6.0
 FUZZTIME    ?= 10s
 
-.PHONY: help build build-twin run test lint unit fuzz-smoke e2e bench tools clean FORCE
+# Mutation testing (make mutate): the domain packages, one at a time. One
+# worker and one CPU per test run (-cpu=1) keep it within a 2-core machine
+# shared with other work; -short skips the timing and heap tests (they
+# measure, they do not decide a mutant). Both go through GOFLAGS: gremlins
+# v0.6.0's own --test-cpu passes "-cpu 1" as one argument, go test fails to
+# start, and every mutant is reported KILLED. A mutant gets 5x the package's clean test time
+# before it counts as TIMED OUT. The gate counts a timed-out mutant as
+# detected (a mutant that hangs the tests is caught, as PIT and Stryker count
+# it); gremlins' own "Test efficacy" leaves timeouts out. gremlins v0.6.0
+# exits 0 below its own --threshold-efficacy, so the gate is checked here.
+MUTATE_PKGS     ?= internal/pipeline/retry internal/pipeline/record internal/ops/status internal/pipeline/compute \
+                   internal/pipeline/splitter internal/pipeline/eval internal/pipeline/batch
+MUTATE_WORKERS  ?= 1
+MUTATE_EFFICACY ?= 90
+MUTATE_OUT      ?= $(BUILD)/mutate
+
+.PHONY: help build build-twin run test lint unit fuzz-smoke e2e bench mutate mutate-smoke tools clean FORCE
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,7 +53,7 @@ run: ## run the seed batch through the local twin (needs moto: pip install "moto
 	@command -v moto_server >/dev/null || { echo 'make run needs moto_server: pip install "moto[server]"' >&2; exit 1; }
 	$(GO) run ./cmd/memo local --batch examples/work.json
 
-test: lint unit tf-check fuzz-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz smoke
+test: lint unit tf-check fuzz-smoke mutate-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz and mutation smoke
 	@echo "make test: all checks passed"
 
 lint: ## gofmt, go vet and go mod tidy -diff (memo's module and tools/tfprovider's)
@@ -67,7 +84,28 @@ bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one 
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
 	$(GO) run ./tools/bench -go $(GO) -log $(BUILD)/bench.log
 
+mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about an hour on 2 busy cores; not part of make test)
+	@mkdir -p $(MUTATE_OUT); fail=0; \
+	for p in $(MUTATE_PKGS); do \
+	  log=$(MUTATE_OUT)/$$(basename $$p).txt; \
+	  echo "== gremlins $$p (log: $$log)"; \
+	  GOFLAGS='-short -cpu=1' gremlins unleash --workers $(MUTATE_WORKERS) --timeout-coefficient 5 \
+	    -o $(MUTATE_OUT)/$$(basename $$p).json ./$$p > $$log 2>&1 || fail=1; \
+	  grep -E 'LIVED|TIMED OUT' $$log || true; \
+	  grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage|ERROR)' $$log || fail=1; \
+	  awk -v min=$(MUTATE_EFFICACY) -F'[:,] *' '/^Killed:/ { k = $$2; l = $$4 } /^Timed out:/ { t = $$2 } \
+	    END { if (k + l + t == 0) exit 1; d = 100 * (k + t) / (k + l + t); \
+	          printf "detected (killed + timed out) / (killed + timed out + lived): %.2f%%\n", d; exit !(d >= min) }' $$log || fail=1; \
+	done; \
+	[ $$fail = 0 ] || { echo "make mutate: a package is below $(MUTATE_EFFICACY)% efficacy (or gremlins failed)" >&2; exit 1; }
+
+mutate-smoke: ## make mutate over the three smallest domain packages (retry, record, status): 1-2.5 min here
+	@$(MAKE) --no-print-directory mutate MUTATE_PKGS="internal/pipeline/retry internal/pipeline/record internal/ops/status" MUTATE_OUT=$(BUILD)/mutate-smoke
+
 tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
+
+bin/gremlins:
+	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
 bin/aws-lambda-rie:
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

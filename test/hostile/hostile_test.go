@@ -85,8 +85,8 @@ func TestHostileCorpusEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			if e.Structural {
-				if rep.Status != record.ReportRejected || rep.Error == "" || rep.Offset == nil || len(q.Messages()) != 0 {
-					t.Fatalf("structural file: report %+v, %d messages", rep, len(q.Messages()))
+				if rep.Status != record.ReportRejected || rep.Error == "" || rep.Offset == nil || len(q.Messages()) != 0 || q.Calls.Load() != 0 {
+					t.Fatalf("structural file: report %+v, %d messages sent in %d calls", rep, len(q.Messages()), q.Calls.Load())
 				}
 				return
 			}

@@ -18,8 +18,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/ops/workspace"
@@ -215,4 +218,99 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// stubborn leaves one result name unprocessed in the first `times`
+// BatchWriteItem calls that carry it (answered with UnprocessedItems, as
+// DynamoDB does under throttling), while armed. With times at least the
+// compute service's write attempts, the first invocation that holds the
+// name gives up on it and lists its message in the partial batch response:
+// the twin's fault test then knows that the partial-failure path ran.
+type stubborn struct {
+	name  string
+	times int
+
+	mu    sync.Mutex
+	armed bool
+	seen  int
+}
+
+func (s *stubborn) arm() { s.mu.Lock(); s.armed = true; s.mu.Unlock() }
+
+// refused reports how many writes of the name were refused.
+func (s *stubborn) refused() int { s.mu.Lock(); defer s.mu.Unlock(); return min(s.seen, s.times) }
+
+func (s *stubborn) APIOption(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("memo.test.Stubborn",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			p, ok := in.Parameters.(*dynamodb.BatchWriteItemInput)
+			if !ok {
+				return next.HandleInitialize(ctx, in)
+			}
+			cp := *p
+			cp.RequestItems = map[string][]dtypes.WriteRequest{}
+			held := map[string][]dtypes.WriteRequest{}
+			s.mu.Lock()
+			for t, reqs := range p.RequestItems {
+				for _, r := range reqs {
+					if n, ok := r.PutRequest.Item["name"].(*dtypes.AttributeValueMemberS); ok && s.armed && n.Value == s.name && s.seen < s.times {
+						s.seen++
+						held[t] = append(held[t], r)
+						continue
+					}
+					cp.RequestItems[t] = append(cp.RequestItems[t], r)
+				}
+			}
+			s.mu.Unlock()
+			if len(held) == 0 {
+				return next.HandleInitialize(ctx, in)
+			}
+			var out middleware.InitializeOutput
+			var md middleware.Metadata
+			var err error
+			if n := len(cp.RequestItems); n > 0 {
+				in.Parameters = &cp
+				out, md, err = next.HandleInitialize(ctx, in)
+			} else {
+				// Every item held: answer without a call, as a fully throttled batch.
+				out.Result = &dynamodb.BatchWriteItemOutput{}
+			}
+			if o, ok := out.Result.(*dynamodb.BatchWriteItemOutput); ok && err == nil {
+				if o.UnprocessedItems == nil {
+					o.UnprocessedItems = map[string][]dtypes.WriteRequest{}
+				}
+				for t, rs := range held {
+					o.UnprocessedItems[t] = append(o.UnprocessedItems[t], rs...)
+				}
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+// checkStored checks every op_i of batch id that has a result holds
+// i*3+1, and that no more than dlq ops have none (those went to the DLQ).
+func checkStored(t *testing.T, ctx context.Context, c *workspace.Client, id string, n, dlq int) {
+	t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("op_%04d", i)
+	}
+	got, err := c.Table.Get(ctx, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for i, name := range names {
+		r, ok := got[name]
+		if !ok {
+			missing++
+			continue
+		}
+		if r.Value == nil || r.Value.Num != float64(i*3+1) || r.Batch != id {
+			t.Fatalf("%s = %+v, want %d from %s", name, r, i*3+1, id)
+		}
+	}
+	if missing > dlq {
+		t.Fatalf("%d ops without a result, %d in the DLQ", missing, dlq)
+	}
 }

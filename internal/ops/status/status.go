@@ -59,9 +59,7 @@ type Reconciliation struct {
 func (r Reconciliation) Done() int {
 	done := r.OK + r.Error + r.Rejected + r.Superseded + r.DLQ
 	if r.Report != nil && r.Queued >= 0 {
-		if est := min(r.Total, r.Total-r.Queued); est > done {
-			done = est
-		}
+		done = max(done, min(r.Total, r.Total-r.Queued))
 	}
 	return done
 }

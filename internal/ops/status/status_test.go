@@ -117,6 +117,11 @@ func TestReconcile(t *testing.T) {
 			if r.Settled() != c.settled {
 				t.Errorf("Settled() = %v, want %v", r.Settled(), c.settled)
 			}
+			// Reconcile looks at the queue only when ops are missing (then
+			// Queued is what Pending says), else it leaves Queued at -1.
+			if r.Batch != "b" || (r.Queued != -1 && r.Queued != c.src.pending) {
+				t.Errorf("Queued = %d, Batch = %q: want -1 or the queue's %d", r.Queued, r.Batch, c.src.pending)
+			}
 		})
 	}
 }
@@ -141,6 +146,29 @@ func TestNamesAreReadOnlyWhenNeeded(t *testing.T) {
 		}
 		if reads != c.reads {
 			t.Errorf("%s: %d reads of the batch object, want %d", c.name, reads, c.reads)
+		}
+	}
+}
+
+// TestDone: progress counts the accounted ops, or, when the queue was
+// looked at and holds fewer than the unaccounted ops, the ops that have
+// left it; never more than the batch's ops.
+func TestDone(t *testing.T) {
+	rep := &record.Report{Status: record.ReportSplit}
+	for _, c := range []struct {
+		name string
+		r    Reconciliation
+		want int
+	}{
+		{"no report: the accounted ops", Reconciliation{OK: 2, Error: 1, Rejected: 1, DLQ: 1, Queued: 0, Total: 10}, 5},
+		{"queue not looked at", Reconciliation{Report: rep, OK: 3, Queued: -1, Total: 10}, 3},
+		{"queue ahead of the table", Reconciliation{Report: rep, OK: 3, Queued: 4, Total: 10}, 6},
+		{"queue behind the table", Reconciliation{Report: rep, OK: 3, Rejected: 5, Queued: 4, Total: 10}, 8},
+		{"empty queue", Reconciliation{Report: rep, OK: 1, Queued: 0, Total: 10}, 10},
+		{"a queue shared with other batches", Reconciliation{Report: rep, OK: 1, DLQ: 1, Queued: 50, Total: 10}, 2},
+	} {
+		if got := c.r.Done(); got != c.want {
+			t.Errorf("%s: Done() = %d, want %d", c.name, got, c.want)
 		}
 	}
 }

@@ -72,6 +72,7 @@ func TestValidateName(t *testing.T) {
 		{"a\u0080", "name contains control character U+0080 at byte 1"},
 		{"é\u009f", "name contains control character U+009F at byte 2"},
 		{"a\xff", "name is not valid UTF-8 (byte 1)"},
+		{"a\x80b", "name is not valid UTF-8 (byte 1)"}, // a lone continuation byte: the first byte that is not ASCII
 		{"a\xc3", "name is not valid UTF-8 (byte 1)"},
 		{"\xc0\xaf", "name is not valid UTF-8 (byte 0)"},
 		{"x\xed\xa0\x80", "name is not valid UTF-8 (byte 1)"},
@@ -138,6 +139,8 @@ var opCases = []opCase{
 	{`[1, 2]`, "", "", "not a JSON object (found an array)"},
 	{`"a"`, "", "", "not a JSON object (found a string)"},
 	{`-1.5e3`, "", "", "not a JSON object (found a number)"},
+	{`9`, "", "", "not a JSON object (found a number)"},
+	{`0`, "", "", "not a JSON object (found a number)"},
 	{`true`, "", "", "not a JSON object (found a boolean)"},
 	{`null`, "", "", "not a JSON object (found null)"},
 	{`{}`, "", "", `missing field "name"`},
@@ -384,6 +387,9 @@ func TestDeepNesting(t *testing.T) {
 	if err := Check(strings.NewReader(line), JSONL); err == nil {
 		t.Error("a .jsonl line 10001 deep passed")
 	}
+	if res := scanAll(t, []byte(line), JSONL); res.err == nil {
+		t.Error("Scan: a .jsonl line 10001 deep passed")
+	}
 	line = `{"name": "a", "op": "1", "x": ` + strings.Repeat("{\"k\":", 9999) + "1" + strings.Repeat("}", 9999) + "}"
 	res := scanAll(t, []byte(line), JSONL)
 	if res.err != nil || len(res.items) != 1 || res.items[0].Reject != `unknown field "x"` {
@@ -520,5 +526,55 @@ func TestReaders(t *testing.T) {
 				t.Errorf("cut at %d, %s reader: %v, want %v", cut, name, got.err, want.err)
 			}
 		}
+	}
+}
+
+// stallReader returns (0, nil) stalls times, then data in one read.
+type stallReader struct {
+	data   []byte
+	stalls int
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	if r.stalls > 0 {
+		r.stalls--
+		return 0, nil
+	}
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestReadersThatStall: a reader may return 0, nil (io.Reader allows it);
+// 100 times in a row is no progress, as bufio counts it.
+func TestReadersThatStall(t *testing.T) {
+	const doc = `{"ops": [{"name": "a", "op": "1"}]}`
+	for _, stalls := range []int{1, 99} {
+		if err := Check(&stallReader{data: []byte(doc), stalls: stalls}, JSON); err != nil {
+			t.Errorf("%d stalls before the data: %v", stalls, err)
+		}
+	}
+	if err := Check(&stallReader{data: []byte(doc), stalls: 100}, JSON); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("100 stalls in a row: %v, want io.ErrNoProgress", err)
+	}
+}
+
+// overReader claims to have read more than it was given.
+type overReader struct{ calls int }
+
+// Read gives one byte, then claims len(p)+1.
+func (r *overReader) Read(p []byte) (int, error) {
+	if r.calls++; r.calls == 1 {
+		return copy(p, "{"), nil
+	}
+	return len(p) + 1, nil
+}
+
+func TestReaderReturningTooMuchIsAnError(t *testing.T) {
+	if err := Check(&overReader{}, JSON); err == nil || !strings.Contains(err.Error(), "invalid count") {
+		t.Errorf("Check of a reader returning len(p)+1: %v", err)
 	}
 }

@@ -169,7 +169,7 @@ func (s *scanner) ops() error {
 
 // lines reads the .jsonl form: one value per line, blank lines skipped.
 func (s *scanner) lines() error {
-	n := 0
+	found := false
 	for {
 		c, ok := s.ws()
 		if !ok {
@@ -182,7 +182,7 @@ func (s *scanner) lines() error {
 		if err := s.element(c, 0); err != nil {
 			return err
 		}
-		n++
+		found = true
 		if c, ok = s.ws(); !ok {
 			break
 		}
@@ -194,7 +194,7 @@ func (s *scanner) lines() error {
 	if s.rerr != nil {
 		return s.endErr()
 	}
-	if n == 0 {
+	if !found {
 		return &SyntaxError{Offset: s.off(), Reason: "empty file (no line holds an op)"}
 	}
 	return nil

@@ -43,12 +43,8 @@ func (f *field) reset() {
 
 func (f *field) add(b []byte) {
 	f.n += int64(len(b))
-	if room := f.limit - len(f.buf); room > 0 {
-		if len(b) > room {
-			b = b[:room]
-		}
-		f.buf = append(f.buf, b...)
-	}
+	room := max(f.limit-len(f.buf), 0)
+	f.buf = append(f.buf, b[:min(len(b), room)]...)
 }
 
 // scanner is a hand-written JSON scanner over a fixed buffer. Its grammar is

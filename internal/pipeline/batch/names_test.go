@@ -112,3 +112,73 @@ func TestNameSetUnevenSplit(t *testing.T) {
 		t.Errorf("depth %d after two splits, want 2", s.depth)
 	}
 }
+
+// TestHomeSpreadsOverTheTable: a name's first group is its hash scaled to
+// the table, so that random hashes start all over it (not all at group 0,
+// which stays correct but makes every insert a long probe).
+func TestHomeSpreadsOverTheTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for step := range ladder {
+		tab := newTable(0, step)
+		hit := map[int]bool{}
+		for range 20 * ladder[step] {
+			g := tab.home(rng.Uint64() | 1)
+			if g < 0 || g >= len(tab.ctrl) {
+				t.Fatalf("home %d outside the table's %d groups", g, len(tab.ctrl))
+			}
+			hit[g] = true
+		}
+		if len(hit) < len(tab.ctrl)*9/10 {
+			t.Errorf("%d groups: random hashes start in only %d of them", len(tab.ctrl), len(hit))
+		}
+	}
+}
+
+// TestTableGrowsPastSevenEighths: a table holds 7/8 of its slots (504 of
+// the first size's 576) and grows on the next name.
+func TestTableGrowsPastSevenEighths(t *testing.T) {
+	s := newNameSet()
+	limit := full(ladder[0])
+	for i := range limit {
+		s.add(fmt.Sprint("n", i), i)
+	}
+	if len(s.dir) != 1 || len(s.dir[0].ctrl) != ladder[0] {
+		t.Fatalf("grew at %d names, before the table was 7/8 full", limit)
+	}
+	s.add("one more", limit)
+	if len(s.dir) == 1 && len(s.dir[0].ctrl) == ladder[0] {
+		t.Fatalf("did not grow past %d names", limit)
+	}
+}
+
+// TestLargestIndexFitsASlot: op indexes up to 2^32-1 are stored in the
+// table's slot itself; only larger ones need the overflow map.
+func TestLargestIndexFitsASlot(t *testing.T) {
+	s := newNameSet()
+	if _, dup := s.add("a", indexMask); dup || s.big != nil {
+		t.Fatalf("index 2^32-1: dup=%v, overflow map %v", dup, s.big)
+	}
+	if first, dup := s.add("a", 7); !dup || first != indexMask {
+		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask)
+	}
+	if _, dup := s.add("b", indexMask+1); dup || len(s.big) != 1 {
+		t.Fatalf("index 2^32: dup=%v, overflow map %v", dup, s.big)
+	}
+	if first, dup := s.add("b", 7); !dup || first != indexMask+1 {
+		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask+1)
+	}
+}
+
+// TestBytesCountsWhatTheSetHolds: 16 bytes a slot, 8 a control word (one
+// per group of 8 slots), 8 a directory entry; a table shared by several
+// directory entries counts once.
+func TestBytesCountsWhatTheSetHolds(t *testing.T) {
+	s := newNameSet()
+	if got, want := s.bytes(), 8+ladder[0]*8*16+ladder[0]*8; got != want {
+		t.Fatalf("a new set holds %d bytes, want %d", got, want)
+	}
+	s.dir = append(s.dir, s.dir[0]) // two entries, one table
+	if got, want := s.bytes(), 2*8+ladder[0]*8*16+ladder[0]*8; got != want {
+		t.Fatalf("a shared table: %d bytes, want %d", got, want)
+	}
+}

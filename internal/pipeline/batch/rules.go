@@ -149,9 +149,7 @@ func ValidateOp(op string) string {
 		switch op[i] {
 		case '(':
 			depth++
-			if depth > deepest {
-				deepest = depth
-			}
+			deepest = max(deepest, depth)
 		case ')':
 			depth--
 		case '\\':

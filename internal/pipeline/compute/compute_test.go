@@ -264,6 +264,9 @@ func TestRedeliveryLeavesTheSameItem(t *testing.T) {
 		}
 	}
 	h := table.History("a")
+	if len(h) != 3 {
+		t.Fatalf("a written %d times for 3 deliveries, want 3 (a redelivery rewrites its item)", len(h))
+	}
 	for _, r := range h[1:] {
 		if r.Name != h[0].Name || r.Op != h[0].Op || r.Status != h[0].Status || *r.Value != *h[0].Value || r.Batch != h[0].Batch {
 			t.Fatalf("redelivery wrote %+v after %+v", r, h[0])
@@ -353,3 +356,75 @@ func TestOneWritePerResultWithBoundedConcurrency(t *testing.T) {
 		t.Fatalf("%d writes in flight at most, want 2..%d", w.max, compute.DefaultConcurrency)
 	}
 }
+
+// TestNoTimeLeftFailsEveryMessage: an invocation that starts with less time
+// than the margin writes nothing and lists every message as failed, so SQS
+// redelivers them. Answering "all done" instead would delete the messages
+// with their results never stored: ops lost.
+func TestNoTimeLeftFailsEveryMessage(t *testing.T) {
+	table := inmem.NewTable()
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Margin: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	resp, err := svc.Handle(ctx, sqsEvent(msg("a", "1", "b"), msg("b", "2", "b"), msg("c", "3", "b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1 id-2]" {
+		t.Fatalf("failures %v, want every message (none could be stored in time)", got)
+	}
+	if c := table.Calls.Load(); c != 0 || len(table.Items()) != 0 {
+		t.Fatalf("%d write calls, %d items: nothing may be written past the margin", c, len(table.Items()))
+	}
+}
+
+// TestWriteAttemptsAreExactlyThePolicys: Retry.Attempts counts every try,
+// the first included; an item whose write always fails (throttled) is tried
+// exactly that many times and then reported.
+func TestWriteAttemptsAreExactlyThePolicys(t *testing.T) {
+	for _, attempts := range []int{1, 2, 4} {
+		table := inmem.NewTable()
+		table.Fail = func(record.Result) error { return errors.New("throttled") }
+		p := noWait
+		p.Attempts = attempts
+		svc := compute.New(table, fakeEval, compute.Config{Retry: p})
+		resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b")))
+		if got := failedIDs(resp); fmt.Sprint(got) != "[id-0]" {
+			t.Fatalf("attempts=%d: failures %v, want [id-0]", attempts, got)
+		}
+		if c := table.Calls.Load(); c != int64(attempts) {
+			t.Errorf("attempts=%d: %d write calls, want exactly %d", attempts, c, attempts)
+		}
+	}
+}
+
+// TestMetricsCountWhatHappened: one Computed call per batch, with the ops
+// evaluated to a value and to an error (a redelivered copy counts once),
+// the messages listed as failed, the write calls and the retries.
+func TestMetricsCountWhatHappened(t *testing.T) {
+	table := inmem.NewTable()
+	first := true
+	table.Fail = func(r record.Result) error {
+		if r.Name == "b" && first { // b's first write is throttled
+			first = false
+			return errors.New("throttled")
+		}
+		return nil
+	}
+	m := &recordMetrics{}
+	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+	_, err := svc.Handle(context.Background(), sqsEvent(
+		msg("a", "1", "b1"), msg("b", "2", "b1"), msg("c", "bad", "b1"), msg("a", "1", "b1"), `{"name": "x"`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := compute.Counts{OK: 2, Error: 1, ItemFailures: 1, WriteCalls: 4, Retries: 1}
+	if len(m.got) != 1 || m.got[0] != want {
+		t.Fatalf("Computed calls %+v, want one with %+v", m.got, want)
+	}
+}
+
+type recordMetrics struct{ got []compute.Counts }
+
+func (m *recordMetrics) Computed(c compute.Counts) { m.got = append(m.got, c) }

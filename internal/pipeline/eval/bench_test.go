@@ -89,3 +89,71 @@ func BenchmarkEvaluateSlowPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// slowExprs are 1,000 distinct expressions that the fast path declines and
+// govaluate evaluates: comparisons joined by && and ||, strings, functions,
+// ternaries, regular expressions.
+var slowExprs = func() []string {
+	forms := []string{
+		"sqrt(%d) > 3", "'a%d' + 'b'", "%d > 2 ? 1 : 0", "max(%d, 3) * 2", "'x%d' =~ '^x[0-9]+$'",
+		"%d > 1 && %d < 5000", "floor(%d / 3) + ceil(%d / 7)", "abs(-%d) == %d", "%d == 1 || %d > 3", "round(%d.25)",
+	}
+	out := make([]string, 0, 1000)
+	for i := range 1000 {
+		f := forms[i%len(forms)]
+		args := []any{i + 1, i + 2}
+		out = append(out, fmt.Sprintf(f, args[:countVerbs(f)]...))
+	}
+	return out
+}()
+
+// mixExprs is the realistic mix the README judges: three plain arithmetic
+// ops (benchExprs, the fast path) to one of slowExprs, interleaved.
+var mixExprs = func() []string {
+	out := make([]string, 0, 1000)
+	for i := range 1000 {
+		if i%4 == 3 {
+			out = append(out, slowExprs[i])
+		} else {
+			out = append(out, benchExprs[i])
+		}
+	}
+	return out
+}()
+
+func benchEvaluate(b *testing.B, exprs []string) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := Evaluate(exprs[i%len(exprs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+func benchBareGovaluate(b *testing.B, exprs []string) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e, err := govaluate.NewEvaluableExpressionWithFunctions(exprs[i%len(exprs)], functions) // memo's functions: bare govaluate has none
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Evaluate(nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkEvaluateSlowExprs and BenchmarkBareGovaluateSlowExprs: the slow
+// path (govaluate behind memo's checks) against bare govaluate.
+func BenchmarkEvaluateSlowExprs(b *testing.B)      { benchEvaluate(b, slowExprs) }
+func BenchmarkBareGovaluateSlowExprs(b *testing.B) { benchBareGovaluate(b, slowExprs) }
+
+// BenchmarkEvaluateMix and BenchmarkBareGovaluateMix: the realistic mix.
+func BenchmarkEvaluateMix(b *testing.B)      { benchEvaluate(b, mixExprs) }
+func BenchmarkBareGovaluateMix(b *testing.B) { benchBareGovaluate(b, mixExprs) }

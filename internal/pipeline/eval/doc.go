@@ -94,9 +94,11 @@
 // accepts and declines the rest; FuzzFastPathMatchesGovaluate (and
 // TestFastPathMatchesGovaluateGenerated on every go test) proves it: for
 // every input it accepts, govaluate computes the same value, bit for bit,
-// and the typed results agree. Where the fast path knows why a number is
-// not finite its message says so ("division by zero"); govaluate's path
-// says "not a finite number (+Inf): division by zero or overflow".
+// and the typed results agree: same value, same error class, same error
+// text, except where the fast path knows why a number is not finite: its
+// message then says so ("division by zero" for 1/0 and 0 % 0) where
+// govaluate's path says "not a finite number (+Inf): division by zero or
+// overflow" or "not a finite number (NaN)" (TestFastPathErrorTexts).
 //
 // Results are deterministic on one architecture. Go does not promise that
 // math.Pow with a fractional exponent rounds identically on amd64 and

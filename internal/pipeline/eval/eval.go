@@ -141,9 +141,7 @@ func checkLimits(expr string) error {
 		switch c := expr[i]; c {
 		case '(', '[':
 			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-			}
+			maxDepth = max(maxDepth, depth)
 		case ')', ']':
 			if depth > 0 {
 				depth--
@@ -315,7 +313,7 @@ type cause uint8
 
 const (
 	causeNone     cause = iota // unknown (the slow path) or finite
-	causeDivZero               // x/0 or x%0 with x != 0, or 0**negative
+	causeDivZero               // x/0 with x != 0, x%0 (0%0 too), or 0**negative
 	causeZeroZero              // 0/0
 	causeOverflow              // finite operands, infinite result
 	causeNaN                   // finite operands, NaN result

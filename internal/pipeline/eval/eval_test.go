@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"regexp/syntax"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -186,7 +188,7 @@ func TestEvaluate(t *testing.T) {
 // decline every input whose tokens or grammar govaluate reads differently.
 func TestFastPathCoverage(t *testing.T) {
 	accept := []string{"1", "1+1", " ( 1 ) ", "-1", "-(1)", "(-1)", "1 - -1", "2 ** -1", ".5", "5.",
-		"1 < 2", "1 + 2 >= 3 * 4", "1\t+\n2", "1 -1", "00012"}
+		"1 < 2", "1 + 2 >= 3 * 4", "1\t+\n2", "1 -1", "00012", "0", "9", "90 - 09"}
 	decline := []string{"", "1e3", "0x10", "2*-1", "-.5", "- -1", "+1", "--1", "1 2", "(1)(2)", "(1)2",
 		"()", "(1", "1)", "1 +", "1 < 2 < 3", "(1 < 2)", "1,2", "a", "'a'", "[a]", "1 & 2", "1 ++ 1",
 		"1.2.3", ".", "1\u00a0+1", "٣", "true", "sqrt(4)", "1 === 1", "1 =< 2",
@@ -241,7 +243,7 @@ func TestNumberRange(t *testing.T) {
 func TestRegexSizeBound(t *testing.T) {
 	for _, p := range []string{"a", "abc", "a*", "(a|b)+", "a{3}", "a{2,5}", "(ab){3,}", "[a-z]{10}x",
 		".{0,100}", "(a{2}){3}", "^a.*b$", "(?i)hello", "x{0,9}y{1,}", ".{0,495}x", "(.?){250}x", "((a|b){5}c){4}",
-		"a{1000}", "(a*)*", "(|a)+", `\pL{10}`, "[^b]{999}"} {
+		"a{1000}", "(a*)*", "(|a)+", `\pL{10}`, "[^b]{999}", "a{5,}", "a{0,}"} {
 		re, err := syntax.Parse(p, syntax.Perl)
 		if err != nil {
 			t.Fatal(err)
@@ -337,5 +339,124 @@ func TestRecoveredPanic(t *testing.T) {
 	err := guard("x", "parse", func() error { panic("boom") })
 	if classOf(err) != classInternal || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("guard: %v", err)
+	}
+}
+
+// TestClassOf: no error has no class; an error that is not the
+// evaluator's own is internal.
+func TestClassOf(t *testing.T) {
+	if c := classOf(nil); c != 0 {
+		t.Errorf("classOf(nil) = %v", c)
+	}
+	if c := classOf(errors.New("boom")); c != classInternal {
+		t.Errorf("classOf(foreign error) = %v, want classInternal", c)
+	}
+	if c := classOf(newError(classLimit, "x")); c != classLimit {
+		t.Errorf("classOf(limit error) = %v", c)
+	}
+}
+
+// TestCleanBoundsMessages: a message of exactly maxErrorBytes is kept; a
+// longer one is cut at a rune boundary and marked with "...".
+func TestCleanBoundsMessages(t *testing.T) {
+	exact := strings.Repeat("a", maxErrorBytes)
+	if got := clean(exact); got != exact {
+		t.Errorf("a message of %d bytes was changed to %d bytes", maxErrorBytes, len(got))
+	}
+	for _, r := range []string{"é", "€", "😀"} {
+		long := "xy" + strings.Repeat(r, maxErrorBytes) // the cut falls inside a rune
+		got := clean(long)
+		if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || len(got) > maxErrorBytes || len(got) < maxErrorBytes-len("...")-len(r) {
+			t.Errorf("%q x %d: cleaned to %d bytes, valid UTF-8 %v: %.20q...", r, maxErrorBytes, len(got), utf8.ValidString(got), got)
+		}
+	}
+}
+
+// TestFastPathComparesAtTheEdges: comparisons of equal operands, where <
+// and <= (and > and >=) part, agree with govaluate.
+func TestFastPathComparesAtTheEdges(t *testing.T) {
+	for expr, want := range map[string]bool{
+		"1 < 1": false, "1 <= 1": true, "1 > 1": false, "1 >= 1": true, "1 == 1": true, "1 != 1": false,
+		"0 < 1": true, "1 <= 0": false, "2 > 1": true, "1 >= 2": false, "1 == 2": false, "1 != 2": true,
+	} {
+		r, ok := fastEval(expr)
+		if !ok || !r.isBool || r.b != want {
+			t.Errorf("fastEval(%q) = %+v, %v; want %v", expr, r, ok, want)
+		}
+		compareFastSlow(t, expr)
+	}
+}
+
+// TestLimitsRejectInvalidUTF8: any byte that is not ASCII makes the
+// expression subject to the UTF-8 check, 0x80 (the first) included.
+func TestLimitsRejectInvalidUTF8(t *testing.T) {
+	for _, expr := range []string{"1+\x80", "'\xff'", "1 + 2\xc3", "\xff\xfe"} {
+		if err := checkLimits(expr); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("checkLimits(%q) = %v, want invalid UTF-8", expr, err)
+		}
+	}
+	if err := checkLimits("'é€😀' + 'a'"); err != nil {
+		t.Errorf("valid UTF-8 refused: %v", err)
+	}
+}
+
+// TestStringResultBound: a string result of MaxStringBytes is kept; one
+// byte more is an error.
+func TestStringResultBound(t *testing.T) {
+	if v, err := finishRaw(strings.Repeat("a", MaxStringBytes)); err != nil || len(v.Str) != MaxStringBytes {
+		t.Errorf("a string of %d bytes: %v", MaxStringBytes, err)
+	}
+	if _, err := finishRaw(strings.Repeat("a", MaxStringBytes+1)); err == nil {
+		t.Errorf("a string of %d bytes accepted", MaxStringBytes+1)
+	}
+}
+
+// TestRegexBoundIsInclusive: a pattern of exactly maxRegexInsts
+// instructions (a literal of 998 runes, plus match and fail) is allowed;
+// one more is refused.
+func TestRegexBoundIsInclusive(t *testing.T) {
+	at := `'x' =~ '` + strings.Repeat("a", maxRegexInsts-2) + `'`
+	if _, err := Evaluate(at); err != nil {
+		t.Errorf("a pattern of %d instructions: %v", maxRegexInsts, err)
+	}
+	over := `'x' =~ '` + strings.Repeat("a", maxRegexInsts-1) + `'`
+	if _, err := Evaluate(over); classOf(err) != classNotAllowed {
+		t.Errorf("a pattern of %d instructions: %v, want refused", maxRegexInsts+1, err)
+	}
+}
+
+// TestRegexOperatorOutsideLiterals: the scan skips string literals (the
+// empty one too) and finds =~ and !~ anywhere else, at the very end of the
+// text as well as at its start.
+func TestRegexOperatorOutsideLiterals(t *testing.T) {
+	for expr, want := range map[string]bool{
+		`'' + 'a' =~ 'a'`: true, `'=~'`: false, `"" + "!~"`: false, `[x=~] + 1`: false,
+		`=~ 'a'`: true, `'a' !~ 'b'`: true, `1 ~= 2`: false, `1 =`: false, `1 !`: false, `'a' =~`: true,
+		`[] + 'a' =~ 'b'`: true, `[a'] =~ 'b'`: true, `[a'] + 1`: false,
+	} {
+		if got := regexOperatorOutsideLiterals(expr); got != want {
+			t.Errorf("regexOperatorOutsideLiterals(%q) = %v, want %v", expr, got, want)
+		}
+	}
+	// Not the allowed form: refused, however the literals before it look.
+	if _, err := Evaluate(`'' + 'a' =~ 'a'`); classOf(err) != classNotAllowed {
+		t.Errorf(`'' + 'a' =~ 'a': %v, want refused`, err)
+	}
+}
+
+// TestSqrtOfZero: zero is not negative.
+func TestSqrtOfZero(t *testing.T) {
+	if v, err := Evaluate("sqrt(0)"); err != nil || v != record.Number(0) {
+		t.Errorf("sqrt(0) = %v, %v", v, err)
+	}
+}
+
+// TestEmptyStringLiteralsInRegexes: the empty string literal is a literal like any other, as
+// text or as pattern.
+func TestEmptyStringLiteralsInRegexes(t *testing.T) {
+	for expr, want := range map[string]bool{`'' =~ 'a'`: false, `'a' =~ ''`: true, `'' !~ 'a'`: true} {
+		if v, err := Evaluate(expr); err != nil || v != record.Bool(want) {
+			t.Errorf("%s = %v, %v; want %v", expr, v, err, want)
+		}
 	}
 }

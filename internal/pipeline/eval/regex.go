@@ -111,20 +111,11 @@ func literal(s string) (lit, rest string, ok bool) {
 // repetitions), computed without expanding anything; it stops counting once
 // it passes limit.
 func regexSize(re *syntax.Regexp, limit int) int {
-	n := 2 + size(re, limit) // the match and fail instructions
-	if n > limit {
-		return limit
-	}
-	return n
+	return min(2+size(re, limit), limit) // the match and fail instructions
 }
 
 func size(re *syntax.Regexp, limit int) int {
-	sat := func(n int) int {
-		if n > limit {
-			return limit
-		}
-		return n
-	}
+	sat := func(n int) int { return min(n, limit) }
 	switch re.Op {
 	case syntax.OpLiteral:
 		return sat(len(re.Rune))

@@ -48,6 +48,7 @@ func TestDecodeMessageIsStrict(t *testing.T) {
 	for _, body := range []string{
 		``, `{}`, `null`, `[]`, `{"name":"a","op":"1"}`, `{"name":"a","op":"1","batch":"b","extra":1}`,
 		`{"name":"a","op":"1","batch":"b"} {}`, `{"name":1,"op":"1","batch":"b"}`, `{"name":"","op":"1","batch":"b"}`,
+		`{"name":"a","op":"","batch":"b"}`, `{"name":"a","op":"1","batch":""}`,
 	} {
 		if _, err := DecodeMessage(body); err == nil {
 			t.Errorf("DecodeMessage(%q) accepted", body)
@@ -100,5 +101,30 @@ func TestReportCapsRejectionsButCountsExactly(t *testing.T) {
 	back, err := DecodeReport(b)
 	if err != nil || back.Totals != r.Totals || !back.StartedAt.Equal(r.StartedAt) {
 		t.Fatalf("report round trip: %+v, %v", back.Totals, err)
+	}
+}
+
+// TestReportEncodeListsRejections: a report always has a rejections list,
+// empty when nothing was rejected, and keeps the ones it has.
+func TestReportEncodeListsRejections(t *testing.T) {
+	b, err := Report{Batch: "b", Status: ReportSplit}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"rejections": []`) {
+		t.Fatalf("a report without rejections encodes as %s, want an empty list", b)
+	}
+	var r Report
+	r.Reject(Rejection{Index: 3, Name: "x", Reason: "name is empty"})
+	b, err = r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeReport(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rejections) != 1 || got.Rejections[0] != r.Rejections[0] {
+		t.Fatalf("rejections %+v after a round trip, want %+v", got.Rejections, r.Rejections)
 	}
 }

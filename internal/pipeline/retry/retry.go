@@ -80,18 +80,12 @@ func (p Policy) cap(n int) time.Duration {
 	for i := 1; i < n && d < p.Max; i++ {
 		d *= 2
 	}
-	if d > p.Max {
-		d = p.Max
-	}
-	return d
+	return max(min(d, p.Max), 0)
 }
 
 // Delay returns the jittered delay before retry number n (n >= 1).
 func (p Policy) Delay(n int) time.Duration {
 	d := p.cap(n)
-	if d <= 0 {
-		return 0
-	}
 	return time.Duration(rand.Int64N(int64(d) + 1)) // full jitter
 }
 

@@ -63,3 +63,71 @@ func TestWorstCase(t *testing.T) {
 		t.Errorf("WorstCaseSleep() = %v, want %v", got, want)
 	}
 }
+
+// TestDefault pins the policy the services document: 8 tries, the first
+// retry waiting at most 50ms, doubling up to 2s, so that the 7 waits of a
+// call that never succeeds add up to at most 5.15s.
+func TestDefault(t *testing.T) {
+	if Default.Attempts != 8 || Default.Base != 50*time.Millisecond || Default.Max != 2*time.Second {
+		t.Fatalf("Default = %+v", Default)
+	}
+	var worst time.Duration
+	for n := 1; n < Default.Attempts; n++ {
+		worst += min(Default.Base<<(n-1), Default.Max)
+	}
+	if worst != 5150*time.Millisecond {
+		t.Fatalf("worst-case wait %v", worst)
+	}
+}
+
+// TestDelayGrowsAndNeverCollapses: later retries wait longer than the
+// first, and the delay stays at the cap however many retries came before
+// (doubling past the cap would overflow and end at zero).
+func TestDelayGrowsAndNeverCollapses(t *testing.T) {
+	p := Policy{Base: time.Millisecond, Max: 2 * time.Second}
+	for _, n := range []int{3, 40, 200} {
+		var longest time.Duration
+		for range 200 {
+			d := p.Delay(n)
+			if d < 0 || d > p.Max {
+				t.Fatalf("retry %d: delay %v outside [0, %v]", n, d, p.Max)
+			}
+			longest = max(longest, d)
+		}
+		if longest <= p.Base {
+			t.Errorf("retry %d: longest of 200 delays %v, want above the first retry's cap %v", n, longest, p.Base)
+		}
+	}
+}
+
+// TestDelayJitterIncludesTheCap: full jitter draws from [0, cap], both ends
+// included.
+func TestDelayJitterIncludesTheCap(t *testing.T) {
+	for _, c := range []time.Duration{1, 2} {
+		p := Policy{Base: c, Max: c}
+		seen := map[time.Duration]bool{}
+		for range 400 {
+			seen[p.Delay(1)] = true
+		}
+		for d := time.Duration(0); d <= c; d++ {
+			if !seen[d] {
+				t.Errorf("cap %v: delay %v never drawn in 400 tries (%v)", c, d, seen)
+			}
+		}
+	}
+}
+
+// TestSleepContext: it waits d, and a done context wins even for d = 0.
+func TestSleepContext(t *testing.T) {
+	start := time.Now()
+	if err := SleepContext(context.Background(), 20*time.Millisecond); err != nil || time.Since(start) < 20*time.Millisecond {
+		t.Fatalf("SleepContext(20ms) = %v after %v", err, time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		if err := SleepContext(ctx, 0); !errors.Is(err, context.Canceled) {
+			t.Fatalf("SleepContext(done, 0) = %v, want context.Canceled", err)
+		}
+	}
+}

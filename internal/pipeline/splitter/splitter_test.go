@@ -140,24 +140,41 @@ func TestRejectionsAndDuplicates(t *testing.T) {
 	}
 }
 
+// lateFault is a batch with n valid ops (several full chunks of
+// MaxSendBatch) before a structural fault, in either format.
+func lateFault(n int, jsonl bool) string {
+	var ops []string
+	for i := range n {
+		ops = append(ops, fmt.Sprintf(`{"name": "n%d", "op": "%d"}`, i, i))
+	}
+	if jsonl {
+		return strings.Join(ops, "\n") + "\n" + `{"name": "late", "op": "1"} x` + "\n" + `{"name": "after", "op": "1"}` + "\n"
+	}
+	return `{"ops": [` + strings.Join(ops, ",\n") + `,` + "\n" + `{"name": "late", "op": "1"} {"name": "after", "op": "1"}]}`
+}
+
 func TestStructurallyBrokenFileEnqueuesNothing(t *testing.T) {
-	for name, body := range map[string]string{
-		"truncated":       `{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"`,
-		"trailing":        `{"ops": [{"name": "a", "op": "1"}]} x`,
-		"not json":        `hello`,
-		"ops not array":   `{"ops": {}}`,
-		"top-level array": `[{"name": "a", "op": "1"}]`,
+	for name, c := range map[string]struct{ key, body string }{
+		"truncated":       {"b.json", `{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"`},
+		"trailing":        {"b.json", `{"ops": [{"name": "a", "op": "1"}]} x`},
+		"not json":        {"b.json", `hello`},
+		"ops not array":   {"b.json", `{"ops": {}}`},
+		"top-level array": {"b.json", `[{"name": "a", "op": "1"}]`},
+		// The fault comes after several full chunks: a splitter that sends
+		// while it is still checking would have enqueued them.
+		"late fault json":  {"b.json", lateFault(4*splitter.MaxSendBatch+3, false)},
+		"late fault jsonl": {"b.jsonl", lateFault(4*splitter.MaxSendBatch+3, true)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs, q, svc := setup(t)
-			objs.Set(bucket, "batches/b.json", []byte(body))
-			if err := svc.Handle(context.Background(), s3Event("batches/b.json", "v")); err != nil {
+			objs.Set(bucket, "batches/"+c.key, []byte(c.body))
+			if err := svc.Handle(context.Background(), s3Event("batches/"+c.key, "v")); err != nil {
 				t.Fatalf("a broken file is not worth retrying, got %v", err)
 			}
-			if n := len(q.Messages()); n != 0 {
-				t.Fatalf("%d messages enqueued from a broken file", n)
+			if n, calls := len(q.Messages()), q.Calls.Load(); n != 0 || calls != 0 {
+				t.Fatalf("%d messages enqueued (%d send calls) from a broken file", n, calls)
 			}
-			rep := report(t, objs, "reports/b.json.json")
+			rep := report(t, objs, "reports/"+c.key+".json")
 			if rep.Status != record.ReportRejected || rep.Offset == nil || rep.Error == "" {
 				t.Fatalf("report = %+v", rep)
 			}
@@ -354,5 +371,169 @@ func TestUnreadableBatchStillGetsAReport(t *testing.T) {
 	}
 	if n := objs.Opens.Load(); n != 3 {
 		t.Fatalf("%d opens, want 3 (the read was retried)", n)
+	}
+}
+
+// deadlineQueue records the deadline of the context each send gets.
+type deadlineQueue struct {
+	inmem.Queue
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (q *deadlineQueue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
+	dl, _ := ctx.Deadline()
+	q.mu.Lock()
+	q.deadlines = append(q.deadlines, dl)
+	q.mu.Unlock()
+	return q.Queue.SendBatch(ctx, msgs)
+}
+
+// TestDefaultMarginIsTwoSeconds: without a Margin, the splitter's work
+// runs against the invocation's deadline less 2s, the time kept to write
+// the report before Lambda stops the function.
+func TestDefaultMarginIsTwoSeconds(t *testing.T) {
+	objs := inmem.NewObjects()
+	objs.Set(bucket, "batches/m.jsonl", []byte(`{"name": "a", "op": "1"}`+"\n"))
+	q := &deadlineQueue{}
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	outer, _ := ctx.Deadline()
+	if err := svc.Handle(ctx, s3Event("batches/m.jsonl", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.deadlines) != 1 || !q.deadlines[0].Equal(outer.Add(-2*time.Second)) {
+		t.Fatalf("sends ran with deadlines %v, want the invocation's (%v) less 2s", q.deadlines, outer)
+	}
+}
+
+// TestOnlyObjectCreatedEventsSplit: an event for a removed object (or any
+// event other than ObjectCreated:*) is ignored; a record without an event
+// name (a direct invocation) is taken as a created object.
+func TestOnlyObjectCreatedEventsSplit(t *testing.T) {
+	for _, c := range []struct {
+		event string
+		split bool
+	}{
+		{"ObjectCreated:Put", true}, {"ObjectCreated:CompleteMultipartUpload", true}, {"", true},
+		{"ObjectRemoved:Delete", false}, {"ObjectRestore:Completed", false},
+	} {
+		objs, q, svc := setup(t)
+		objs.Set(bucket, "batches/e.json", []byte(`{"ops": [{"name": "a", "op": "1"}]}`))
+		ev := s3Event("batches/e.json", "v")
+		ev.Records[0].EventName = c.event
+		if err := svc.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		_, reported := objs.Object(bucket, "reports/e.json.json")
+		if n := len(q.Messages()); reported != c.split || (n == 1) != c.split {
+			t.Errorf("event %q: report written %v, %d messages; want split=%v", c.event, reported, n, c.split)
+		}
+	}
+}
+
+// TestPartWayReadFailuresAreBounded: when every read of the second pass
+// breaks part way, the splitter makes readAttempts (3) passes, no more,
+// then reports the batch failed; a report it cannot write is part of the
+// error.
+func TestPartWayReadFailuresAreBounded(t *testing.T) {
+	body := lateFault(25, true)
+	body = body[:strings.Index(body, `{"name": "late"`)] // 25 valid lines
+	for _, reportFails := range []bool{false, true} {
+		objs, q := inmem.NewObjects(), &inmem.Queue{}
+		objs.Opener = func(splitter.Ref) (io.ReadCloser, error) {
+			if objs.Opens.Load() == 1 { // the check pass reads it whole
+				return io.NopCloser(strings.NewReader(body)), nil
+			}
+			return io.NopCloser(&flakyReader{r: strings.NewReader(body), n: len(body) / 2}), nil
+		}
+		if reportFails {
+			objs.FailPut = func(_, key string) error { return errors.New("SlowDown: report " + key) }
+		}
+		svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Concurrency: 1})
+		err := svc.Handle(context.Background(), s3Event("batches/p.jsonl", "v"))
+		if err == nil || !strings.Contains(err.Error(), "connection reset") {
+			t.Fatalf("report fails %v: Handle = %v, want the read error", reportFails, err)
+		}
+		if n := objs.Opens.Load(); n != 1+3 {
+			t.Fatalf("report fails %v: %d opens, want 1 check + 3 passes", reportFails, n)
+		}
+		if reportFails {
+			if !strings.Contains(err.Error(), "SlowDown") {
+				t.Fatalf("Handle = %v, want the report's write error too", err)
+			}
+			continue
+		}
+		if rep := report(t, objs, "reports/p.jsonl.json"); rep.Status != record.ReportFailed {
+			t.Fatalf("report %+v, want failed", rep)
+		}
+	}
+}
+
+type splitMetrics struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (m *splitMetrics) Split(c splitter.Counts) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, fmt.Sprintf("enqueued=%d rejected=%d calls=%d retries=%d", c.Enqueued, c.Rejected, c.SendCalls, c.Retries))
+}
+
+// TestSplitSendsFullChunksAndReportsMetrics: 25 ops go out in 3 calls
+// (10, 10, 5); the metrics say so once the report is written; a report
+// that cannot be written fails the invocation (and records no metrics).
+func TestSplitSendsFullChunksAndReportsMetrics(t *testing.T) {
+	body := lateFault(25, true)
+	body = body[:strings.Index(body, `{"name": "late"`)]
+	for _, reportFails := range []bool{false, true} {
+		objs, q := inmem.NewObjects(), &inmem.Queue{}
+		objs.Set(bucket, "batches/c.jsonl", []byte(body))
+		if reportFails {
+			objs.FailPut = func(string, string) error { return errors.New("AccessDenied") }
+		}
+		m := &splitMetrics{}
+		svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Metrics: m})
+		err := svc.Handle(context.Background(), s3Event("batches/c.jsonl", "v"))
+		if reportFails {
+			if err == nil || len(m.calls) != 0 {
+				t.Fatalf("report write failed: Handle = %v, metrics %v; want an error and no metrics", err, m.calls)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := q.Calls.Load(); c != 3 || len(q.Messages()) != 25 {
+			t.Fatalf("%d send calls for %d messages, want 3 for 25", c, len(q.Messages()))
+		}
+		if want := "enqueued=25 rejected=0 calls=3 retries=0"; len(m.calls) != 1 || m.calls[0] != want {
+			t.Fatalf("metrics %v, want [%s]", m.calls, want)
+		}
+	}
+}
+
+// TestSplitMetricsCountRetries: a send call that fails once is retried;
+// the metrics count both calls and the retry.
+func TestSplitMetricsCountRetries(t *testing.T) {
+	objs, q := inmem.NewObjects(), &inmem.Queue{}
+	objs.Set(bucket, "batches/r.json", []byte(`{"ops": [{"name": "a", "op": "1"}, {"name": "b", "op": "2"}]}`))
+	failed := false
+	q.Fail = func([]record.Message) ([]splitter.SendFailure, error) {
+		if !failed {
+			failed = true
+			return nil, errors.New("ThrottlingException")
+		}
+		return nil, nil
+	}
+	m := &splitMetrics{}
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait, Metrics: m})
+	if err := svc.Handle(context.Background(), s3Event("batches/r.json", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if want := "enqueued=2 rejected=0 calls=2 retries=1"; len(m.calls) != 1 || m.calls[0] != want {
+		t.Fatalf("metrics %v, want [%s]", m.calls, want)
 	}
 }

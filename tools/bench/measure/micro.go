@@ -20,8 +20,11 @@ var MicroBenchmarks = []string{
 	// internal/pipeline/batch: decode+validate (Scan), both splitter passes
 	// (CheckScan), and bare encoding/json of the same 100k-op file.
 	"ScanJSON", "ScanJSONL", "CheckScanJSON", "CheckScanJSONL", "BareDecodeJSON", "BareDecodeJSONL",
-	// internal/pipeline/eval: Evaluate and bare govaluate on 1,000 mixed expressions.
-	"Evaluate", "BareGovaluate",
+	// internal/pipeline/eval: Evaluate and bare govaluate on 1,000 plain
+	// arithmetic expressions (the fast path), on 1,000 the fast path
+	// declines (the slow path: govaluate behind memo's checks), and on the
+	// mix of three to one.
+	"Evaluate", "BareGovaluate", "EvaluateSlowExprs", "BareGovaluateSlowExprs", "EvaluateMix", "BareGovaluateMix",
 	// internal/pipeline/splitter: the service against an in-memory queue.
 	"Split", "SplitBareDecode",
 	// internal/pipeline/compute: the handler against an in-memory table.
