@@ -220,12 +220,14 @@ func lines(s string) []string {
 	return out
 }
 
-// stubborn leaves one result name unprocessed in the first `times`
-// BatchWriteItem calls that carry it (answered with UnprocessedItems, as
-// DynamoDB does under throttling), while armed. With times at least the
-// compute service's write attempts, the first invocation that holds the
-// name gives up on it and lists its message in the partial batch response:
-// the twin's fault test then knows that the partial-failure path ran.
+// stubborn refuses the first `times` PutItem calls that write one result
+// name, while armed, as DynamoDB refuses a throttled request
+// (ProvisionedThroughputExceededException). It answers before the SDK's
+// retry step, so each refusal is one of the compute service's own write
+// attempts. With times at least those attempts, the first invocation that
+// holds the name gives up on it and lists its message in the partial batch
+// response: the twin's fault test then knows that the partial-failure path
+// ran.
 type stubborn struct {
 	name  string
 	times int
@@ -243,47 +245,21 @@ func (s *stubborn) refused() int { s.mu.Lock(); defer s.mu.Unlock(); return min(
 func (s *stubborn) APIOption(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("memo.test.Stubborn",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			p, ok := in.Parameters.(*dynamodb.BatchWriteItemInput)
+			p, ok := in.Parameters.(*dynamodb.PutItemInput)
 			if !ok {
 				return next.HandleInitialize(ctx, in)
 			}
-			cp := *p
-			cp.RequestItems = map[string][]dtypes.WriteRequest{}
-			held := map[string][]dtypes.WriteRequest{}
 			s.mu.Lock()
-			for t, reqs := range p.RequestItems {
-				for _, r := range reqs {
-					if n, ok := r.PutRequest.Item["name"].(*dtypes.AttributeValueMemberS); ok && s.armed && n.Value == s.name && s.seen < s.times {
-						s.seen++
-						held[t] = append(held[t], r)
-						continue
-					}
-					cp.RequestItems[t] = append(cp.RequestItems[t], r)
-				}
+			n, isS := p.Item["name"].(*dtypes.AttributeValueMemberS)
+			hold := isS && s.armed && n.Value == s.name && s.seen < s.times
+			if hold {
+				s.seen++
 			}
 			s.mu.Unlock()
-			if len(held) == 0 {
-				return next.HandleInitialize(ctx, in)
+			if hold {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &dtypes.ProvisionedThroughputExceededException{Message: aws.String("memo test: " + s.name + " held")}
 			}
-			var out middleware.InitializeOutput
-			var md middleware.Metadata
-			var err error
-			if n := len(cp.RequestItems); n > 0 {
-				in.Parameters = &cp
-				out, md, err = next.HandleInitialize(ctx, in)
-			} else {
-				// Every item held: answer without a call, as a fully throttled batch.
-				out.Result = &dynamodb.BatchWriteItemOutput{}
-			}
-			if o, ok := out.Result.(*dynamodb.BatchWriteItemOutput); ok && err == nil {
-				if o.UnprocessedItems == nil {
-					o.UnprocessedItems = map[string][]dtypes.WriteRequest{}
-				}
-				for t, rs := range held {
-					o.UnprocessedItems[t] = append(o.UnprocessedItems[t], rs...)
-				}
-			}
-			return out, md, err
+			return next.HandleInitialize(ctx, in)
 		}), middleware.After)
 }
 
