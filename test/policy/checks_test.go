@@ -68,6 +68,7 @@ var twinDefaults = map[string]float64{
 	"max_receive_count":               local.DefaultMaxReceiveCount,
 	"compute_timeout_seconds":         local.DefaultComputeTimeout.Seconds(),
 	"splitter_timeout_seconds":        local.DefaultSplitterTimeout.Seconds(),
+	"split_chunk_ops":                 local.DefaultChunkOps,
 }
 
 // visibilityFactor is the twin's too: the ops queue's visibility timeout
@@ -314,9 +315,15 @@ func checkRedrivePolicy(c *Config) []string {
 	return p
 }
 
-// theESM returns the one event source mapping.
+// theESM returns the one event source mapping of the ops queue (to
+// compute); the chunk queue's has its own checks (chunks_test.go).
 func theESM(p *problems, m *Module) *hclsyntax.Block {
-	esms := m.Blocks("resource", "aws_lambda_event_source_mapping")
+	var esms []*hclsyntax.Block
+	for _, b := range m.Blocks("resource", "aws_lambda_event_source_mapping") {
+		if refersTo(attr(b, "event_source_arn"), "aws_sqs_queue.ops") {
+			esms = append(esms, b)
+		}
+	}
 	if len(esms) != 1 {
 		p.add("want one aws_lambda_event_source_mapping (ops queue -> compute), have %d", len(esms))
 		return nil
@@ -732,6 +739,7 @@ func checkIAMExactGrants(c *Config) []string {
 	}
 	bucket := ph("aws_s3_bucket.batches.arn")
 	ops := ph("aws_sqs_queue.ops.arn")
+	chunks := ph("aws_sqs_queue.chunks.arn")
 	table := ph("aws_dynamodb_table.results.arn")
 	want := map[string][]string{
 		"splitter": append(logs("splitter"),
@@ -739,6 +747,15 @@ func checkIAMExactGrants(c *Config) []string {
 			"s3:GetObjectVersion on "+bucket+"/"+naming.BatchPrefix+"*",
 			"s3:PutObject on "+bucket+"/"+naming.ReportPrefix+"*",
 			"sqs:SendMessage on "+ops,
+			// Chunks (chunks.tf): queue and consume the tasks, read the
+			// plans and list the done markers under reports/.
+			"sqs:SendMessage on "+chunks,
+			"sqs:ReceiveMessage on "+chunks,
+			"sqs:DeleteMessage on "+chunks,
+			"sqs:GetQueueAttributes on "+chunks,
+			"sqs:ChangeMessageVisibility on "+chunks,
+			"s3:GetObject on "+bucket+"/"+naming.ReportPrefix+"*",
+			"s3:ListBucket on "+bucket,
 		),
 		"compute": append(logs("compute"),
 			"dynamodb:PutItem on "+table,
@@ -1318,6 +1335,8 @@ func checkLambdaConfig(c *Config) []string {
 	wantEnv := map[string]map[string]string{
 		"splitter": {
 			"MEMO_QUEUE_URL":        ph("aws_sqs_queue.ops.url"),
+			"MEMO_CHUNK_QUEUE_URL":  ph("aws_sqs_queue.chunks.url"),
+			"MEMO_CHUNK_OPS":        "50000",
 			"MEMO_SEND_CONCURRENCY": "8",
 			"MEMO_WORKSPACE":        testWorkspace,
 			"MEMO_LOG_LEVEL":        "info",

@@ -253,7 +253,9 @@ func parseTime(ts string) (time.Time, bool) {
 // the messages that succeeded and leave the failures to reappear after the
 // visibility timeout (SQS then redrives them to the DLQ after
 // maxReceiveCount receives). If the function errors, or its response is
-// invalid, no message is deleted: the whole batch is retried.
+// invalid, no message is deleted: the whole batch is retried. The twin runs
+// two: the ops queue's for compute, the chunk queue's for the splitter
+// (compute is then the splitter's invoker; log lines name the queue).
 type eventSourceMapping struct {
 	sqs       *sqs.Client
 	queueURL  string
@@ -311,7 +313,7 @@ func (m *eventSourceMapping) gather(ctx context.Context) []types.Message {
 		})
 		if err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("twin: polling the ops queue", "error", err)
+				m.log.Warn("twin: polling a queue", "queue", m.queueURL, "error", err)
 				sleep(ctx, 500*time.Millisecond)
 			}
 			break
@@ -359,7 +361,7 @@ func (m *eventSourceMapping) process(ctx context.Context, msgs []types.Message) 
 	cancel()
 	if err != nil {
 		m.stats.BatchErrors.Add(1)
-		m.log.Warn("twin: compute invocation failed; the whole batch will be retried", "messages", len(msgs), "error", err)
+		m.log.Warn("twin: invocation failed; the whole batch will be retried", "queue", m.queueURL, "messages", len(msgs), "error", err)
 		return
 	}
 	failed, err := ParseBatchResponse(out, ev)

@@ -25,8 +25,12 @@ type Names struct {
 	Table     string // memo-<ws>-results
 	Queue     string // memo-<ws>-ops
 	DLQ       string // memo-<ws>-ops-dlq
-	Splitter  string // memo-<ws>-splitter
-	Compute   string // memo-<ws>-compute
+	// ChunkQueue carries the chunk tasks of planned batches to the
+	// splitter; ChunkDLQ takes the ones that failed maxReceiveCount times.
+	ChunkQueue string // memo-<ws>-chunks
+	ChunkDLQ   string // memo-<ws>-chunks-dlq
+	Splitter   string // memo-<ws>-splitter
+	Compute    string // memo-<ws>-compute
 	// BatchIndex is the results table's global secondary index on "batch".
 	BatchIndex string
 }
@@ -52,6 +56,8 @@ func For(ws, account string) Names {
 		Table:      p + "results",
 		Queue:      p + "ops",
 		DLQ:        p + "ops-dlq",
+		ChunkQueue: p + "chunks",
+		ChunkDLQ:   p + "chunks-dlq",
 		Splitter:   p + "splitter",
 		Compute:    p + "compute",
 		BatchIndex: "batch",
