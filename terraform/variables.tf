@@ -182,7 +182,7 @@ variable "oldest_message_alarm_seconds" {
 }
 
 variable "split_chunk_ops" {
-  description = "Most ops of one chunk of a batch, a count (1-5000000); MEMO_CHUNK_OPS."
+  description = "Most ops of one chunk of a batch, a count (1-2000000); MEMO_CHUNK_OPS."
   type        = number
   default     = 50000
 }

@@ -23,7 +23,7 @@ func TestSplitterFromEnv(t *testing.T) {
 	for _, bad := range []map[string]string{
 		{},
 		{EnvQueueURL: "q", EnvChunkOps: "0"},
-		{EnvQueueURL: "q", EnvChunkOps: "5000001"},
+		{EnvQueueURL: "q", EnvChunkOps: "2000001"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "0"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "many"},
 		{EnvQueueURL: "q", EnvLogLevel: "loud"},

@@ -29,8 +29,8 @@ func NewChunkSender(client *sqs.Client, queueURL string) *ChunkSender {
 }
 
 // SendChunks sends the tasks 10 to a SendMessageBatch call, retrying failed
-// entries and failed calls with memo's backoff. A batch of 5M ops at 50,000
-// ops a chunk has 100 tasks: 10 calls.
+// entries and failed calls with memo's backoff. A batch of 2M ops at 50,000
+// ops a chunk has 40 tasks: 4 calls.
 func (s *ChunkSender) SendChunks(ctx context.Context, tasks []record.ChunkTask) error {
 	for len(tasks) > 0 {
 		n := min(len(tasks), splitter.MaxSendBatch)

@@ -24,13 +24,16 @@ import (
 // the function's 300 s timeout.
 const DefaultChunkOps = 50_000
 
-// DefaultMaxOps is the largest batch memo accepts, in ops. The plan pass
-// keeps a 96-bit fingerprint per name to find duplicates, about 22 bytes an
-// op: 5M ops hold about 110 MB of the splitter's default 256 MB. At the
-// results table's write rate on a new on-demand table (about 4,000
-// writes/s) such a batch takes about 21 minutes to store; more belongs in
-// several batches.
-const DefaultMaxOps = 5_000_000
+// DefaultMaxOps is the largest batch memo accepts, in ops. The bound that
+// binds is the plan pass's time: it is one invocation, and it must finish
+// within a quarter of the splitter's 300 s timeout at the default 256 MB
+// (0.145 vCPU). BenchmarkPlan measured 233,000 ops/s on one (shared) core,
+// about 34,000 ops/s at 0.145 vCPU: 2M ops take about 59 s of the 75 s.
+// Memory is not the bound: the duplicate set keeps a 96-bit fingerprint
+// per name, about 22 bytes an op, 44 MB at 2M ops. Nor is DynamoDB: at a
+// new on-demand table's 4,000 writes/s, 2M ops take about 8 minutes to
+// store. More ops belong in several batches.
+const DefaultMaxOps = 2_000_000
 
 // errTooLarge: the batch has more ops than MaxOps.
 type errTooLarge struct {

@@ -267,13 +267,13 @@ variable "oldest_message_alarm_seconds" {
 }
 
 variable "split_chunk_ops" {
-  description = "Most ops of one chunk of a batch, a count (1-5000000); becomes MEMO_CHUNK_OPS. The default keeps a chunk's invocation well within a quarter of the splitter timeout at the default memory."
+  description = "Most ops of one chunk of a batch, a count (1-2000000); becomes MEMO_CHUNK_OPS. The default keeps a chunk's invocation well within a quarter of the splitter timeout at the default memory."
   type        = number
   default     = 50000
 
   validation {
-    condition     = var.split_chunk_ops >= 1 && var.split_chunk_ops <= 5000000 && floor(var.split_chunk_ops) == var.split_chunk_ops
-    error_message = "The chunk size must be a whole number of ops between 1 and 5000000."
+    condition     = var.split_chunk_ops >= 1 && var.split_chunk_ops <= 2000000 && floor(var.split_chunk_ops) == var.split_chunk_ops
+    error_message = "The chunk size must be a whole number of ops between 1 and 2000000."
   }
 }
 
