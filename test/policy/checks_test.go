@@ -756,6 +756,8 @@ func checkIAMExactGrants(c *Config) []string {
 			"sqs:ChangeMessageVisibility on "+chunks,
 			"s3:GetObject on "+bucket+"/"+naming.ReportPrefix+"*",
 			"s3:ListBucket on "+bucket,
+			// Durable intake (intake.tf): the on-failure destination.
+			"sqs:SendMessage on "+ph("aws_sqs_queue.split_failures.arn"),
 		),
 		"compute": append(logs("compute"),
 			"dynamodb:PutItem on "+table,

@@ -118,6 +118,8 @@ type Provisioned struct {
 	NotifyURL string // the twin's S3 notification queue
 	// The chunk queue and its DLQ.
 	ChunkQueueURL, ChunkQueueARN, ChunkDLQURL string
+	// SplitFailuresURL is the splitter's on-failure destination.
+	SplitFailuresURL string
 }
 
 // Provision creates the resources Terraform creates, by the same names, on
@@ -168,6 +170,12 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	p.ChunkQueueURL, p.ChunkQueueARN, err = createQueue(ctx, sq, p.Names.ChunkQueue, map[string]string{
 		"VisibilityTimeout": strconv.Itoa(int(s.ChunkVisibilityTimeout.Seconds())),
 		"RedrivePolicy":     string(chunkRedrive),
+	})
+	if err != nil {
+		return p, err
+	}
+	p.SplitFailuresURL, _, err = createQueue(ctx, sq, p.Names.SplitFailures, map[string]string{
+		"MessageRetentionPeriod": strconv.Itoa(int(DLQRetention.Seconds())),
 	})
 	if err != nil {
 		return p, err

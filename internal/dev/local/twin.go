@@ -124,7 +124,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	// S3 invokes the splitter itself on AWS: the notification queue is the
 	// twin's device, and an injected fault there would model nothing (a
 	// lost receive would hide the event for its 900s visibility timeout).
-	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy,
+	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout,
+		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
 		reorder: o.ReorderNotifications}
 	t.wg.Go(func() { d.run(runCtx) })
 	esm := &eventSourceMapping{
