@@ -219,9 +219,9 @@ func TestTooLargeBatchIsRejectedUpFront(t *testing.T) {
 	}
 }
 
-// With a chunk queue, Split only plans and queues one task per chunk; the
-// report is written by the chunk that finds every chunk done, with exact
-// totals. A task delivered twice is harmless, and a chunk whose invocation
+// With a chunk queue, Split only plans, writes an in-progress report and
+// queues one task per chunk; the final report is written by the chunk that
+// finds every chunk done, with exact totals. A task delivered twice is harmless, and a chunk whose invocation
 // crashes half way (here: its sends fail after a few calls) is reported as
 // a failed item, delivered again, and the batch still ends with every op
 // enqueued.
@@ -234,11 +234,12 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasks := chunks.Tasks()
-	if len(tasks) != 6 || len(q.Messages()) != 0 || rep.Status != "" || rep.Totals.Ops != 3000 {
+	if len(tasks) != 6 || len(q.Messages()) != 0 || rep.Status != record.ReportSplitting || rep.Totals.Ops != 3000 {
 		t.Fatalf("%d tasks, %d messages, report %+v", len(tasks), len(q.Messages()), rep)
 	}
-	if _, ok := objs.Object(bucket, "reports/q.json.json"); ok {
-		t.Fatal("report written before the chunks ran")
+	// Until the chunks are done the stored report says so.
+	if r := report(t, objs, "reports/q.json.json"); r.Status != record.ReportSplitting || r.Chunks != 6 || r.Totals.Enqueued != 0 {
+		t.Fatalf("in-progress report %+v", r)
 	}
 
 	// Chunk 2's first delivery crashes after 7 send calls.
@@ -261,14 +262,14 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("second delivery: %+v %v", resp, err)
 	}
-	if _, ok := objs.Object(bucket, "reports/q.json.json"); ok {
-		t.Fatal("report written with chunk 5 not done")
+	if r := report(t, objs, "reports/q.json.json"); r.Status != record.ReportSplitting {
+		t.Fatalf("report %+v with chunk 5 not done", r)
 	}
 	if resp, err := svc.HandleChunks(context.Background(), inmem.ChunkEvent(tasks[5])); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("last chunk: %+v %v", resp, err)
 	}
 	got := report(t, objs, "reports/q.json.json")
-	if got.Status != record.ReportSplit || got.Totals != (record.Totals{Ops: 3000, Enqueued: 3000}) {
+	if got.Status != record.ReportSplit || got.Totals != (record.Totals{Ops: 3000, Enqueued: 3000}) || got.Chunks != 6 {
 		t.Fatalf("report %+v", got)
 	}
 	seen := map[int]bool{}

@@ -48,8 +48,7 @@ func (e *errTooLarge) Error() string {
 // Split processes one batch object: it plans it, stores the plan, and then
 // either queues its chunk tasks (Config.Chunks) or runs them and writes the
 // report. The returned report is the one stored, or, when the chunks were
-// queued, the report as the plan knows it (status empty, nothing enqueued
-// yet). The error is non-nil when the batch could not be planned or fully
+// queued, the in-progress report (status splitting, nothing enqueued yet). The error is non-nil when the batch could not be planned or fully
 // enqueued, or its report not written.
 func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	format, ok := batch.FormatOf(ref.Key)
@@ -117,6 +116,13 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		return s.finish(ctx, &plan, sendStats{})
 	}
 	if s.cfg.Chunks != nil {
+		// The in-progress report comes first: once the tasks are queued,
+		// the last chunk may write the final report at any time.
+		progress := plan.Report
+		progress.Status = record.ReportSplitting
+		if err := s.writeReport(ctx, &progress); err != nil {
+			return rep, err
+		}
 		if err := s.queueChunks(ctx, &plan); err != nil {
 			rep.Status, rep.Error = record.ReportFailed, err.Error()
 			return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
@@ -124,7 +130,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.Split(Counts{Rejected: plan.Report.Totals.Rejected})
 		}
-		return plan.Report, nil
+		return progress, nil
 	}
 	stats, err := s.runChunks(ctx, &plan)
 	if err != nil {
@@ -177,6 +183,7 @@ func (s *Service) plan(ctx context.Context, ref Ref, f batch.Format, rep record.
 	if err != nil {
 		return record.Plan{}, err
 	}
+	p.Report.Chunks = len(p.Chunks)
 	return p, nil
 }
 

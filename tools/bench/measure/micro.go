@@ -22,8 +22,9 @@ var MicroBenchmarks = []string{
 	"ScanJSON", "ScanJSONL", "CheckScanJSON", "CheckScanJSONL", "BareDecodeJSON", "BareDecodeJSONL",
 	// internal/pipeline/eval: Evaluate and bare govaluate on 1,000 mixed expressions.
 	"Evaluate", "BareGovaluate",
-	// internal/pipeline/splitter: the service against an in-memory queue.
-	"Split", "SplitBareDecode",
+	// internal/pipeline/splitter: the service against an in-memory queue,
+	// and its plan pass alone over 1M ops.
+	"Split", "SplitBareDecode", "Plan",
 	// internal/pipeline/compute: the handler against an in-memory table.
 	"Compute", "ComputeBareGovaluate",
 }
