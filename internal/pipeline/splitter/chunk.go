@@ -18,6 +18,7 @@ import (
 	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
 // ChunkQueue takes the chunk tasks of a planned batch; its consumer runs
@@ -246,20 +247,43 @@ func (s *Service) RunChunkTask(ctx context.Context, task record.ChunkTask) error
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Split(Counts{Enqueued: st.enqueued, SendCalls: st.calls, Retries: st.retries})
 	}
+	// The bookkeeping is retried here: a failure would send the whole
+	// chunk back to the queue for a visibility timeout.
 	marker := fmt.Appendf(nil, `{"chunk":%d,"enqueued":%d}`, task.Chunk, st.enqueued)
-	if err := s.objects.Put(ctx, p.Bucket, naming.ChunkDoneKey(p.Batch, task.Chunk), marker, "application/json"); err != nil {
+	if err := s.retried(ctx, func() error {
+		return s.objects.Put(ctx, p.Bucket, naming.ChunkDoneKey(p.Batch, task.Chunk), marker, "application/json")
+	}); err != nil {
 		return fmt.Errorf("mark chunk %d done: %w", task.Chunk, err)
 	}
-	done, err := s.objects.List(ctx, p.Bucket, naming.ChunkDonePrefix(p.Batch))
-	if err != nil {
+	var done []string
+	if err := s.retried(ctx, func() (err error) {
+		done, err = s.objects.List(ctx, p.Bucket, naming.ChunkDonePrefix(p.Batch))
+		return err
+	}); err != nil {
 		return fmt.Errorf("list done chunks: %w", err)
 	}
 	s.cfg.Logger.Info("chunk done", "batch", p.Batch, "chunk", task.Chunk, "enqueued", st.enqueued, "chunks_done", len(done), "chunks", len(p.Chunks))
 	if len(done) < len(p.Chunks) {
 		return nil
 	}
-	_, err = s.finish(ctx, &p, st)
-	return err
+	return s.retried(ctx, func() error {
+		_, err := s.finish(ctx, &p, st)
+		return err
+	})
+}
+
+// retried runs fn until it succeeds, fails permanently, or memo's retry
+// policy gives up.
+func (s *Service) retried(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || retry.IsPermanent(err) || attempt >= s.cfg.Retry.Attempts {
+			return err
+		}
+		if werr := s.cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
 }
 
 func truncate(s string, n int) string {

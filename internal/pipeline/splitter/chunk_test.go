@@ -286,3 +286,30 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatalf("a task past the plan: %+v", resp)
 	}
 }
+
+// A failed write of a done marker or of the report is retried within the
+// chunk's invocation: the chunk is not sent back to the queue for it.
+func TestChunkBookkeepingIsRetried(t *testing.T) {
+	objs, q, chunks := inmem.NewObjects(), &inmem.Queue{}, &inmem.ChunkQueue{}
+	objs.Set(bucket, "batches/r.jsonl", batchFile(true, 20, opName))
+	svc := splitter.New(objs, q, splitter.Config{Retry: noWait, ChunkOps: 10, Chunks: chunks})
+	if _, err := svc.Split(context.Background(), splitter.Ref{Bucket: bucket, Key: "batches/r.jsonl", Version: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]int{}
+	objs.FailPut = func(_, key string) error {
+		if strings.Contains(key, "/done/") || key == "reports/r.jsonl.json" {
+			if failed[key]++; failed[key] <= 2 {
+				return errors.New("SlowDown")
+			}
+		}
+		return nil
+	}
+	resp, err := svc.HandleChunks(context.Background(), inmem.ChunkEvent(chunks.Tasks()...))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if rep := report(t, objs, "reports/r.jsonl.json"); rep.Status != record.ReportSplit || rep.Totals.Enqueued != 20 || len(failed) != 3 {
+		t.Fatalf("report %+v, failed writes %v", rep, failed)
+	}
+}
