@@ -21,6 +21,8 @@ module "pipeline" {
   splitter_timeout_seconds          = var.splitter_timeout_seconds
   compute_timeout_seconds           = var.compute_timeout_seconds
   splitter_send_concurrency         = var.splitter_send_concurrency
+  split_chunk_ops                   = var.split_chunk_ops
+  split_chunk_concurrency           = var.split_chunk_concurrency
   compute_batch_size                = var.compute_batch_size
   compute_batching_window_seconds   = var.compute_batching_window_seconds
   compute_max_concurrency           = var.compute_max_concurrency

@@ -180,3 +180,15 @@ variable "oldest_message_alarm_seconds" {
   type        = number
   default     = 900
 }
+
+variable "split_chunk_ops" {
+  description = "Most ops of one chunk of a batch, a count (1-2000000); MEMO_CHUNK_OPS."
+  type        = number
+  default     = 50000
+}
+
+variable "split_chunk_concurrency" {
+  description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency."
+  type        = number
+  default     = 10
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 func init() {
@@ -51,6 +52,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	stall := fs.Duration("stall", DefaultStall, "with --batch: give up once nothing has moved for this long")
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
 	pollers := fs.Int("pollers", 4, "concurrent ops-queue pollers (the event source mapping's concurrency)")
+	chunkOps := fs.Int("split-chunk-ops", local.DefaultChunkOps, "the most ops of one chunk of a batch (Terraform's split_chunk_ops): small values make small batches run as many chunks")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
 	return func(ctx context.Context, args []string) error {
@@ -60,10 +62,13 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if err := naming.ValidWorkspace(*ws); err != nil {
 			return usageErr("%v", err)
 		}
+		if *chunkOps < 1 || *chunkOps > splitter.DefaultMaxOps {
+			return usageErr("--split-chunk-ops %d: want 1 to %d", *chunkOps, splitter.DefaultMaxOps)
+		}
 		if *faultRate < 0 || *faultRate > 1 {
 			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
 		}
-		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers}}
+		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
 		if *faultRate > 0 {
 			inj := faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)

@@ -52,7 +52,9 @@ The batch has settled when nothing about it can still change: a rejected
 batch at once; a split batch when every op is accounted for, or when the
 ops queue is empty (no message visible, in flight or delayed, of any batch),
 whatever is then lost; a failed batch when the ops queue is empty and its
-report is 5 minutes old (S3's retries of the splitter are over). Until then
+report is 5 minutes old (S3's retries of the splitter are over). A batch
+whose report says splitting has not settled: its chunks are still queuing
+its ops, and memo status prints how many of them are done. Until then
 the line ends in "(in progress)" and lost counts the ops not yet accounted
 for. SQS's queue counts are approximate: memo status reads them once, while
 --watch (like submit --wait and local --batch) calls ops lost only after a
@@ -204,6 +206,9 @@ func printStatus(env *cli, rec status.Reconciliation) {
 	if r := rec.Report; r != nil {
 		fmt.Fprintf(env.stdout, "report: s3://%s/%s status=%s started=%s finished=%s\n", r.Bucket, r.Key, r.Status,
 			r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+		if r.Status == record.ReportSplitting && rec.ChunksDone >= 0 {
+			fmt.Fprintf(env.stdout, "chunks: %d of %d done\n", rec.ChunksDone, r.Chunks)
+		}
 		printRejections(env.stdout, *r)
 	}
 	state := "in progress"

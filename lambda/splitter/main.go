@@ -1,6 +1,7 @@
 // Command splitter is the splitter Lambda: S3 ObjectCreated events for
-// batches/*.json and batches/*.jsonl in, ops on the SQS queue and a report
-// under reports/ out. It only wires: configuration from the environment,
+// batches/*.json and batches/*.jsonl in (each planned into chunks), chunk
+// tasks from the chunk queue's event source mapping in (each enqueued), ops
+// on the SQS queue and a plan and a report under reports/ out. It only wires: configuration from the environment,
 // clients built once, then lambda.Start.
 package main
 
@@ -26,5 +27,5 @@ func main() {
 		logger.Error("loading AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(app.NewSplitter(cfg, env, logger, os.Stdout).Handle)
+	lambda.Start(app.NewSplitter(cfg, env, logger, os.Stdout).Invoke)
 }

@@ -245,6 +245,7 @@ func checkIAMExactGrants(c *Config) []string {
 	}
 	bucket := ph("aws_s3_bucket.batches.arn")
 	ops := ph("aws_sqs_queue.ops.arn")
+	chunks := ph("aws_sqs_queue.chunks.arn")
 	table := ph("aws_dynamodb_table.results.arn")
 	want := map[string][]string{
 		"splitter": append(logs("splitter"),
@@ -252,6 +253,17 @@ func checkIAMExactGrants(c *Config) []string {
 			"s3:GetObjectVersion on "+bucket+"/"+naming.BatchPrefix+"*",
 			"s3:PutObject on "+bucket+"/"+naming.ReportPrefix+"*",
 			"sqs:SendMessage on "+ops,
+			// Chunks (chunks.tf): queue and consume the tasks, read the
+			// plans and list the done markers under reports/.
+			"sqs:SendMessage on "+chunks,
+			"sqs:ReceiveMessage on "+chunks,
+			"sqs:DeleteMessage on "+chunks,
+			"sqs:GetQueueAttributes on "+chunks,
+			"sqs:ChangeMessageVisibility on "+chunks,
+			"s3:GetObject on "+bucket+"/"+naming.ReportPrefix+"*",
+			"s3:ListBucket on "+bucket,
+			// Durable intake (intake.tf): the on-failure destination.
+			"sqs:SendMessage on "+ph("aws_sqs_queue.split_failures.arn"),
 		),
 		"compute": append(logs("compute"),
 			"dynamodb:PutItem on "+table,

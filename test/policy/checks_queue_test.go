@@ -119,9 +119,15 @@ func checkRedrivePolicy(c *Config) []string {
 	return p
 }
 
-// theESM returns the one event source mapping.
+// theESM returns the one event source mapping of the ops queue (to
+// compute); the chunk queue's has its own checks (chunks_test.go).
 func theESM(p *problems, m *Module) *hclsyntax.Block {
-	esms := m.Blocks("resource", "aws_lambda_event_source_mapping")
+	var esms []*hclsyntax.Block
+	for _, b := range m.Blocks("resource", "aws_lambda_event_source_mapping") {
+		if refersTo(attr(b, "event_source_arn"), "aws_sqs_queue.ops") {
+			esms = append(esms, b)
+		}
+	}
 	if len(esms) != 1 {
 		p.add("want one aws_lambda_event_source_mapping (ops queue -> compute), have %d", len(esms))
 		return nil

@@ -22,6 +22,7 @@ var twinDefaults = map[string]float64{
 	"max_receive_count":               local.DefaultMaxReceiveCount,
 	"compute_timeout_seconds":         local.DefaultComputeTimeout.Seconds(),
 	"splitter_timeout_seconds":        local.DefaultSplitterTimeout.Seconds(),
+	"split_chunk_ops":                 local.DefaultChunkOps,
 }
 
 func checkTwinDefaults(c *Config) []string {

@@ -87,7 +87,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		p.Figure("decode_validate_"+f.form+"_ops_per_s", ops(f.scan), nil, "batch.Scan of a 100k-op ."+f.form+" file")
 		p.Figure("bare_decode_"+f.form+"_ops_per_s", ops(f.bare), nil, "encoding/json streaming decode of the same file into a struct, no validation")
 		p.Figure("decode_validate_"+f.form+"_vs_bare", ops(f.scan)/ops(f.bare), measure.AtLeast(1.0), "")
-		p.Figure("check_and_decode_"+f.form+"_vs_bare", ops(f.check)/ops(f.bare), nil, "both splitter passes (batch.Check, then batch.Scan) against one bare decode")
+		p.Figure("check_and_decode_"+f.form+"_vs_bare", ops(f.check)/ops(f.bare), nil, "batch.Check then batch.Scan (the splitter's two passes before plan and chunks) against one bare decode")
 	}
 	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 plain arithmetic expressions (all on the fast path)")
 	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
@@ -104,6 +104,18 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
 	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
 	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
+
+	// 1b. Chunks in flight, with a simulated 20 ms SQS call (every core).
+	scaling, err := measure.RunChunkScaling(ctx, o.goCmd, o.root, logw)
+	if err != nil {
+		return err
+	}
+	p.Figure("plan_pass_ops_per_s", ops("Plan"), nil, "splitter plan pass alone (structure, rules, duplicates, chunks) over a generated 1M-op .jsonl file, one core")
+	p.Comment("split rate against an in-memory queue whose every call takes 20 ms: 64 chunks of 1,000 ops, 8 sends in flight per chunk, every core")
+	for _, n := range measure.ChunksInFlight {
+		p.Figure(fmt.Sprintf("split_chunks_%d_in_flight_ops_per_s", n), scaling[n], nil, "")
+	}
+	p.Figure("split_chunks_16_vs_1", scaling[16]/scaling[1], nil, "near-linear is the goal; the machine's cores bound it")
 
 	// 2. The splitter's memory, each size in a fresh process.
 	mem, err := measure.MeasureSplitMemory(ctx, o.goCmd, o.root, 10_000, 1_000_000)
@@ -147,8 +159,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		memo.Functions, memo.Plumbing, naive.Functions, naive.Plumbing)
 	mp, np := memo.Per(), naive.Per()
 	p.Comment("API calls counted by an SDK middleware during a twin run of %d ops (%s)", o.twinOps, memo.Rec)
-	p.Figure("twin_s3_gets_per_batch", mp.S3GetsPerBatch, nil, "structural check, then the split")
-	p.Figure("twin_s3_puts_per_batch", mp.S3PutsPerBatch, nil, "the report (the upload is the user's)")
+	p.Figure("twin_s3_gets_per_batch", mp.S3GetsPerBatch, nil, "the plan pass, each chunk's ranged read and its read of the plan")
+	p.Figure("twin_s3_puts_per_batch", mp.S3PutsPerBatch, nil, "the plan, the in-progress report, a done marker per chunk, the report (the upload is the user's)")
 	p.Figure("twin_sqs_send_calls_per_op", mp.SendCalls, measure.AtMost(0.101), fmt.Sprintf("%.2f messages a call", mp.MessagesPerSend))
 	p.Figure("twin_ddb_write_calls_per_op", mp.WriteCalls, measure.AtMost(1.0),
 		fmt.Sprintf("one conditional PutItem per result (BatchWriteItem cannot carry the newest-upload-wins condition), %.2f items a call; %d invocations of %.1f messages on average (the twin's splitter enqueued at %.0f ops/s)",

@@ -31,6 +31,8 @@ import (
 // attributes: terraform/modules/pipeline/functions.tf).
 const (
 	EnvQueueURL        = "MEMO_QUEUE_URL"
+	EnvChunkQueueURL   = "MEMO_CHUNK_QUEUE_URL"
+	EnvChunkOps        = "MEMO_CHUNK_OPS"
 	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
 	EnvTable           = "MEMO_TABLE"
 	EnvWorkspace       = "MEMO_WORKSPACE"
@@ -39,7 +41,14 @@ const (
 
 // SplitterEnv configures the splitter function.
 type SplitterEnv struct {
-	QueueURL    string
+	QueueURL string
+	// ChunkQueueURL, when set, is the chunk queue: the splitter plans each
+	// batch and queues its chunks there, and the same function runs them
+	// from the queue's event source mapping. Unset, it runs the chunks of
+	// a batch itself, one after the other.
+	ChunkQueueURL string
+	// ChunkOps is the most ops of one chunk (splitter.DefaultChunkOps).
+	ChunkOps    int
 	Concurrency int
 	Workspace   string
 	LogLevel    slog.Level
@@ -54,9 +63,17 @@ type ComputeEnv struct {
 
 // SplitterFromEnv reads the splitter's configuration.
 func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
-	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), Workspace: getenv(EnvWorkspace), Concurrency: splitter.DefaultConcurrency}
+	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), ChunkQueueURL: getenv(EnvChunkQueueURL), Workspace: getenv(EnvWorkspace),
+		Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps}
 	if e.QueueURL == "" {
 		return e, fmt.Errorf("%s is not set", EnvQueueURL)
+	}
+	if v := getenv(EnvChunkOps); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > splitter.DefaultMaxOps {
+			return e, fmt.Errorf("%s=%q: want an integer from 1 to %d", EnvChunkOps, v, splitter.DefaultMaxOps)
+		}
+		e.ChunkOps = n
 	}
 	if v := getenv(EnvSendConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -99,16 +116,22 @@ func Logger(w io.Writer, level slog.Level, function string) *slog.Logger {
 
 // NewSplitter builds the splitter service. metrics may be nil.
 func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
-	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(sqs.NewFromConfig(cfg), env.QueueURL), env, logger, metrics)
+	client := sqs.NewFromConfig(cfg)
+	var chunks splitter.ChunkQueue
+	if env.ChunkQueueURL != "" {
+		chunks = opsqueue.NewChunkSender(client, env.ChunkQueueURL)
+	}
+	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
 }
 
 // newSplitter wires the splitter to its adapters (tests pass fakes).
-func newSplitter(objs splitter.Objects, queue splitter.Queue, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
+func newSplitter(objs splitter.Objects, queue splitter.Queue, chunks splitter.ChunkQueue, env SplitterEnv, logger *slog.Logger, metrics io.Writer) *splitter.Service {
 	var m splitter.Metrics
 	if metrics != nil {
 		m = emf.New(metrics, env.Workspace, emf.FunctionSplitter)
 	}
-	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m})
+	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m,
+		ChunkOps: env.ChunkOps, Chunks: chunks})
 }
 
 // NewCompute builds the compute service. metrics may be nil.

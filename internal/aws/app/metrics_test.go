@@ -59,7 +59,7 @@ func TestEachFunctionPublishesItsOwnDimension(t *testing.T) {
 	var out bytes.Buffer
 	objs := inmem.NewObjects()
 	objs.Set("b", "batches/w.json", []byte(`{"ops":[{"name":"x","op":"1+1"}]}`))
-	sp := newSplitter(objs, &inmem.Queue{}, SplitterEnv{Workspace: "dev", Concurrency: 1}, logger, &out)
+	sp := newSplitter(objs, &inmem.Queue{}, nil, SplitterEnv{Workspace: "dev", Concurrency: 1}, logger, &out)
 	ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
 		S3: events.S3Entity{Bucket: events.S3Bucket{Name: "b"}, Object: events.S3Object{Key: "batches/w.json", ETag: "e1"}}}}}
 	if err := sp.Handle(ctx, ev); err != nil {

@@ -41,6 +41,25 @@ func TestObjectsAgainstMoto(t *testing.T) {
 	if string(b) != `{"ops": []}` {
 		t.Fatalf("read back %q", b)
 	}
+	// A ranged read (a chunk's run): bytes 1..5 of {"ops": []}.
+	body, err = store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/b.json", ETag: up.ETag, Offset: 1, Length: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(body)
+	body.Close()
+	if string(b) != `"ops"` {
+		t.Fatalf("range read %q, want %q", b, `"ops"`)
+	}
+	// List finds the keys under a prefix, and only those.
+	for _, k := range []string{"reports/x/done/00000000", "reports/x/done/00000001", "reports/y/done/00000000"} {
+		if err := store.Put(ctx, res.Bucket, k, []byte("{}"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys, err := store.List(ctx, res.Bucket, "reports/x/done/"); err != nil || len(keys) != 2 {
+		t.Fatalf("list: %v %v", keys, err)
+	}
 	if _, err := store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/none.json"}); !objects.IsNotFound(err) || !retry.IsPermanent(err) {
 		t.Fatalf("missing object: %v (want not found, permanent)", err)
 	}

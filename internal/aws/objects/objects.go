@@ -40,6 +40,13 @@ func (s *Store) Open(ctx context.Context, ref splitter.Ref) (io.ReadCloser, erro
 	case ref.ETag != "":
 		in.IfMatch = aws.String(`"` + trimQuotes(ref.ETag) + `"`)
 	}
+	if ref.Length > 0 {
+		// A chunk's run: "Range: bytes=first-last", both inclusive (RFC
+		// 9110 section 14.1.2; GetObject "Range", Amazon S3 API
+		// Reference: S3 supports one range per request). It needs no
+		// permission beyond s3:GetObject.
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", ref.Offset, ref.Offset+ref.Length-1))
+	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, classify(fmt.Errorf("get s3://%s/%s: %w", ref.Bucket, ref.Key, err))
@@ -69,6 +76,23 @@ func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
+}
+
+// List returns the keys under prefix (ListObjectsV2, 1,000 a page; it
+// needs s3:ListBucket on the bucket).
+func (s *Store) List(ctx context.Context, bucket, prefix string) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classify(fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err))
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys, nil
 }
 
 // Uploaded identifies an uploaded object.

@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -52,17 +54,59 @@ func (o *Objects) Object(bucket, key string) ([]byte, bool) {
 	return b, ok
 }
 
-// Open implements splitter.Objects.
+// Open implements splitter.Objects. A ranged ref (Length > 0) reads only
+// its bytes, from the stored object or from Opener's stream (whose first
+// Offset bytes are then read and dropped).
 func (o *Objects) Open(ctx context.Context, ref splitter.Ref) (io.ReadCloser, error) {
 	o.Opens.Add(1)
 	if o.Opener != nil {
-		return o.Opener(ref)
+		body, err := o.Opener(ref)
+		if err != nil || ref.Length <= 0 {
+			return body, err
+		}
+		if _, err := io.CopyN(io.Discard, body, ref.Offset); err != nil {
+			body.Close()
+			return nil, fmt.Errorf("range %d+%d: %w", ref.Offset, ref.Length, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(body, ref.Length), body}, nil
 	}
 	b, ok := o.Object(ref.Bucket, ref.Key)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s/%s", splitter.ErrNotFound, ref.Bucket, ref.Key)
 	}
+	if ref.Length > 0 {
+		if ref.Offset >= int64(len(b)) {
+			return nil, fmt.Errorf("range %d+%d of %d bytes: InvalidRange", ref.Offset, ref.Length, len(b))
+		}
+		b = b[ref.Offset:min(int64(len(b)), ref.Offset+ref.Length)]
+	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// Get implements splitter.Objects.
+func (o *Objects) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	b, ok := o.Object(bucket, key)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s/%s", splitter.ErrNotFound, bucket, key)
+	}
+	return b, nil
+}
+
+// List implements splitter.Objects: the keys under prefix, in order.
+func (o *Objects) List(ctx context.Context, bucket, prefix string) ([]string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var keys []string
+	for k := range o.objects {
+		if key, ok := strings.CutPrefix(k, bucket+"/"); ok && strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // Put implements splitter.Objects.

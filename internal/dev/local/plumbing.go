@@ -40,9 +40,13 @@ type s3Delivery struct {
 	s3       *s3.Client
 	queueURL string
 	splitter Invoker
-	timeout  time.Duration
-	log      *slog.Logger
-	busy     *atomic.Int64
+	// failuresURL is the splitter's on-failure destination: an event whose
+	// invocations all failed is recorded there, as Lambda does.
+	failuresURL string
+	functionARN string
+	timeout     time.Duration
+	log         *slog.Logger
+	busy        *atomic.Int64
 	// reorder, when above 1, holds up to that many notifications (for at
 	// most reorderWait after the first) and delivers them newest first.
 	// S3 does not promise any order ("Event notifications are not
@@ -128,7 +132,39 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 		}
 		d.log.Warn("twin: splitter invocation failed", "attempt", attempt+1, "error", err)
 	}
-	d.log.Error("twin: S3 event dropped after the asynchronous retries (AWS would send it to an on-failure destination)", "error", err)
+	d.log.Error("twin: S3 event recorded in the split-failures queue after the asynchronous retries", "error", err)
+	d.recordFailure(ctx, payload, err)
+}
+
+// recordFailure sends the record Lambda sends to an asynchronous
+// invocation's on-failure destination ("Capturing records of Lambda
+// asynchronous invocations", AWS Lambda Developer Guide): the event as
+// requestPayload, the function's error as responsePayload.
+func (d *s3Delivery) recordFailure(ctx context.Context, payload []byte, ferr error) {
+	if d.failuresURL == "" {
+		return
+	}
+	resp := map[string]string{"errorType": "Unhandled", "errorMessage": fmt.Sprint(ferr)}
+	var fe *FunctionError
+	if errors.As(ferr, &fe) {
+		resp = map[string]string{"errorType": fe.Type, "errorMessage": fe.Message}
+	}
+	rec, err := json.Marshal(map[string]any{
+		"version":   "1.0",
+		"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+		"requestContext": map[string]any{
+			"functionArn": d.functionARN + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": asyncRetries + 1,
+		},
+		"requestPayload":  json.RawMessage(payload),
+		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+		"responsePayload": resp,
+	})
+	if err == nil {
+		_, err = d.sqs.SendMessage(context.WithoutCancel(ctx), &sqs.SendMessageInput{QueueUrl: aws.String(d.failuresURL), MessageBody: aws.String(string(rec))})
+	}
+	if err != nil {
+		d.log.Error("twin: recording a failed split", "error", err)
+	}
 }
 
 // withVersions adds the versionId that S3 puts in the events of a versioned
@@ -253,7 +289,9 @@ func parseTime(ts string) (time.Time, bool) {
 // the messages that succeeded and leave the failures to reappear after the
 // visibility timeout (SQS then redrives them to the DLQ after
 // maxReceiveCount receives). If the function errors, or its response is
-// invalid, no message is deleted: the whole batch is retried.
+// invalid, no message is deleted: the whole batch is retried. The twin runs
+// two: the ops queue's for compute, the chunk queue's for the splitter
+// (compute is then the splitter's invoker; log lines name the queue).
 type eventSourceMapping struct {
 	sqs       *sqs.Client
 	queueURL  string
@@ -311,7 +349,7 @@ func (m *eventSourceMapping) gather(ctx context.Context) []types.Message {
 		})
 		if err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("twin: polling the ops queue", "error", err)
+				m.log.Warn("twin: polling a queue", "queue", m.queueURL, "error", err)
 				sleep(ctx, 500*time.Millisecond)
 			}
 			break
@@ -359,7 +397,7 @@ func (m *eventSourceMapping) process(ctx context.Context, msgs []types.Message) 
 	cancel()
 	if err != nil {
 		m.stats.BatchErrors.Add(1)
-		m.log.Warn("twin: compute invocation failed; the whole batch will be retried", "messages", len(msgs), "error", err)
+		m.log.Warn("twin: invocation failed; the whole batch will be retried", "queue", m.queueURL, "messages", len(msgs), "error", err)
 		return
 	}
 	failed, err := ParseBatchResponse(out, ev)

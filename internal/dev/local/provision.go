@@ -22,6 +22,7 @@ import (
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 // The twin's defaults are Terraform's (terraform/modules/pipeline/
@@ -38,6 +39,12 @@ const (
 	VisibilityFactor = 6
 	// DLQRetention is the DLQ's message retention (14 days, SQS's maximum).
 	DLQRetention = 14 * 24 * time.Hour
+	// DefaultChunkOps is the most ops of one chunk (Terraform's
+	// split_chunk_ops).
+	DefaultChunkOps = splitter.DefaultChunkOps
+	// DefaultChunkBatchSize is the chunk queue mapping's batch size: one
+	// chunk task per invocation, so that an invocation's work is one chunk.
+	DefaultChunkBatchSize = 1
 )
 
 // Settings shape the twin's pipeline.
@@ -55,6 +62,14 @@ type Settings struct {
 	// Pollers is the number of concurrent ops-queue pollers (the event
 	// source mapping's concurrency).
 	Pollers int
+	// ChunkOps is the most ops of one chunk (memo local --split-chunk-ops).
+	ChunkOps int
+	// ChunkVisibilityTimeout of the chunk queue; zero derives it as
+	// VisibilityFactor x SplitterTimeout (tests shorten it to see a
+	// crashed chunk retried within seconds).
+	ChunkVisibilityTimeout time.Duration
+	// ChunkPollers is the number of concurrent chunk-queue pollers.
+	ChunkPollers int
 }
 
 func (s Settings) withDefaults() Settings {
@@ -82,6 +97,15 @@ func (s Settings) withDefaults() Settings {
 	if s.Pollers <= 0 {
 		s.Pollers = 4
 	}
+	if s.ChunkOps <= 0 {
+		s.ChunkOps = DefaultChunkOps
+	}
+	if s.ChunkVisibilityTimeout <= 0 {
+		s.ChunkVisibilityTimeout = VisibilityFactor * s.SplitterTimeout
+	}
+	if s.ChunkPollers <= 0 {
+		s.ChunkPollers = 2
+	}
 	return s
 }
 
@@ -92,6 +116,10 @@ type Provisioned struct {
 	Account   string
 	QueueARN  string
 	NotifyURL string // the twin's S3 notification queue
+	// The chunk queue and its DLQ.
+	ChunkQueueURL, ChunkQueueARN, ChunkDLQURL string
+	// SplitFailuresURL is the splitter's on-failure destination.
+	SplitFailuresURL string
 }
 
 // Provision creates the resources Terraform creates, by the same names, on
@@ -131,6 +159,27 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 		return p, err
 	}
 	p.DLQURL = dlqURL
+	var chunkDLQARN string
+	p.ChunkDLQURL, chunkDLQARN, err = createQueue(ctx, sq, p.Names.ChunkDLQ, map[string]string{
+		"MessageRetentionPeriod": strconv.Itoa(int(DLQRetention.Seconds())),
+	})
+	if err != nil {
+		return p, err
+	}
+	chunkRedrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": chunkDLQARN, "maxReceiveCount": s.MaxReceiveCount})
+	p.ChunkQueueURL, p.ChunkQueueARN, err = createQueue(ctx, sq, p.Names.ChunkQueue, map[string]string{
+		"VisibilityTimeout": strconv.Itoa(int(s.ChunkVisibilityTimeout.Seconds())),
+		"RedrivePolicy":     string(chunkRedrive),
+	})
+	if err != nil {
+		return p, err
+	}
+	p.SplitFailuresURL, _, err = createQueue(ctx, sq, p.Names.SplitFailures, map[string]string{
+		"MessageRetentionPeriod": strconv.Itoa(int(DLQRetention.Seconds())),
+	})
+	if err != nil {
+		return p, err
+	}
 	var notifyARN string
 	p.NotifyURL, notifyARN, err = createQueue(ctx, sq, naming.Prefix+"-"+s.Workspace+"-notifications", nil)
 	if err != nil {

@@ -52,12 +52,14 @@ type Twin struct {
 	Settings Settings
 	Config   aws.Config
 	Stats    Stats
-	moto     *Moto
-	proxy    *serialProxy
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	busy     atomic.Int64
-	stopOnce sync.Once
+	// ChunkStats counts the chunk queue mapping's work.
+	ChunkStats Stats
+	moto       *Moto
+	proxy      *serialProxy
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	busy       atomic.Int64
+	stopOnce   sync.Once
 }
 
 // Start brings up a twin. Stop it with Stop.
@@ -108,8 +110,9 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 			return nil, err
 		}
 	} else {
-		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace},
-			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Handle)
+		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace,
+			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps},
+			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Invoke)
 		comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, Workspace: t.Workspace},
 			app.Logger(logw, slog.LevelInfo, "compute"), nil).Handle)
 	}
@@ -120,7 +123,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	// S3 invokes the splitter itself on AWS: the notification queue is the
 	// twin's device, and an injected fault there would model nothing (a
 	// lost receive would hide the event for its 900s visibility timeout).
-	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout, log: log, busy: &t.busy,
+	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout,
+		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
 		reorder: o.ReorderNotifications}
 	t.wg.Go(func() { d.run(runCtx) })
 	esm := &eventSourceMapping{
@@ -130,6 +134,16 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	for range t.Settings.Pollers {
 		t.wg.Go(func() { esm.poll(runCtx) })
+	}
+	// The chunk queue's mapping invokes the splitter, one chunk task at a
+	// time, as Terraform's aws_lambda_event_source_mapping.chunks does.
+	chunks := &eventSourceMapping{
+		sqs: client, queueURL: t.ChunkQueueURL, queueARN: t.ChunkQueueARN, region: cfg.Region, compute: split,
+		batchSize: DefaultChunkBatchSize, window: 0, timeout: t.Settings.SplitterTimeout,
+		log: log, busy: &t.busy, stats: &t.ChunkStats,
+	}
+	for range t.Settings.ChunkPollers {
+		t.wg.Go(func() { chunks.poll(runCtx) })
 	}
 	return t, nil
 }
@@ -157,14 +171,14 @@ func (t *Twin) Stop() {
 	})
 }
 
-// Idle reports whether nothing is left to do: no notification or op message
-// waiting or in flight, and no invocation running.
+// Idle reports whether nothing is left to do: no notification, chunk task or
+// op message waiting or in flight, and no invocation running.
 func (t *Twin) Idle(ctx context.Context) (bool, error) {
 	if t.Busy() {
 		return false, nil
 	}
 	c := t.Client()
-	for _, url := range []string{t.NotifyURL, t.QueueURL} {
+	for _, url := range []string{t.NotifyURL, t.ChunkQueueURL, t.QueueURL} {
 		v, f, err := c.QueueDepth(ctx, url)
 		if err != nil {
 			return false, err

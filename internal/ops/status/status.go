@@ -51,6 +51,16 @@ type Reconciliation struct {
 	Unnamed bool
 	// At is when the reconciliation was made.
 	At time.Time
+	// ChunksDone counts the done chunks of a batch still splitting (its
+	// report's Chunks is the total), when the source can count them; -1
+	// otherwise.
+	ChunksDone int
+}
+
+// ChunkCounter is a Source that can count the done chunks of a batch
+// being split in chunks (one list of the done markers).
+type ChunkCounter interface {
+	ChunksDone(ctx context.Context, batch string) (int, error)
 }
 
 // Done estimates how many ops are finished, for progress displays: the
@@ -79,7 +89,7 @@ func (r Reconciliation) Done() int {
 // A name both stored and in the DLQ (a duplicate delivery of which one
 // copy failed) counts once, as stored.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
-	r := Reconciliation{Batch: batch, Queued: -1, At: time.Now()}
+	r := Reconciliation{Batch: batch, Queued: -1, At: time.Now(), ChunksDone: -1}
 	rep, found, err := src.Report(ctx, batch)
 	if err != nil {
 		return r, err
@@ -87,6 +97,11 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 	if found {
 		r.Report = &rep
 		r.Total, r.Rejected = rep.Totals.Ops, rep.Totals.Rejected
+		if cc, ok := src.(ChunkCounter); ok && rep.Status == record.ReportSplitting {
+			if r.ChunksDone, err = cc.ChunksDone(ctx, batch); err != nil {
+				return r, err
+			}
+		}
 	}
 	stored := map[string]bool{}
 	err = src.Results(ctx, batch, func(name string, st record.Status) error {
@@ -122,7 +137,9 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		if r.Queued, err = src.Pending(ctx); err != nil {
 			return r, err
 		}
-		if r.Queued == 0 {
+		// While chunks are still queuing its ops, the batch object is not
+		// read for names: they are not all on the queue yet.
+		if r.Queued == 0 && rep.Status != record.ReportSplitting {
 			found, err := src.Names(ctx, rep, func(n string) error {
 				if !stored[n] && !inDLQ[n] {
 					candidates = append(candidates, n)
@@ -191,6 +208,9 @@ func (r Reconciliation) Settled() bool {
 		return r.Lost == 0 || r.Queued == 0
 	case record.ReportFailed:
 		return r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= FailedSettleAfter
+	case record.ReportSplitting:
+		// Chunks are still queuing ops (or wait in the chunk DLQ).
+		return false
 	}
 	return false
 }

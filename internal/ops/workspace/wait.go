@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // WaitOptions tune Wait.
@@ -106,8 +107,11 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		if full && last.Settled() && last.Lost == 0 {
 			return last, nil
 		}
-		// Without a report, only the twin can tell that none is coming.
-		if idle && (last.Report != nil || o.Idle != nil) {
+		// Without a report, only the twin can tell that none is coming;
+		// a batch still splitting (chunks queued) is not idle whatever
+		// the ops queue says.
+		splitting := last.Report != nil && last.Report.Status == record.ReportSplitting
+		if idle && !splitting && (last.Report != nil || o.Idle != nil) {
 			quiet++
 		} else {
 			quiet = 0

@@ -84,4 +84,9 @@ type Item struct {
 	Index  int
 	Op     Op
 	Reject string
+	// Start and End are the byte offsets, from the start of the object, of
+	// the op's first byte and of the byte after its last: the element of
+	// the ops array or the line's value (surrounding whitespace, commas and
+	// newlines excluded). A plan cuts chunks at these offsets (ScanRun).
+	Start, End int64
 }

@@ -213,6 +213,12 @@ func TestOpRules(t *testing.T) {
 				continue
 			}
 			want := Item{Index: 0, Op: Op{Name: c.name, Op: c.op}, Reject: c.reject}
+			// The op's bytes, without the whitespace around it.
+			lead := len(c.elem) - len(strings.TrimLeft(c.elem, " \t\r\n"))
+			want.Start, want.End = int64(lead), int64(len(strings.TrimRight(c.elem, " \t\r\n")))
+			if f == JSON {
+				want.Start, want.End = want.Start+9, want.End+9
+			}
 			if got := res.items[0]; got != want {
 				t.Errorf("%v %.60s:\n got %+v\nwant %+v", f, c.elem, got, want)
 			}
@@ -269,10 +275,10 @@ func TestJSONLLines(t *testing.T) {
 		t.Fatal(res.err)
 	}
 	want := []Item{
-		{0, Op{"a", "1"}, ""},
-		{1, Op{}, "not a JSON object (found an array)"},
-		{2, Op{"b", "2"}, ""},
-		{3, Op{"c", "3"}, ""},
+		{Index: 0, Op: Op{"a", "1"}},
+		{Index: 1, Reject: "not a JSON object (found an array)"},
+		{Index: 2, Op: Op{"b", "2"}},
+		{Index: 3, Op: Op{"c", "3"}},
 	}
 	if !sameItems(res.items, want) {
 		t.Fatalf("items %+v, want %+v", res.items, want)

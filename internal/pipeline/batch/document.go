@@ -203,6 +203,7 @@ func (s *scanner) lines() error {
 // element reads one op: an entry of the ops array or a line. depth is the
 // nesting depth of its container (0 for a line).
 func (s *scanner) element(c byte, depth int) error {
+	s.start = s.off()
 	if s.check {
 		return s.skipValue(depth)
 	}
@@ -217,6 +218,7 @@ func (s *scanner) element(c byte, depth int) error {
 }
 
 func (s *scanner) emit(it Item) error {
+	it.Start, it.End = s.start, s.off()
 	s.index++
 	return s.fn(it)
 }

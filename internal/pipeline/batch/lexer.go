@@ -73,6 +73,7 @@ type scanner struct {
 	fn    func(Item) error
 	names *nameSet
 	index int
+	start int64 // offset of the element being read
 	name  field
 	op    field
 	key   field

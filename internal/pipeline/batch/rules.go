@@ -77,6 +77,9 @@ func (s *scanner) verdict(it Item, have int, reject string) string {
 	if reject = ValidateOp(it.Op.Op); reject != "" {
 		return reject
 	}
+	if s.names == nil {
+		return "" // a run of a planned batch (ScanRun): the plan found the duplicates
+	}
 	if first, dup := s.names.add(it.Op.Name, it.Index); dup {
 		return fmt.Sprintf("duplicate of op %d", first)
 	}

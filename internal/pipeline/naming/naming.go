@@ -25,8 +25,15 @@ type Names struct {
 	Table     string // memo-<ws>-results
 	Queue     string // memo-<ws>-ops
 	DLQ       string // memo-<ws>-ops-dlq
-	Splitter  string // memo-<ws>-splitter
-	Compute   string // memo-<ws>-compute
+	// ChunkQueue carries the chunk tasks of planned batches to the
+	// splitter; ChunkDLQ takes the ones that failed maxReceiveCount times.
+	ChunkQueue string // memo-<ws>-chunks
+	ChunkDLQ   string // memo-<ws>-chunks-dlq
+	// SplitFailures is the splitter's on-failure destination: a record of
+	// each S3 event whose split failed after Lambda's retries.
+	SplitFailures string // memo-<ws>-split-failures
+	Splitter      string // memo-<ws>-splitter
+	Compute       string // memo-<ws>-compute
 	// BatchIndex is the results table's global secondary index on "batch".
 	BatchIndex string
 }
@@ -47,14 +54,17 @@ func ValidWorkspace(ws string) error {
 func For(ws, account string) Names {
 	p := Prefix + "-" + ws + "-"
 	return Names{
-		Workspace:  ws,
-		Bucket:     p + "batches-" + account,
-		Table:      p + "results",
-		Queue:      p + "ops",
-		DLQ:        p + "ops-dlq",
-		Splitter:   p + "splitter",
-		Compute:    p + "compute",
-		BatchIndex: "batch",
+		Workspace:     ws,
+		Bucket:        p + "batches-" + account,
+		Table:         p + "results",
+		Queue:         p + "ops",
+		DLQ:           p + "ops-dlq",
+		ChunkQueue:    p + "chunks",
+		ChunkDLQ:      p + "chunks-dlq",
+		SplitFailures: p + "split-failures",
+		Splitter:      p + "splitter",
+		Compute:       p + "compute",
+		BatchIndex:    "batch",
 	}
 }
 

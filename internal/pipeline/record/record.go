@@ -194,6 +194,9 @@ const (
 	// ReportFailed: enqueueing stopped part way (the function errored and
 	// S3's asynchronous invocation will retry it).
 	ReportFailed ReportStatus = "failed"
+	// ReportSplitting: the batch was planned and its chunks queued; the
+	// chunk that finds every chunk done rewrites the report as split.
+	ReportSplitting ReportStatus = "splitting"
 )
 
 // MaxReportRejections caps the rejection list in a report; the counts stay
@@ -207,10 +210,13 @@ type Report struct {
 	Key    string       `json:"key"`
 	Status ReportStatus `json:"status"`
 	// Stamp is the batch's stamp, the one its messages carry.
-	Stamp      Stamp       `json:"stamp,omitempty"`
-	Error      string      `json:"error,omitempty"`
-	Offset     *int64      `json:"offset,omitempty"` // byte offset of a structural error
-	Totals     Totals      `json:"totals"`
+	Stamp  Stamp  `json:"stamp,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Offset *int64 `json:"offset,omitempty"` // byte offset of a structural error
+	Totals Totals `json:"totals"`
+	// Chunks is the number of chunks of the batch's plan (0 for a batch
+	// that was not planned).
+	Chunks     int         `json:"chunks,omitempty"`
 	Rejections []Rejection `json:"rejections"`
 	// RejectionsTruncated is true when Totals.Rejected > len(Rejections).
 	RejectionsTruncated bool      `json:"rejections_truncated"`

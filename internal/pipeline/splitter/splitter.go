@@ -1,8 +1,9 @@
 // Package splitter turns one uploaded batch file into queued ops: it reads
-// the S3 event, streams the object twice (a structural check, then the
-// split), enqueues every valid op with bounded concurrency and retries, and
-// writes a report next to the batch. It knows S3, SQS and the report store
-// only through the small interfaces below.
+// the S3 event, streams the object once to plan it (structure, per-op rules,
+// duplicates, chunk boundaries: plan.go), then enqueues the valid ops of
+// each chunk from a ranged read of its bytes, with bounded concurrency and
+// retries (chunk.go), and writes a report next to the batch. It knows S3,
+// SQS and the report store only through the small interfaces below.
 package splitter
 
 import (
@@ -13,8 +14,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,10 +29,14 @@ import (
 // Sequencer come from the S3 event that announced the upload and make the
 // batch's stamp (record.NewStamp); they are zero when the split was not
 // started by an event.
+//
+// Length > 0 limits a read to the bytes [Offset, Offset+Length) of the
+// object: a chunk's run of ops.
 type Ref struct {
 	Bucket, Key, Version, ETag string
 	EventTime                  time.Time
 	Sequencer                  string
+	Offset, Length             int64
 }
 
 // Objects reads batch files and writes reports.
@@ -43,6 +46,11 @@ type Objects interface {
 	Open(ctx context.Context, ref Ref) (io.ReadCloser, error)
 	// Put writes a small object.
 	Put(ctx context.Context, bucket, key string, body []byte, contentType string) error
+	// Get reads a small object whole (a plan). It returns an error
+	// wrapping ErrNotFound when the object does not exist.
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+	// List returns the keys under prefix (done markers).
+	List(ctx context.Context, bucket, prefix string) ([]string, error)
 }
 
 // ErrNotFound is returned (wrapped) by Objects.Open for a missing object.
@@ -80,6 +88,16 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics Metrics
+	// ChunkOps is the most ops of one chunk.
+	ChunkOps int // default DefaultChunkOps
+	// MaxOps is the most ops of a batch; a larger one is rejected whole
+	// by the plan pass, before anything is enqueued.
+	MaxOps int // default DefaultMaxOps
+	// Chunks, when set, receives the chunk tasks of each planned batch
+	// (a queue whose consumer calls HandleChunks); otherwise Split runs
+	// the chunks itself, InlineChunks at a time.
+	Chunks       ChunkQueue
+	InlineChunks int // default 1
 }
 
 // Metrics receives the splitter's counters (CloudWatch EMF in Lambda).
@@ -122,6 +140,15 @@ func New(objects Objects, queue Queue, cfg Config) *Service {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ChunkOps <= 0 {
+		cfg.ChunkOps = DefaultChunkOps
+	}
+	if cfg.MaxOps <= 0 {
+		cfg.MaxOps = DefaultMaxOps
+	}
+	if cfg.InlineChunks <= 0 {
+		cfg.InlineChunks = 1
 	}
 	return &Service{objects: objects, queue: queue, cfg: cfg}
 }
@@ -180,198 +207,6 @@ func IsBatchKey(key string) bool {
 	}
 	_, ok := batch.FormatOf(key)
 	return ok
-}
-
-// Split processes one batch object and writes its report. The returned
-// report is also the one stored. The error is non-nil when the batch could
-// not be fully enqueued or its report not written.
-func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
-	format, ok := batch.FormatOf(ref.Key)
-	if !ok {
-		return record.Report{}, fmt.Errorf("%s: not a .json or .jsonl batch", ref.Key)
-	}
-	id := naming.BatchID(ref.Key, firstNonEmpty(ref.ETag, ref.Version))
-	stamp := record.NewStamp(ref.EventTime, ref.Sequencer, id)
-	rep := record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
-	log := s.cfg.Logger.With("batch", id)
-
-	// Pass 1: structural check. Nothing is enqueued for a broken file.
-	// A read that fails part way (after the SDK's own retries) is tried
-	// again here: a batch must not depend on S3's asynchronous retries
-	// alone to get a report.
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.check(ctx, ref, format)
-		if err == nil || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
-			break
-		}
-		log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
-	}
-	if err != nil {
-		var se *batch.SyntaxError
-		switch {
-		case errors.As(err, &se):
-			off := se.Offset
-			rep.Status, rep.Error, rep.Offset = record.ReportRejected, se.Error(), &off
-			log.Warn("batch rejected", "offset", se.Offset, "reason", se.Reason)
-			return rep, s.writeReport(ctx, &rep)
-		case errors.Is(err, ErrNotFound):
-			// The object was deleted or overwritten before we got to it:
-			// retrying cannot help. Say so in a report.
-			rep.Status, rep.Error = record.ReportFailed, err.Error()
-			log.Warn("batch vanished", "error", err)
-			return rep, s.writeReport(ctx, &rep)
-		default:
-			rep.Status, rep.Error = record.ReportFailed, err.Error()
-			log.Error("batch unreadable", "error", err)
-			return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
-		}
-	}
-
-	// Pass 2: stream, validate, enqueue. A read failure part way starts
-	// the pass again; ops sent twice are computed twice, to the same item.
-	var stats sendStats
-	for attempt := 1; ; attempt++ {
-		rep = record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: rep.StartedAt}
-		var st sendStats
-		st, err = s.enqueue(ctx, ref, format, id, &rep)
-		stats.calls += st.calls
-		stats.retries += st.retries
-		if err == nil || !errors.Is(err, errRead) || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
-			break
-		}
-		log.Warn("reading the batch failed part way; splitting again", "attempt", attempt, "enqueued", rep.Totals.Enqueued, "error", err)
-	}
-	if err != nil {
-		rep.Status, rep.Error = record.ReportFailed, err.Error()
-		log.Error("batch failed", "error", err, "enqueued", rep.Totals.Enqueued)
-		if werr := s.writeReport(context.WithoutCancel(ctx), &rep); werr != nil {
-			err = errors.Join(err, werr)
-		}
-		return rep, err
-	}
-	rep.Status = record.ReportSplit
-	if err := s.writeReport(ctx, &rep); err != nil {
-		return rep, err
-	}
-	log.Info("batch split", "ops", rep.Totals.Ops, "enqueued", rep.Totals.Enqueued,
-		"rejected", rep.Totals.Rejected, "send_calls", stats.calls, "retries", stats.retries)
-	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Split(Counts{Enqueued: rep.Totals.Enqueued, Rejected: rep.Totals.Rejected, SendCalls: stats.calls, Retries: stats.retries})
-	}
-	return rep, nil
-}
-
-func (s *Service) check(ctx context.Context, ref Ref, f batch.Format) error {
-	body, err := s.objects.Open(ctx, ref)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	return batch.Check(body, f)
-}
-
-type sendStats struct{ calls, retries int }
-
-// readAttempts bounds the tries of each pass when reading the object fails.
-const readAttempts = 3
-
-// errRead marks a failure to read the batch object (rather than to send).
-var errRead = errors.New("reading the batch")
-
-// retryableRead reports whether a failed read may succeed if tried again:
-// not a broken file, not a missing object, not a permanent error.
-func retryableRead(err error) bool {
-	var se *batch.SyntaxError
-	return !errors.As(err, &se) && !errors.Is(err, ErrNotFound) && !retry.IsPermanent(err) &&
-		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-// enqueue streams the object again and sends its valid ops. Scanning runs
-// on this goroutine; Concurrency workers send chunks of MaxSendBatch.
-func (s *Service) enqueue(ctx context.Context, ref Ref, f batch.Format, id string, rep *record.Report) (sendStats, error) {
-	body, err := s.objects.Open(ctx, ref)
-	if err != nil {
-		return sendStats{}, fmt.Errorf("%w: %w", errRead, err)
-	}
-	defer body.Close()
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	chunks := make(chan []record.Message, s.cfg.Concurrency)
-	var (
-		wg       sync.WaitGroup
-		enqueued atomic.Int64
-		calls    atomic.Int64
-		retries  atomic.Int64
-	)
-	for range s.cfg.Concurrency {
-		wg.Go(func() {
-			for chunk := range chunks {
-				if ctx.Err() != nil {
-					continue // drain after a failure
-				}
-				c, r, err := s.send(ctx, chunk)
-				calls.Add(int64(c))
-				retries.Add(int64(r))
-				if err != nil {
-					cancel(err)
-					continue
-				}
-				enqueued.Add(int64(len(chunk)))
-			}
-		})
-	}
-
-	chunk := make([]record.Message, 0, MaxSendBatch)
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		select {
-		case chunks <- chunk:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		chunk = make([]record.Message, 0, MaxSendBatch)
-		return nil
-	}
-	valid := 0
-	scanErr := batch.Scan(body, f, func(it batch.Item) error {
-		if it.Reject != "" {
-			rep.Reject(record.Rejection{Index: it.Index, Name: it.Op.Name, Reason: it.Reject})
-			return nil
-		}
-		rep.Totals.Ops++
-		valid++
-		chunk = append(chunk, record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: id, Index: it.Index, Stamp: rep.Stamp})
-		if len(chunk) == MaxSendBatch {
-			return flush()
-		}
-		return nil
-	})
-	if scanErr == nil {
-		scanErr = flush()
-	}
-	close(chunks)
-	wg.Wait()
-	rep.Totals.Enqueued = int(enqueued.Load())
-	stats := sendStats{calls: int(calls.Load()), retries: int(retries.Load())}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return stats, cause
-	}
-	if scanErr != nil {
-		// The first pass accepted the file, so a structural error here means
-		// the object changed under us or the read failed: retryable.
-		return stats, fmt.Errorf("%w: %w", errRead, scanErr)
-	}
-	if err := ctx.Err(); err != nil {
-		return stats, err
-	}
-	if rep.Totals.Enqueued != valid {
-		return stats, fmt.Errorf("enqueued %d of %d valid ops", rep.Totals.Enqueued, valid)
-	}
-	return stats, nil
 }
 
 // send delivers one chunk, retrying failed entries (and failed calls) with

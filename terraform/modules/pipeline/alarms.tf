@@ -42,7 +42,7 @@ locals {
       threshold   = var.oldest_message_alarm_seconds
     }
     "splitter-errors" = {
-      description = "The splitter function failed (S3 retries an invocation twice, then drops the event)."
+      description = "The splitter function failed (S3 events are retried twice, then recorded in the split-failures queue; chunk tasks are retried until their DLQ)."
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       dimensions  = { FunctionName = aws_lambda_function.splitter.function_name }

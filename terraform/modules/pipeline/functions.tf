@@ -34,6 +34,8 @@ resource "aws_lambda_function" "splitter" {
   environment {
     variables = {
       MEMO_QUEUE_URL        = aws_sqs_queue.ops.url
+      MEMO_CHUNK_QUEUE_URL  = aws_sqs_queue.chunks.url
+      MEMO_CHUNK_OPS        = tostring(var.split_chunk_ops)
       MEMO_SEND_CONCURRENCY = tostring(var.splitter_send_concurrency)
       MEMO_WORKSPACE        = var.workspace
       MEMO_LOG_LEVEL        = var.log_level
@@ -52,7 +54,7 @@ resource "aws_lambda_function" "splitter" {
   }
 
   # The role's permissions exist before the first invocation can happen.
-  depends_on = [aws_iam_role_policy.splitter]
+  depends_on = [aws_iam_role_policy.splitter, aws_iam_role_policy.splitter_chunks]
 }
 
 # Compute: a batch of op messages -> results in the table, with a partial

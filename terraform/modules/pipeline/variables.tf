@@ -272,3 +272,25 @@ variable "oldest_message_alarm_seconds" {
     error_message = "The oldest-message alarm threshold must be between 60 and 1209600 seconds."
   }
 }
+
+variable "split_chunk_ops" {
+  description = "Most ops of one chunk of a batch, a count (1-2000000); becomes MEMO_CHUNK_OPS. The default keeps a chunk's invocation well within a quarter of the splitter timeout at the default memory."
+  type        = number
+  default     = 50000
+
+  validation {
+    condition     = var.split_chunk_ops >= 1 && var.split_chunk_ops <= 2000000 && floor(var.split_chunk_ops) == var.split_chunk_ops
+    error_message = "The chunk size must be a whole number of ops between 1 and 2000000."
+  }
+}
+
+variable "split_chunk_concurrency" {
+  description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency (AWS accepts 2 to 1000)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.split_chunk_concurrency >= 2 && var.split_chunk_concurrency <= 1000 && floor(var.split_chunk_concurrency) == var.split_chunk_concurrency
+    error_message = "The chunk concurrency must be a whole number between 2 and 1000."
+  }
+}

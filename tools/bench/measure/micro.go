@@ -25,8 +25,9 @@ var MicroBenchmarks = []string{
 	// declines (the slow path: govaluate behind memo's checks), and on the
 	// mix of three to one.
 	"Evaluate", "BareGovaluate", "EvaluateSlowExprs", "BareGovaluateSlowExprs", "EvaluateMix", "BareGovaluateMix",
-	// internal/pipeline/splitter: the service against an in-memory queue.
-	"Split", "SplitBareDecode",
+	// internal/pipeline/splitter: the service against an in-memory queue,
+	// and its plan pass alone over 1M ops.
+	"Split", "SplitBareDecode", "Plan",
 	// internal/pipeline/compute: the handler against an in-memory table.
 	"Compute", "ComputeBareGovaluate",
 }

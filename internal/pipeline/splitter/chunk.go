@@ -1,0 +1,294 @@
+package splitter
+
+// Chunks: each reads only its run of the object (a ranged read) and
+// enqueues its valid ops with batched, retried sends. A chunk is
+// idempotent: its messages are keyed by op name and carry the batch's stamp
+// from the plan, so running it twice computes the same items again.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/memohq/memo/internal/pipeline/batch"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/retry"
+)
+
+// ChunkQueue takes the chunk tasks of a planned batch; its consumer runs
+// each with HandleChunks (on AWS the chunk queue's event source mapping).
+type ChunkQueue interface {
+	SendChunks(ctx context.Context, tasks []record.ChunkTask) error
+}
+
+type sendStats struct{ calls, retries, enqueued int }
+
+func (a *sendStats) add(b sendStats) {
+	a.calls += b.calls
+	a.retries += b.retries
+	a.enqueued += b.enqueued
+}
+
+// queueChunks hands every chunk of the plan to the chunk queue.
+func (s *Service) queueChunks(ctx context.Context, p *record.Plan) error {
+	tasks := make([]record.ChunkTask, len(p.Chunks))
+	for n := range p.Chunks {
+		tasks[n] = record.ChunkTask{Batch: p.Batch, Bucket: p.Bucket, Plan: naming.PlanKey(p.Batch), Chunk: n}
+	}
+	if err := s.cfg.Chunks.SendChunks(ctx, tasks); err != nil {
+		return fmt.Errorf("queue %d chunk tasks: %w", len(tasks), err)
+	}
+	return nil
+}
+
+// runChunks runs every chunk of the plan in this invocation, InlineChunks
+// at a time; the first failure stops the rest.
+func (s *Service) runChunks(ctx context.Context, p *record.Plan) (sendStats, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu    sync.Mutex
+		total sendStats
+		next  atomic.Int64
+		wg    sync.WaitGroup
+	)
+	for range min(s.cfg.InlineChunks, len(p.Chunks)) {
+		wg.Go(func() {
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= len(p.Chunks) || ctx.Err() != nil {
+					return
+				}
+				st, err := s.runChunk(ctx, p, n)
+				mu.Lock()
+				total.add(st)
+				mu.Unlock()
+				if err != nil {
+					cancel(fmt.Errorf("chunk %d (ops %d..%d): %w", n, p.Chunks[n].First, p.Chunks[n].First+p.Chunks[n].Count-1, err))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return total, cause
+	}
+	return total, nil
+}
+
+// runChunk enqueues chunk n of the plan. A read that fails part way starts
+// the chunk again; ops sent twice are computed twice, to the same item.
+func (s *Service) runChunk(ctx context.Context, p *record.Plan, n int) (sendStats, error) {
+	var stats sendStats
+	for attempt := 1; ; attempt++ {
+		st, err := s.enqueueChunk(ctx, p, n)
+		stats.calls += st.calls
+		stats.retries += st.retries
+		stats.enqueued = st.enqueued
+		if err == nil || !errors.Is(err, errRead) || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
+			return stats, err
+		}
+		s.cfg.Logger.Warn("reading a chunk failed part way; enqueueing it again", "batch", p.Batch, "chunk", n, "attempt", attempt, "error", err)
+	}
+}
+
+// enqueueChunk reads chunk n's bytes and sends its valid ops. Scanning runs
+// on this goroutine; Concurrency workers send groups of MaxSendBatch.
+func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (sendStats, error) {
+	c := p.Chunks[n]
+	f, ok := batch.FormatOf("." + p.Format)
+	if !ok {
+		return sendStats{}, fmt.Errorf("plan of %s: unknown format %q", p.Batch, p.Format)
+	}
+	ref := Ref{Bucket: p.Bucket, Key: p.Key, Version: p.Version, ETag: p.ETag, Offset: c.Offset, Length: c.Length}
+	body, err := s.objects.Open(ctx, ref)
+	if err != nil {
+		return sendStats{}, fmt.Errorf("%w: %w", errRead, err)
+	}
+	defer body.Close()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	groups := make(chan []record.Message, s.cfg.Concurrency)
+	var (
+		wg       sync.WaitGroup
+		enqueued atomic.Int64
+		calls    atomic.Int64
+		retries  atomic.Int64
+	)
+	for range s.cfg.Concurrency {
+		wg.Go(func() {
+			for group := range groups {
+				if ctx.Err() != nil {
+					continue // drain after a failure
+				}
+				c, r, err := s.send(ctx, group)
+				calls.Add(int64(c))
+				retries.Add(int64(r))
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				enqueued.Add(int64(len(group)))
+			}
+		})
+	}
+
+	group := make([]record.Message, 0, MaxSendBatch)
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		select {
+		case groups <- group:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		group = make([]record.Message, 0, MaxSendBatch)
+		return nil
+	}
+	seen, valid := 0, 0
+	scanErr := batch.ScanRun(body, f, c.First, func(it batch.Item) error {
+		seen++
+		if it.Index >= c.First+c.Count {
+			return fmt.Errorf("%w: the run holds more than its %d ops", errChanged, c.Count)
+		}
+		if c.Skips(it.Index) {
+			return nil
+		}
+		if it.Reject != "" {
+			return fmt.Errorf("%w: op %d was valid in the plan pass and is now rejected (%s)", errChanged, it.Index, it.Reject)
+		}
+		valid++
+		group = append(group, record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: p.Batch, Index: it.Index, Stamp: p.Stamp})
+		if len(group) == MaxSendBatch {
+			return flush()
+		}
+		return nil
+	})
+	if scanErr == nil {
+		scanErr = flush()
+	}
+	close(groups)
+	wg.Wait()
+	stats := sendStats{calls: int(calls.Load()), retries: int(retries.Load()), enqueued: int(enqueued.Load())}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return stats, cause
+	}
+	if scanErr != nil {
+		if errors.Is(scanErr, errChanged) {
+			return stats, scanErr
+		}
+		// The plan pass accepted these bytes, so a structural error here
+		// means the read failed or was cut short: retryable.
+		return stats, fmt.Errorf("%w: %w", errRead, scanErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	if want := c.Count - c.Skipped(); seen != c.Count || valid != want || stats.enqueued != want {
+		return stats, fmt.Errorf("chunk %d: read %d of %d ops, enqueued %d of %d valid ops", n, seen, c.Count, stats.enqueued, want)
+	}
+	return stats, nil
+}
+
+// errChanged: a chunk's bytes do not say what the plan pass read there.
+var errChanged = errors.New("the batch object changed since it was planned")
+
+// HandleChunks is the handler of the chunk queue's event source mapping:
+// it runs each chunk task and reports the ones that failed, so that SQS
+// delivers only those again (ReportBatchItemFailures).
+func (s *Service) HandleChunks(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
+		defer cancel()
+	}
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		task, err := record.DecodeChunkTask(m.Body)
+		if err == nil {
+			err = s.RunChunkTask(ctx, task)
+		}
+		if err != nil {
+			s.cfg.Logger.Error("chunk failed", "message_id", m.MessageId, "body", truncate(m.Body, 200), "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// RunChunkTask runs one chunk of a stored plan, marks it done, and writes
+// the batch's report if every chunk is done. Concurrent last chunks may
+// both write the report: the same report.
+func (s *Service) RunChunkTask(ctx context.Context, task record.ChunkTask) error {
+	body, err := s.objects.Get(ctx, task.Bucket, task.Plan)
+	if err != nil {
+		return fmt.Errorf("read plan: %w", err)
+	}
+	p, err := record.DecodePlan(body)
+	if err != nil {
+		return err
+	}
+	if p.Batch != task.Batch || task.Chunk >= len(p.Chunks) {
+		return fmt.Errorf("%w: chunk %d of %s, the plan has %d chunks of %s", record.ErrBadChunkTask, task.Chunk, task.Batch, len(p.Chunks), p.Batch)
+	}
+	st, err := s.runChunk(ctx, &p, task.Chunk)
+	if err != nil {
+		return fmt.Errorf("chunk %d of %s: %w", task.Chunk, p.Batch, err)
+	}
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Split(Counts{Enqueued: st.enqueued, SendCalls: st.calls, Retries: st.retries})
+	}
+	// The bookkeeping is retried here: a failure would send the whole
+	// chunk back to the queue for a visibility timeout.
+	marker := fmt.Appendf(nil, `{"chunk":%d,"enqueued":%d}`, task.Chunk, st.enqueued)
+	if err := s.retried(ctx, func() error {
+		return s.objects.Put(ctx, p.Bucket, naming.ChunkDoneKey(p.Batch, task.Chunk), marker, "application/json")
+	}); err != nil {
+		return fmt.Errorf("mark chunk %d done: %w", task.Chunk, err)
+	}
+	var done []string
+	if err := s.retried(ctx, func() (err error) {
+		done, err = s.objects.List(ctx, p.Bucket, naming.ChunkDonePrefix(p.Batch))
+		return err
+	}); err != nil {
+		return fmt.Errorf("list done chunks: %w", err)
+	}
+	s.cfg.Logger.Info("chunk done", "batch", p.Batch, "chunk", task.Chunk, "enqueued", st.enqueued, "chunks_done", len(done), "chunks", len(p.Chunks))
+	if len(done) < len(p.Chunks) {
+		return nil
+	}
+	return s.retried(ctx, func() error {
+		_, err := s.finish(ctx, &p, st)
+		return err
+	})
+}
+
+// retried runs fn until it succeeds, fails permanently, or memo's retry
+// policy gives up.
+func (s *Service) retried(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || retry.IsPermanent(err) || attempt >= s.cfg.Retry.Attempts {
+			return err
+		}
+		if werr := s.cfg.Retry.Wait(ctx, attempt); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}
