@@ -17,8 +17,9 @@ type fakeSource struct {
 	names []string
 	// items hold each name now.
 	items map[string]record.Result
-	// nameReads counts the reads of the batch object.
-	nameReads *int
+	// nameReads counts the reads of the batch object; pendingReads and
+	// storedReads the looks at the queue and at the stored items.
+	nameReads, pendingReads, storedReads *int
 }
 
 func (f fakeSource) Report(context.Context, string) (record.Report, bool, error) {
@@ -39,7 +40,12 @@ func (f fakeSource) Results(_ context.Context, _ string, fn func(string, record.
 
 func (f fakeSource) DLQ(context.Context, string) ([]string, error) { return f.dlq, nil }
 
-func (f fakeSource) Pending(context.Context) (int, error) { return f.pending, nil }
+func (f fakeSource) Pending(context.Context) (int, error) {
+	if f.pendingReads != nil {
+		*f.pendingReads++
+	}
+	return f.pending, nil
+}
 
 func (f fakeSource) Names(_ context.Context, _ record.Report, fn func(string) error) (bool, error) {
 	if f.nameReads != nil {
@@ -57,6 +63,9 @@ func (f fakeSource) Names(_ context.Context, _ record.Report, fn func(string) er
 }
 
 func (f fakeSource) Stored(_ context.Context, names []string) (map[string]record.Result, error) {
+	if f.storedReads != nil {
+		*f.storedReads++
+	}
 	out := map[string]record.Result{}
 	for _, n := range names {
 		if it, ok := f.items[n]; ok {
@@ -166,9 +175,74 @@ func TestDone(t *testing.T) {
 		{"queue behind the table", Reconciliation{Report: rep, OK: 3, Rejected: 5, Queued: 4, Total: 10}, 8},
 		{"empty queue", Reconciliation{Report: rep, OK: 1, Queued: 0, Total: 10}, 10},
 		{"a queue shared with other batches", Reconciliation{Report: rep, OK: 1, DLQ: 1, Queued: 50, Total: 10}, 2},
+		{"superseded ops are done", Reconciliation{Report: rep, OK: 1, Superseded: 2, Queued: 50, Total: 10}, 3},
 	} {
 		if got := c.r.Done(); got != c.want {
 			t.Errorf("%s: Done() = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// The queue is looked at only when ops are missing, and the stored items
+// only for names not stored under the batch: a batch whose every op is
+// accounted for (by results, rejections and the DLQ) costs neither.
+func TestQueueAndItemsAreReadOnlyWhenOpsAreMissing(t *testing.T) {
+	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 6, Enqueued: 4, Rejected: 2}}
+	for _, c := range []struct {
+		name            string
+		src             fakeSource
+		pending, stored int
+	}{
+		{"every op accounted for", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"d"}}, 0, 1},
+		{"every op stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok", "d": "ok"}}, 0, 0},
+		{"one op missing", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, pending: 2}, 1, 0},
+	} {
+		var pending, stored int
+		c.src.pendingReads, c.src.storedReads = &pending, &stored
+		if _, err := Reconcile(context.Background(), c.src, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if pending != c.pending || stored != c.stored {
+			t.Errorf("%s: %d looks at the queue and %d at stored items, want %d and %d", c.name, pending, stored, c.pending, c.stored)
+		}
+	}
+}
+
+// Newer: another batch with a greater stamp; an equal stamp is not newer.
+func TestNewer(t *testing.T) {
+	rep := record.Report{Batch: "b", Stamp: "2"}
+	for _, c := range []struct {
+		it   record.Result
+		want bool
+	}{
+		{record.Result{Batch: "c", Stamp: "3"}, true},
+		{record.Result{Batch: "c", Stamp: "2"}, false},
+		{record.Result{Batch: "c", Stamp: "1"}, false},
+		{record.Result{Batch: "b", Stamp: "3"}, false},
+	} {
+		if got := Newer(c.it, rep); got != c.want {
+			t.Errorf("Newer(%+v, %+v) = %v, want %v", c.it, rep, got, c.want)
+		}
+	}
+}
+
+// A failed batch settles once its report is exactly FailedSettleAfter old
+// and the queue is empty, not before.
+func TestFailedSettlesAfterItsRetries(t *testing.T) {
+	at := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	rep := &record.Report{Status: record.ReportFailed, FinishedAt: at}
+	for _, c := range []struct {
+		age    time.Duration
+		queued int
+		want   bool
+	}{
+		{FailedSettleAfter, 0, true},
+		{FailedSettleAfter - time.Millisecond, 0, false},
+		{FailedSettleAfter, 1, false},
+	} {
+		r := Reconciliation{Report: rep, Queued: c.queued, At: at.Add(c.age)}
+		if got := r.Settled(); got != c.want {
+			t.Errorf("failed report %v old, queue %d: Settled() = %v, want %v", c.age, c.queued, got, c.want)
 		}
 	}
 }

@@ -40,13 +40,8 @@ type Stamp = string
 // NewStamp returns the stamp of a batch announced by an S3 event with the
 // given event time and sequencer ("" when the event has none).
 func NewStamp(eventTime time.Time, sequencer, batch string) Stamp {
-	ms := eventTime.UnixMilli()
-	if eventTime.IsZero() || ms < 0 {
-		ms = 0
-	}
+	ms := max(eventTime.UnixMilli(), 0) // the zero time is before 1970
 	seq := strings.ToUpper(strings.TrimLeft(sequencer, "0"))
-	if len(seq) > 99 {
-		seq = seq[:99] // never seen: AWS sequencers are 16-18 digits
-	}
+	seq = seq[:min(len(seq), 99)] // never cut in practice: AWS sequencers are 16-18 digits
 	return fmt.Sprintf("%013d-%02d%s-%s", ms, len(seq), seq, batch)
 }
