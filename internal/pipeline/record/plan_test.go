@@ -70,3 +70,41 @@ func TestChunkTaskDecode(t *testing.T) {
 		}
 	}
 }
+
+// The bounds of a valid plan, each at its edge: a chunk of one op and one
+// byte, skip runs that start at the chunk's first op, touch each other and
+// end at its last; an empty skip run is refused, and the error names the
+// chunk's range.
+func TestPlanDecodeEdges(t *testing.T) {
+	edge := Plan{Batch: "x", Bucket: "b", Key: "batches/x.jsonl", Format: "jsonl",
+		Report: Report{Totals: Totals{Ops: 5, Rejected: 4}},
+		Chunks: []Chunk{{Offset: 0, Length: 1, First: 0, Count: 1}, {Offset: 1, Length: 9, First: 1, Count: 4, Skip: [][2]int{{1, 2}, {2, 5}}}}}
+	b, err := edge.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"rejections":[]`) || !strings.Contains(string(b), `"chunks":[{`) {
+		t.Errorf("encoded plan %s: want rejections as [] (never null)", b)
+	}
+	if _, err := DecodePlan(b); err != nil {
+		t.Fatalf("a plan at every edge: %v", err)
+	}
+	if b, _ := (Plan{}).Encode(); !strings.Contains(string(b), `"chunks":[]`) {
+		t.Errorf("empty plan encodes as %s: want chunks as []", b)
+	}
+	bad := edge
+	bad.Chunks = append([]Chunk(nil), edge.Chunks...)
+	bad.Chunks[1].Skip = [][2]int{{1, 2}, {3, 3}}
+	b, _ = bad.Encode()
+	if _, err := DecodePlan(b); err == nil {
+		t.Error("an empty skip run decoded")
+	}
+	bad.Chunks[1].Skip = [][2]int{{1, 6}}
+	b, _ = bad.Encode()
+	if _, err := DecodePlan(b); err == nil || !strings.Contains(err.Error(), "outside [1, 5)") {
+		t.Errorf("skip past the chunk: %v, want it named against [1, 5)", err)
+	}
+	if task, err := DecodeChunkTask(`{"batch":"x","bucket":"b","plan":"p","chunk":0}`); err != nil || task.Chunk != 0 {
+		t.Errorf("chunk 0: %+v %v", task, err)
+	}
+}
