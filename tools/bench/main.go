@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -79,28 +80,34 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	ops := func(name string) float64 { return micro[name].Metrics["ops/s"] }
+	// runs is a rate figure's spread: the slowest of the runs whose best is
+	// the figure.
+	runs := func(name string) string {
+		r := micro[name]
+		return fmt.Sprintf("best of %d runs; slowest %.0f ops/s (%.0f%% of the best)", r.Runs, r.LowOpsPerS, 100*r.LowOpsPerS/ops(name))
+	}
 	perOpBytes := func(name string, opsPerIter float64) float64 { return micro[name].Metrics["B/op"] / opsPerIter }
 	for _, f := range []struct{ form, scan, check, bare string }{
 		{"json", "ScanJSON", "CheckScanJSON", "BareDecodeJSON"},
 		{"jsonl", "ScanJSONL", "CheckScanJSONL", "BareDecodeJSONL"},
 	} {
-		p.Figure("decode_validate_"+f.form+"_ops_per_s", ops(f.scan), nil, "batch.Scan of a 100k-op ."+f.form+" file")
-		p.Figure("bare_decode_"+f.form+"_ops_per_s", ops(f.bare), nil, "encoding/json streaming decode of the same file into a struct, no validation")
+		p.Figure("decode_validate_"+f.form+"_ops_per_s", ops(f.scan), nil, "batch.Scan of a 100k-op ."+f.form+" file; "+runs(f.scan))
+		p.Figure("bare_decode_"+f.form+"_ops_per_s", ops(f.bare), nil, "encoding/json streaming decode of the same file into a struct, no validation; "+runs(f.bare))
 		p.Figure("decode_validate_"+f.form+"_vs_bare", ops(f.scan)/ops(f.bare), measure.AtLeast(1.0), "")
 		p.Figure("check_and_decode_"+f.form+"_vs_bare", ops(f.check)/ops(f.bare), nil, "batch.Check then batch.Scan (the splitter's two passes before plan and chunks) against one bare decode")
 	}
-	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 plain arithmetic expressions (all on the fast path)")
-	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
+	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 plain arithmetic expressions (all on the fast path); "+runs("Evaluate"))
+	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions; "+runs("BareGovaluate"))
 	p.Figure("evaluate_vs_bare", ops("Evaluate")/ops("BareGovaluate"), nil, "fast path only")
-	p.Figure("evaluate_slow_ops_per_s", ops("EvaluateSlowExprs"), nil, "eval.Evaluate over 1,000 expressions the fast path declines (functions, strings, ternaries, && ||)")
+	p.Figure("evaluate_slow_ops_per_s", ops("EvaluateSlowExprs"), nil, "eval.Evaluate over 1,000 expressions the fast path declines (functions, strings, ternaries, && ||); "+runs("EvaluateSlowExprs"))
 	p.Figure("evaluate_slow_vs_bare", ops("EvaluateSlowExprs")/ops("BareGovaluateSlowExprs"), nil, "slow path: memo's checks cost this much of govaluate")
-	p.Figure("evaluate_mix_ops_per_s", ops("EvaluateMix"), nil, "three plain arithmetic expressions to one other, interleaved")
+	p.Figure("evaluate_mix_ops_per_s", ops("EvaluateMix"), nil, "three plain arithmetic expressions to one other, interleaved; "+runs("EvaluateMix"))
 	p.Figure("evaluate_mix_vs_bare", ops("EvaluateMix")/ops("BareGovaluateMix"), measure.AtLeast(2.0), "the goal judges the mix, not the fast path alone")
-	p.Figure("splitter_ops_per_s", ops("Split"), nil, "splitter.Service.Split of a 100k-op .jsonl file, in-memory queue: check, decode, validate, encode, send")
+	p.Figure("splitter_ops_per_s", ops("Split"), nil, "splitter.Service.Split of a 100k-op .jsonl file, in-memory queue: plan, then the chunks; "+runs("Split"))
 	p.Figure("splitter_bare_decode_ops_per_s", ops("SplitBareDecode"), nil, "encoding/json decode of the same file")
 	p.Figure("splitter_vs_bare_decode", ops("Split")/ops("SplitBareDecode"), nil, "")
 	p.Figure("splitter_alloc_bytes_per_op", perOpBytes("Split", 100_000), nil, "allocated, not retained")
-	p.Figure("compute_ops_per_s", ops("Compute"), nil, "compute.Service.Handle of 100-message SQS events, in-memory table: decode, evaluate, write by 25")
+	p.Figure("compute_ops_per_s", ops("Compute"), nil, "compute.Service.Handle of 100-message SQS events, in-memory table: decode, evaluate, a conditional write each; "+runs("Compute"))
 	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
 	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
 	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
@@ -145,16 +152,25 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("sdk_cpu_us_per_send_batch_call", float64(sdk.SendBatch.Microseconds()), nil, "SendMessageBatch of 10 through opsqueue, against a loopback stub (stub included)")
 	p.Figure("sdk_cpu_us_per_put_item_call", float64(sdk.Put.Microseconds()), nil, "one conditional PutItem through results, against a loopback stub (stub included)")
 
-	// 4. API calls per op: the same batch through memo, then the naive
-	// baseline, each on a fresh twin.
-	memo, err := measure.RunTwin(ctx, measure.Memo, o.twinOps, logw)
-	if err != nil {
-		return err
+	// 4. API calls per op: the same batch through memo and through the
+	// naive baseline, each on a fresh twin, twice each in the order memo,
+	// naive, naive, memo, so that neither side always runs first (or on a
+	// warmer machine). The counts come from each side's first run (they do
+	// not move); the wall times are reported as the median of the runs
+	// with their spread.
+	var memoRuns, naiveRuns []measure.TwinRun
+	for _, d := range []measure.Design{measure.Memo, measure.Naive, measure.Naive, measure.Memo} {
+		run, err := measure.RunTwin(ctx, d, o.twinOps, logw)
+		if err != nil {
+			return err
+		}
+		if d == measure.Memo {
+			memoRuns = append(memoRuns, run)
+		} else {
+			naiveRuns = append(naiveRuns, run)
+		}
 	}
-	naive, err := measure.RunTwin(ctx, measure.Naive, o.twinOps, logw)
-	if err != nil {
-		return err
-	}
+	memo, naive := memoRuns[0], naiveRuns[0]
 	fmt.Fprintf(logw, "memo twin run, functions:\n%s\nplumbing:\n%s\nnaive twin run, functions:\n%s\nplumbing:\n%s\n",
 		memo.Functions, memo.Plumbing, naive.Functions, naive.Plumbing)
 	mp, np := memo.Per(), naive.Per()
@@ -188,22 +204,24 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	naiveS3C := naiveS3.Price(measure.ListPrices)
 	naiveQ := model.Pipeline(np, batchOps, false)
 	naiveQC := naiveQ.Price(measure.ListPrices)
-	p.Comment("cost per 1M ops: the counts above, batches of %d ops, list prices in tools/bench/measure/cost.go (us-east-1), Terraform defaults (%g MB splitter, %g MB compute, arm64)",
+	p.Comment("cost per 1M ops, modelled: the counts measured above, batches of %d ops, list prices in tools/bench/measure/cost.go (us-east-1), Terraform defaults (%g MB splitter, %g MB compute, arm64)",
 		o.twinOps, defaults.SplitterMemoryMB, defaults.ComputeMemoryMB)
 	p.Figure("est_splitter_seconds_per_batch", off.SplitterSeconds, nil, fmt.Sprintf("%d ops; assumes %v per SQS call", o.twinOps, measure.AWS.SQSCall))
 	p.Figure("est_compute_ms_per_invocation", off.ComputeSeconds*1000, nil, fmt.Sprintf("%.1f messages; assumes %v per DynamoDB call", mp.MessagesPerInvocation, measure.AWS.DynamoDBCall))
 	p.Figure("cost_usd_per_1m_ops_index_off", offC.Total, measure.AtMost(0.78), breakdown(offC))
 	p.Figure("cost_usd_per_1m_ops_index_on", onC.Total, measure.AtMost(1.40), breakdown(onC))
-	p.Figure("cost_usd_per_1m_ops_naive_s3", naiveS3C.Total, nil, "one S3 object per op and per result, one invocation per op; "+breakdown(naiveS3C))
-	p.Figure("cost_naive_s3_vs_memo", naiveS3C.Total/offC.Total, measure.AtLeast(9), "against memo with the index off; neither has an index")
-	p.Figure("cost_naive_s3_vs_memo_index_on", naiveS3C.Total/onC.Total, nil, "against memo with the batch index on")
+	p.Figure("cost_usd_per_1m_ops_naive_s3", naiveS3C.Total, nil, "modelled, never run: one S3 object per op and per result, one invocation per op; "+breakdown(naiveS3C))
+	p.Figure("cost_naive_s3_vs_memo", naiveS3C.Total/offC.Total, measure.AtLeast(9), "modelled (arithmetic on list prices); against memo with the index off; neither has an index")
+	p.Figure("cost_naive_s3_vs_memo_index_on", naiveS3C.Total/onC.Total, nil, "modelled; against memo with the batch index on")
 	p.Figure("cost_usd_per_1m_ops_naive_queue", naiveQC.Total, nil, "the twin's naive baseline (SendMessage + PutItem per op), index off; "+breakdown(naiveQC))
 
 	// 6. Side by side in the twin.
 	p.Comment("side by side: the same %d-op batch through memo and through the naive baseline, each on a fresh twin (moto behind a one-request-at-a-time proxy)", o.twinOps)
-	p.Figure("side_by_side_memo_wall_s", memo.Wall.Seconds(), nil, "upload to every op accounted for")
-	p.Figure("side_by_side_naive_wall_s", naive.Wall.Seconds(), nil, naive.Rec)
-	p.Figure("side_by_side_naive_vs_memo_wall", naive.Wall.Seconds()/memo.Wall.Seconds(), nil, "")
+	memoWall, naiveWall := wallSpread(memoRuns), wallSpread(naiveRuns)
+	p.Figure("side_by_side_memo_wall_s", memoWall.mid, nil, "upload to every op accounted for; "+memoWall.String())
+	p.Figure("side_by_side_naive_wall_s", naiveWall.mid, nil, naiveWall.String()+"; "+naive.Rec)
+	p.Figure("side_by_side_naive_vs_memo_wall", naiveWall.mid/memoWall.mid, nil,
+		fmt.Sprintf("medians; %.1fx to %.1fx from the extremes", naiveWall.lo/memoWall.hi, naiveWall.hi/memoWall.lo))
 	p.Figure("side_by_side_memo_api_calls_per_op", mp.PipelineCalls, nil, "the functions' calls and the event source mapping's receives and deletes")
 	p.Figure("side_by_side_naive_api_calls_per_op", np.PipelineCalls, nil, "")
 	p.Figure("side_by_side_naive_vs_memo_api_calls", np.PipelineCalls/mp.PipelineCalls, nil, "")
@@ -287,4 +305,23 @@ func machine() string {
 		f.Close()
 	}
 	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// spread is the median and range of a few measurements.
+type spread struct{ lo, mid, hi float64 }
+
+func (s spread) String() string {
+	return fmt.Sprintf("median of runs, range %.1f to %.1f s", s.lo, s.hi)
+}
+
+// wallSpread is the spread of the runs' wall times in seconds (the median
+// of an even count is the mean of the middle two).
+func wallSpread(runs []measure.TwinRun) spread {
+	w := make([]float64, len(runs))
+	for i, r := range runs {
+		w[i] = r.Wall.Seconds()
+	}
+	sort.Float64s(w)
+	n := len(w)
+	return spread{lo: w[0], mid: (w[(n-1)/2] + w[n/2]) / 2, hi: w[n-1]}
 }

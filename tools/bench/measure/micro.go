@@ -38,6 +38,9 @@ type Result struct {
 	Name    string
 	Runs    int
 	Metrics map[string]float64
+	// LowOpsPerS is the slowest run's ops/s (0 without that metric): with
+	// the best run's, the spread of the runs.
+	LowOpsPerS float64
 }
 
 // MicroOptions tune RunMicro.
@@ -116,12 +119,15 @@ func ParseBench(r io.Reader) map[string]Result {
 			m[f[i+1]] = v
 		}
 		prev, seen := best[name]
-		runs := prev.Runs + 1
+		runs, low := prev.Runs+1, prev.LowOpsPerS
+		if x, ok := m["ops/s"]; ok && (!seen || x < low) {
+			low = x
+		}
 		if !seen || better(m, prev.Metrics) {
 			best[name] = Result{Name: name, Metrics: m}
 		}
 		r := best[name]
-		r.Runs = runs
+		r.Runs, r.LowOpsPerS = runs, low
 		best[name] = r
 	}
 	return best
