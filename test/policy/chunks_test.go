@@ -81,18 +81,23 @@ func checkChunks(c *Config) []string {
 		}
 	}
 	// An alarm watches the chunk DLQ.
-	found := false
-	for _, b := range m.Blocks("resource", "aws_cloudwatch_metric_alarm") {
-		dims, err := e.Eval(attr(b, "dimensions"), nil)
-		metric, _ := e.EvalString(attr(b, "metric_name"), nil)
-		if err == nil && metric == "ApproximateNumberOfMessagesVisible" && strings.Contains(valueString(dims), ph("aws_sqs_queue.chunks_dlq.name")) {
-			found = true
-		}
-	}
-	if !found {
+	if !hasDepthAlarm(e, m, "aws_sqs_queue.chunks_dlq") {
 		p.add("no alarm on ApproximateNumberOfMessagesVisible of aws_sqs_queue.chunks_dlq")
 	}
 	return p
+}
+
+// hasDepthAlarm reports whether an alarm of m watches the visible messages
+// of the queue (a resource address such as aws_sqs_queue.chunks_dlq).
+func hasDepthAlarm(e *Env, m *Module, queue string) bool {
+	for _, b := range m.Blocks("resource", "aws_cloudwatch_metric_alarm") {
+		dims, err := e.Eval(attr(b, "dimensions"), nil)
+		metric, _ := e.EvalString(attr(b, "metric_name"), nil)
+		if err == nil && metric == "ApproximateNumberOfMessagesVisible" && strings.Contains(valueString(dims), ph(queue+".name")) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestChunkInvariants(t *testing.T) {

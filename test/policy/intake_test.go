@@ -38,15 +38,7 @@ func checkIntake(c *Config) []string {
 	if dest != ph("aws_sqs_queue.split_failures.arn") {
 		p.add("the splitter's asynchronous invocations have no on-failure destination on the split-failures queue (is %q): a failed split would be dropped", dest)
 	}
-	found := false
-	for _, b := range m.Blocks("resource", "aws_cloudwatch_metric_alarm") {
-		dims, err := e.Eval(attr(b, "dimensions"), nil)
-		metric, _ := e.EvalString(attr(b, "metric_name"), nil)
-		if err == nil && metric == "ApproximateNumberOfMessagesVisible" && strings.Contains(valueString(dims), ph("aws_sqs_queue.split_failures.name")) {
-			found = true
-		}
-	}
-	if !found {
+	if !hasDepthAlarm(e, m, "aws_sqs_queue.split_failures") {
 		p.add("no alarm on ApproximateNumberOfMessagesVisible of aws_sqs_queue.split_failures")
 	}
 	return p
