@@ -135,7 +135,7 @@ func printQueue(w io.Writer, q workspace.Queue, msgs []workspace.DLQMessage) err
 		case m.SplitFailure != nil:
 			f := m.SplitFailure
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", head, strings.Join(f.Batches, ","), f.Timestamp.Format(time.RFC3339), f.InvokeCount,
-				oneLine(strings.TrimPrefix(f.ErrorType+": "+f.ErrorMessage, ": "), 60))
+				oneLine(strings.TrimPrefix(f.ErrorType+": "+f.ErrorMessage, ": "), 120))
 		default:
 			dashes := "-\t-"
 			if q != workspace.QueueOps {

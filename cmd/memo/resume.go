@@ -62,11 +62,11 @@ func declareResume(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		res, err := c.Resume(ctx, id)
 		printResume(env, c, res)
 		if errors.Is(err, workspace.ErrNothingToResume) {
-			what := "no batch"
+			what := "nothing to resume: no record in the split-failures queue and no chunk task in the chunk DLQ"
 			if id != "" {
-				what = "batch " + id + ": no record of it"
+				what = "nothing to resume for batch " + id + ": no record of it in the split-failures queue and no chunk task of it in the chunk DLQ"
 			}
-			return &exitError{code: exitFailure, err: fmt.Errorf("nothing to resume: %s in the split-failures queue and no chunk task in the chunk DLQ (memo status BATCH_ID shows a batch's state; a split may still be in Lambda's retries)", what)}
+			return &exitError{code: exitFailure, err: fmt.Errorf("%s (memo status BATCH_ID shows a batch's state; a failed split may still be in Lambda's retries, about 3 minutes)", what)}
 		}
 		return err
 	}
