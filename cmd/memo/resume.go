@@ -92,22 +92,25 @@ func printResume(env *cli, c *workspace.Client, res workspace.ResumeResult) {
 
 // printResumeHint tells memo status's reader to resume a batch that
 // needs it: a failed batch, or one still splitting whose chunk tasks wait
-// in the chunk DLQ (the one read this costs is made for such batches only).
+// in the chunk DLQ (or with a record of an earlier failed split); the
+// reads this costs are made for splitting batches only.
 func printResumeHint(ctx context.Context, env *cli, c *workspace.Client, rec status.Reconciliation) {
 	r := rec.Report
 	if r == nil || (r.Status != record.ReportFailed && r.Status != record.ReportSplitting) {
 		return
 	}
 	if r.Status == record.ReportSplitting {
-		_, chunks, err := c.Resumable(ctx, rec.Batch)
+		records, chunks, err := c.Resumable(ctx, rec.Batch)
 		if err != nil {
-			fmt.Fprintf(env.stderr, "memo status: reading the chunk DLQ: %v\n", err)
+			fmt.Fprintf(env.stderr, "memo status: reading the chunk DLQ and the split-failures queue: %v\n", err)
 			return
 		}
-		if chunks == 0 {
+		if records+chunks == 0 {
 			return
 		}
-		fmt.Fprintf(env.stdout, "%d chunk tasks of the batch wait in the chunk DLQ\n", chunks)
+		if chunks > 0 {
+			fmt.Fprintf(env.stdout, "%d chunk tasks of the batch wait in the chunk DLQ\n", chunks)
+		}
 	}
 	fmt.Fprintf(env.stdout, "resume with: memo resume %s\n", rec.Batch)
 }
