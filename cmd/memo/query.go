@@ -184,6 +184,7 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 			fmt.Fprintln(env.stdout, string(b))
 		} else {
 			printStatus(env, rec)
+			printResumeHint(ctx, env, c, rec)
 		}
 		return statusExit(rec, *watch)
 	}

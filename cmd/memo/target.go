@@ -69,7 +69,13 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 			return nil, &exitError{code: exitFailure, err: fmt.Errorf("no AWS credentials found (configure them with aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or give --endpoint to use the local twin): %v", err)}
 		}
 	}
-	if t.fromTerraform == "" {
+	if t.fromTerraform != "" {
+		// The outputs name the ops queues; the chunk queues and the
+		// split-failures queue follow the naming rule.
+		if err := workspace.Complete(ctx, cfg, &res); err != nil {
+			return nil, err
+		}
+	} else {
 		ws := t.workspace
 		if ws == "" {
 			ws = "default"
@@ -117,6 +123,7 @@ func parseTerraformOutputs(out []byte) (workspace.Resources, error) {
 	r := workspace.Resources{
 		Workspace: str("workspace"), Region: str("region"), Bucket: str("bucket"), Table: str("table"),
 		BatchIndex: str("batch_index"), QueueURL: str("queue_url"), DLQURL: str("dlq_url"),
+		SplitterFunction: str("splitter_function"),
 	}
 	if r.Bucket == "" || r.Table == "" || r.QueueURL == "" {
 		return r, errors.New("terraform outputs lack bucket, table or queue_url: is this memo's terraform directory, applied?")

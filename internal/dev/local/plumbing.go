@@ -1,10 +1,11 @@
 package local
 
 // This file is the plumbing that AWS itself provides and the twin has to
-// emulate: S3 delivering ObjectCreated notifications to the splitter
-// (asynchronous invocation), and the SQS event source mapping polling the
-// ops queue for the compute function. Both follow AWS's documented
-// semantics; nothing here is memo's own logic.
+// emulate: the splitter's asynchronous invocation (S3 delivering
+// ObjectCreated notifications to it, and Invoke calls of type Event, see
+// lambdaapi.go), and the SQS event source mapping polling the ops queue
+// for the compute function. Both follow AWS's documented semantics;
+// nothing here is memo's own logic.
 
 import (
 	"bytes"
@@ -30,10 +31,16 @@ import (
 // (S3 notifications are asynchronous): twice.
 const asyncRetries = 2
 
-// s3Delivery delivers S3 notifications from the twin's notification queue
-// to the splitter, one event per invocation, retrying a failed invocation
-// twice as Lambda's asynchronous invocation does (AWS waits about a minute,
-// then two; the twin waits a second, then two).
+// s3Delivery is the splitter's asynchronous invocation: it delivers the
+// events of the twin's notification queue to the splitter, one event per
+// invocation, retrying a failed invocation twice as Lambda's asynchronous
+// invocation does (AWS waits about a minute, then two; the twin waits a
+// second, then two), and records an event whose invocations all failed in
+// the on-failure destination. The queue holds S3's notifications (as moto
+// writes them) and the payloads of Invoke calls of type Event (marked with
+// the invokeAttribute message attribute, and passed to the splitter as they
+// are): "Lambda adds events to a queue before sending them to your
+// function" ("Invoke", AWS Lambda API Reference), whoever sent them.
 type s3Delivery struct {
 	sqs *sqs.Client
 	// s3, when set, fills in the versionId moto leaves out (withVersions).
@@ -68,7 +75,11 @@ func (d *s3Delivery) run(ctx context.Context) {
 				m = msgs[len(msgs)-1-i]
 			}
 			d.busy.Add(1)
-			d.deliver(ctx, aws.ToString(m.Body))
+			if _, ok := m.MessageAttributes[invokeAttribute]; ok {
+				d.invoke(ctx, []byte(aws.ToString(m.Body)))
+			} else {
+				d.deliver(ctx, aws.ToString(m.Body))
+			}
 			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
 			d.busy.Add(-1)
 		}
@@ -84,6 +95,7 @@ func (d *s3Delivery) receive(ctx context.Context) []types.Message {
 	for ctx.Err() == nil {
 		out, err := d.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(d.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 900,
+			MessageAttributeNames: []string{invokeAttribute},
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -93,10 +105,12 @@ func (d *s3Delivery) receive(ctx context.Context) []types.Message {
 			continue
 		}
 		for _, m := range out.Messages {
-			if _, skip, _ := S3EventPayload([]byte(aws.ToString(m.Body))); skip {
-				// s3:TestEvent is not an upload: it is not held.
-				_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
-				continue
+			if _, invoked := m.MessageAttributes[invokeAttribute]; !invoked {
+				if _, skip, _ := S3EventPayload([]byte(aws.ToString(m.Body))); skip {
+					// s3:TestEvent is not an upload: it is not held.
+					_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
+					continue
+				}
 			}
 			if len(msgs) == 0 {
 				first = time.Now()
@@ -119,7 +133,29 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 	if skip {
 		return // s3:TestEvent, sent when a notification is configured
 	}
-	payload = d.withVersions(ctx, payload)
+	d.invoke(ctx, d.withVersions(ctx, payload))
+}
+
+// invokeAttribute marks a message of the notification queue that an
+// Invoke call queued: its body is the payload itself.
+const invokeAttribute = "memo-twin-invoke"
+
+// queueInvoke queues an asynchronous invocation of the splitter with
+// payload, as Lambda's Invoke API does for InvocationType Event.
+func (d *s3Delivery) queueInvoke(ctx context.Context, payload []byte) error {
+	_, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(d.queueURL), MessageBody: aws.String(string(payload)),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			invokeAttribute: {DataType: aws.String("String"), StringValue: aws.String("Event")},
+		},
+	})
+	return err
+}
+
+// invoke runs one asynchronous invocation: the first attempt, the two
+// retries, and the record of a failure.
+func (d *s3Delivery) invoke(ctx context.Context, payload []byte) {
+	var err error
 	for attempt := 0; attempt <= asyncRetries; attempt++ {
 		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*time.Second) {
 			return
@@ -132,7 +168,7 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 		}
 		d.log.Warn("twin: splitter invocation failed", "attempt", attempt+1, "error", err)
 	}
-	d.log.Error("twin: S3 event recorded in the split-failures queue after the asynchronous retries", "error", err)
+	d.log.Error("twin: event recorded in the split-failures queue after the asynchronous retries", "error", err)
 	d.recordFailure(ctx, payload, err)
 }
 

@@ -116,10 +116,9 @@ type Provisioned struct {
 	Account   string
 	QueueARN  string
 	NotifyURL string // the twin's S3 notification queue
-	// The chunk queue and its DLQ.
-	ChunkQueueURL, ChunkQueueARN, ChunkDLQURL string
-	// SplitFailuresURL is the splitter's on-failure destination.
-	SplitFailuresURL string
+	// ChunkQueueARN is the chunk queue's (its URL, its DLQ's, and the
+	// splitter's on-failure destination are in Resources).
+	ChunkQueueARN string
 }
 
 // Provision creates the resources Terraform creates, by the same names, on
@@ -137,7 +136,7 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	p.Names = naming.For(s.Workspace, p.Account)
 	p.Resources = workspace.Resources{
 		Workspace: s.Workspace, Region: cfg.Region, Bucket: p.Names.Bucket,
-		Table: p.Names.Table, BatchIndex: p.Names.BatchIndex,
+		Table: p.Names.Table, BatchIndex: p.Names.BatchIndex, SplitterFunction: p.Names.Splitter,
 	}
 	if cfg.BaseEndpoint != nil {
 		p.Endpoint = *cfg.BaseEndpoint

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type serialProxy struct {
 	URL    string
 	polls  time.Duration
 	closed chan struct{}
+	// lambda, once set, answers Lambda's Invoke API (lambdaapi.go)
+	// instead of moto.
+	lambda atomic.Pointer[lambdaAPI]
 }
 
 func startSerialProxy(target string) (*serialProxy, error) {
@@ -68,6 +72,10 @@ func (p *serialProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if api := p.lambda.Load(); api != nil && isInvoke(r) {
+		api.serve(w, r, body)
 		return
 	}
 	wait, rewritten := longPoll(r, body)

@@ -127,6 +127,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
 		reorder: o.ReorderNotifications}
 	t.wg.Go(func() { d.run(runCtx) })
+	t.proxy.lambda.Store(&lambdaAPI{region: cfg.Region, account: t.Account,
+		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}})
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
 		batchSize: t.Settings.BatchSize, window: t.Settings.BatchingWindow, timeout: t.Settings.ComputeTimeout,

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -13,16 +14,68 @@ import (
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
+// Queue names one of the queues where failed work waits: the ops DLQ, the
+// chunk DLQ, or the splitter's on-failure destination.
+type Queue string
+
+const (
+	QueueOps           Queue = "ops"            // memo-<ws>-ops-dlq: op messages
+	QueueChunks        Queue = "chunks"         // memo-<ws>-chunks-dlq: chunk tasks
+	QueueSplitFailures Queue = "split-failures" // memo-<ws>-split-failures: Lambda's records
+)
+
+// Queues lists the queues memo dlq reads, in the order of its help.
+var Queues = []Queue{QueueOps, QueueChunks, QueueSplitFailures}
+
+// ParseQueue reads a queue's name as memo dlq --queue takes it.
+func ParseQueue(s string) (Queue, error) {
+	for _, q := range Queues {
+		if string(q) == s {
+			return q, nil
+		}
+	}
+	return "", fmt.Errorf("unknown queue %q: want ops, chunks or split-failures", s)
+}
+
+// url is the queue's URL.
+func (c *Client) url(q Queue) string {
+	switch q {
+	case QueueChunks:
+		return c.Res.ChunkDLQURL
+	case QueueSplitFailures:
+		return c.Res.SplitFailuresURL
+	default:
+		return c.Res.DLQURL
+	}
+}
+
 // DLQMessage is one message found in the dead-letter queue.
 type DLQMessage struct {
 	ID   string `json:"id"`
 	Body string `json:"body"`
 	// ReceiveCount is SQS's receive count before this peek: the receives
 	// from the ops queue plus any earlier peeks of the DLQ.
-	ReceiveCount int             `json:"receive_count"`
-	SentAt       time.Time       `json:"sent_at"`
+	ReceiveCount int       `json:"receive_count"`
+	SentAt       time.Time `json:"sent_at"`
+	// One of Decoded (an op, in the ops DLQ), Chunk (a chunk task, in the
+	// chunk DLQ) and SplitFailure (a record in the split-failures queue) is
+	// set; otherwise DecodeError says why the body is undecodable.
 	Decoded      *record.Message `json:"decoded,omitempty"`
+	Chunk        *ChunkTask      `json:"chunk_task,omitempty"`
+	SplitFailure *SplitFailure   `json:"split_failure,omitempty"`
 	DecodeError  string          `json:"decode_error,omitempty"`
+}
+
+// ChunkTask is a chunk task of the chunk DLQ with what its plan says of
+// the chunk: its ops and byte range (when the plan could be read).
+type ChunkTask struct {
+	record.ChunkTask
+	// Ops, Offset and Length come from the plan; PlanError says why they
+	// are missing.
+	Ops       int    `json:"ops,omitempty"`
+	Offset    int64  `json:"offset,omitempty"`
+	Length    int64  `json:"length,omitempty"`
+	PlanError string `json:"plan_error,omitempty"`
 }
 
 // peekVisibility hides peeked messages while a peek runs; they are made
@@ -33,20 +86,66 @@ const peekVisibility = 30
 // hides a message for a while and counts as a receive on the DLQ (which has
 // no redrive of its own), so the messages are made visible again at the end.
 func (c *Client) PeekDLQ(ctx context.Context) ([]DLQMessage, error) {
+	return c.Peek(ctx, QueueOps)
+}
+
+// Peek lists the messages of queue q without removing them, as PeekDLQ
+// does, each decoded as what that queue holds. The chunk tasks get their
+// chunk's ops and byte range from their plan (one GET per plan).
+func (c *Client) Peek(ctx context.Context, q Queue) ([]DLQMessage, error) {
+	msgs, err := c.peek(ctx, q)
+	if err != nil || q != QueueChunks {
+		return msgs, err
+	}
+	plans := map[string]*record.Plan{}
+	planErrs := map[string]error{}
+	for _, m := range msgs {
+		t := m.Chunk
+		if t == nil {
+			continue
+		}
+		k := t.Bucket + "/" + t.Plan
+		if _, ok := plans[k]; !ok && planErrs[k] == nil {
+			body, err := c.Objects.Get(ctx, t.Bucket, t.Plan)
+			if err == nil {
+				var p record.Plan
+				if p, err = record.DecodePlan(body); err == nil {
+					plans[k] = &p
+				}
+			}
+			if err != nil {
+				planErrs[k] = err
+			}
+		}
+		switch p := plans[k]; {
+		case p == nil:
+			t.PlanError = fmt.Sprint(planErrs[k])
+		case t.Chunk >= len(p.Chunks) || p.Batch != t.Batch:
+			t.PlanError = fmt.Sprintf("the plan of %s has %d chunks", p.Batch, len(p.Chunks))
+		default:
+			ch := p.Chunks[t.Chunk]
+			t.Ops, t.Offset, t.Length = ch.Count, ch.Offset, ch.Length
+		}
+	}
+	return msgs, nil
+}
+
+func (c *Client) peek(ctx context.Context, q Queue) ([]DLQMessage, error) {
+	url := c.url(q)
 	var out []DLQMessage
 	var handles []string
 	seen := map[string]bool{}
-	defer func() { c.release(context.WithoutCancel(ctx), handles) }()
+	defer func() { c.release(context.WithoutCancel(ctx), url, handles) }()
 	for {
 		resp, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(c.Res.DLQURL),
+			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         10,
 			VisibilityTimeout:           peekVisibility,
 			WaitTimeSeconds:             0,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading the DLQ %s: %w", c.Res.DLQURL, err)
+			return nil, fmt.Errorf("reading the queue %s: %w", url, err)
 		}
 		if len(resp.Messages) == 0 {
 			return out, nil
@@ -58,12 +157,12 @@ func (c *Client) PeekDLQ(ctx context.Context) ([]DLQMessage, error) {
 				continue
 			}
 			seen[id] = true
-			out = append(out, toDLQMessage(m))
+			out = append(out, toDLQMessage(m, q))
 		}
 	}
 }
 
-func toDLQMessage(m types.Message) DLQMessage {
+func toDLQMessage(m types.Message, q Queue) DLQMessage {
 	d := DLQMessage{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body)}
 	attrs := m.Attributes
 	// SQS keeps counting receives in the DLQ: this peek's own receive is
@@ -74,16 +173,32 @@ func toDLQMessage(m types.Message) DLQMessage {
 	if ms, err := strconv.ParseInt(attrs[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
 		d.SentAt = time.UnixMilli(ms).UTC()
 	}
-	if msg, err := record.DecodeMessage(d.Body); err == nil {
-		d.Decoded = &msg
-	} else {
+	var err error
+	switch q {
+	case QueueChunks:
+		var t record.ChunkTask
+		if t, err = record.DecodeChunkTask(d.Body); err == nil {
+			d.Chunk = &ChunkTask{ChunkTask: t}
+		}
+	case QueueSplitFailures:
+		var f SplitFailure
+		if f, err = DecodeSplitFailure(d.Body); err == nil {
+			d.SplitFailure = &f
+		}
+	default:
+		var msg record.Message
+		if msg, err = record.DecodeMessage(d.Body); err == nil {
+			d.Decoded = &msg
+		}
+	}
+	if err != nil {
 		d.DecodeError = err.Error()
 	}
 	return d
 }
 
-// release makes received messages visible again.
-func (c *Client) release(ctx context.Context, handles []string) {
+// release makes received messages of the queue at url visible again.
+func (c *Client) release(ctx context.Context, url string, handles []string) {
 	for len(handles) > 0 {
 		n := min(len(handles), 10)
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, n)
@@ -92,7 +207,7 @@ func (c *Client) release(ctx context.Context, handles []string) {
 		}
 		// Best effort: a message that stays hidden reappears after
 		// peekVisibility seconds anyway.
-		_, _ = c.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(c.Res.DLQURL), Entries: entries})
+		_, _ = c.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
 		handles = handles[n:]
 	}
 }
@@ -173,22 +288,61 @@ func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, er
 // Superseded): counted on a peek just before the move, so a message that
 // arrives in the DLQ meanwhile is moved uncounted.
 func (c *Client) Redrive(ctx context.Context, forceLoop bool) (RedriveResult, error) {
-	found, superseded, err := c.CountSuperseded(ctx)
+	return c.RedriveQueue(ctx, QueueOps, forceLoop)
+}
+
+// RedriveQueue moves the messages of queue q back to the queue they came
+// from, as Redrive does: the ops DLQ's to the ops queue, the chunk DLQ's to
+// the chunk queue. The split-failures queue has no source queue: its
+// records are resumed by invoking the splitter (Resume).
+func (c *Client) RedriveQueue(ctx context.Context, q Queue, forceLoop bool) (RedriveResult, error) {
+	p, err := c.pair(q)
 	if err != nil {
 		return RedriveResult{}, err
 	}
-	res, err := c.redrive(ctx, forceLoop)
+	var found, superseded int
+	if q == QueueOps {
+		found, superseded, err = c.CountSuperseded(ctx)
+	} else {
+		var msgs []DLQMessage
+		msgs, err = c.peek(ctx, q)
+		found = len(msgs)
+	}
+	if err != nil {
+		return RedriveResult{}, err
+	}
+	res, err := c.redrive(ctx, p, forceLoop)
 	res.Found, res.Superseded = found, superseded
 	return res, err
 }
 
-func (c *Client) redrive(ctx context.Context, forceLoop bool) (RedriveResult, error) {
+// queuePair is a DLQ and the queue its messages came from.
+type queuePair struct {
+	name     string // for messages: "ops queue", "chunk queue"
+	src, dst string
+}
+
+func (c *Client) pair(q Queue) (queuePair, error) {
+	switch q {
+	case QueueOps:
+		return queuePair{"ops queue", c.Res.DLQURL, c.Res.QueueURL}, nil
+	case QueueChunks:
+		if c.Res.ChunkDLQURL == "" || c.Res.ChunkQueueURL == "" {
+			return queuePair{}, errors.New("the workspace's chunk queue and chunk DLQ are unknown")
+		}
+		return queuePair{"chunk queue", c.Res.ChunkDLQURL, c.Res.ChunkQueueURL}, nil
+	default:
+		return queuePair{}, fmt.Errorf("the %s queue holds records of failed splits, not messages of a queue: resume them with memo resume", q)
+	}
+}
+
+func (c *Client) redrive(ctx context.Context, p queuePair, forceLoop bool) (RedriveResult, error) {
 	if !forceLoop {
-		src, err := c.queueARN(ctx, c.Res.DLQURL)
+		src, err := c.queueARN(ctx, p.src)
 		if err != nil {
 			return RedriveResult{}, err
 		}
-		dst, err := c.queueARN(ctx, c.Res.QueueURL)
+		dst, err := c.queueARN(ctx, p.dst)
 		if err != nil {
 			return RedriveResult{}, err
 		}
@@ -198,11 +352,11 @@ func (c *Client) redrive(ctx context.Context, forceLoop bool) (RedriveResult, er
 		}
 		// Emulators lack the API (moto answers 500). The loop is always
 		// safe, so fall back to it whatever the reason, and say why.
-		res, lerr := c.redriveLoop(ctx)
+		res, lerr := c.redriveLoop(ctx, p, nil)
 		res.Fallback = err.Error()
 		return res, lerr
 	}
-	return c.redriveLoop(ctx)
+	return c.redriveLoop(ctx, p, nil)
 }
 
 func (c *Client) queueARN(ctx context.Context, url string) (string, error) {
@@ -213,11 +367,24 @@ func (c *Client) queueARN(ctx context.Context, url string) (string, error) {
 	return out.Attributes[string(types.QueueAttributeNameQueueArn)], nil
 }
 
-func (c *Client) redriveLoop(ctx context.Context) (RedriveResult, error) {
+// redriveLoop moves the messages of p.src to p.dst, the ones whose body
+// match accepts (all with a nil match), deleting each only after its copy
+// was sent. The others are made visible again at the end. With a match it
+// long-polls (1 s): a short poll samples some of SQS's servers and can
+// come back empty from a queue that holds a few messages ("Amazon SQS
+// short and long polling", Amazon SQS Developer Guide), and a resume must
+// not miss the one task it is for.
+func (c *Client) redriveLoop(ctx context.Context, p queuePair, match func(body string) bool) (RedriveResult, error) {
 	res := RedriveResult{Method: "receive-send-delete"}
+	var skipped []string
+	defer func() { c.release(context.WithoutCancel(ctx), p.src, skipped) }()
+	wait := int32(0)
+	if match != nil {
+		wait = 1
+	}
 	for {
 		resp, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(c.Res.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0,
+			QueueUrl: aws.String(p.src), MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: wait,
 		})
 		if err != nil {
 			return res, fmt.Errorf("reading the DLQ: %w", err)
@@ -225,22 +392,33 @@ func (c *Client) redriveLoop(ctx context.Context) (RedriveResult, error) {
 		if len(resp.Messages) == 0 {
 			return res, nil
 		}
-		entries := make([]types.SendMessageBatchRequestEntry, len(resp.Messages))
-		for i, m := range resp.Messages {
+		var msgs []types.Message
+		for _, m := range resp.Messages {
+			if match == nil || match(aws.ToString(m.Body)) {
+				msgs = append(msgs, m)
+			} else {
+				skipped = append(skipped, aws.ToString(m.ReceiptHandle))
+			}
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
+		for i, m := range msgs {
 			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: m.Body}
 		}
-		sent, err := c.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(c.Res.QueueURL), Entries: entries})
+		sent, err := c.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(p.dst), Entries: entries})
 		if err != nil {
 			// Nothing is deleted: the messages reappear in the DLQ.
-			return res, fmt.Errorf("sending to the ops queue (nothing deleted from the DLQ): %w", err)
+			return res, fmt.Errorf("sending to the %s (nothing deleted from the DLQ): %w", p.name, err)
 		}
 		var del []types.DeleteMessageBatchRequestEntry
 		for _, ok := range sent.Successful {
 			i, _ := strconv.Atoi(aws.ToString(ok.Id))
-			del = append(del, types.DeleteMessageBatchRequestEntry{Id: ok.Id, ReceiptHandle: resp.Messages[i].ReceiptHandle})
+			del = append(del, types.DeleteMessageBatchRequestEntry{Id: ok.Id, ReceiptHandle: msgs[i].ReceiptHandle})
 		}
 		if len(del) > 0 {
-			out, err := c.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(c.Res.DLQURL), Entries: del})
+			out, err := c.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.src), Entries: del})
 			if err != nil {
 				res.Duplicated += len(del)
 				return res, fmt.Errorf("deleting moved messages from the DLQ (%d now in both queues): %w", len(del), err)
@@ -249,7 +427,7 @@ func (c *Client) redriveLoop(ctx context.Context) (RedriveResult, error) {
 			res.Duplicated += len(out.Failed)
 		}
 		if len(sent.Failed) > 0 {
-			return res, fmt.Errorf("%d messages could not be sent to the ops queue and stay in the DLQ: %s", len(sent.Failed), aws.ToString(sent.Failed[0].Message))
+			return res, fmt.Errorf("%d messages could not be sent to the %s and stay in the DLQ: %s", len(sent.Failed), p.name, aws.ToString(sent.Failed[0].Message))
 		}
 	}
 }

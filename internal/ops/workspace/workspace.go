@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -32,6 +33,12 @@ type Resources struct {
 	BatchIndex string `json:"batch_index"`
 	QueueURL   string `json:"queue_url"`
 	DLQURL     string `json:"dlq_url"`
+	// The chunk queue and its DLQ, the splitter's on-failure destination
+	// and the splitter function: what memo dlq --queue and memo resume use.
+	ChunkQueueURL    string `json:"chunk_queue_url,omitempty"`
+	ChunkDLQURL      string `json:"chunk_dlq_url,omitempty"`
+	SplitFailuresURL string `json:"split_failures_url,omitempty"`
+	SplitterFunction string `json:"splitter_function,omitempty"`
 }
 
 // Client reaches one pipeline.
@@ -40,6 +47,7 @@ type Client struct {
 	S3       *s3.Client
 	SQS      *sqs.Client
 	DynamoDB *dynamodb.Client
+	Lambda   *lambda.Client
 	Objects  *objects.Store
 	Table    *results.Table
 }
@@ -51,6 +59,7 @@ func New(cfg aws.Config, res Resources) *Client {
 		S3:       awsconfig.S3(cfg),
 		SQS:      sqs.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
+		Lambda:   lambda.NewFromConfig(cfg),
 	}
 	c.Objects = objects.New(c.S3)
 	c.Table = results.New(c.DynamoDB, res.Table, res.BatchIndex)
@@ -72,18 +81,38 @@ func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error)
 	if cfg.BaseEndpoint != nil {
 		res.Endpoint = *cfg.BaseEndpoint
 	}
+	if err := Complete(ctx, cfg, &res); err != nil {
+		return Resources{}, err
+	}
+	return res, nil
+}
+
+// Complete fills in the queue URLs and the splitter's name that res lacks,
+// by the naming rule from res.Workspace (Terraform's outputs name the ops
+// queues and the functions only).
+func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
+	if err := naming.ValidWorkspace(res.Workspace); err != nil {
+		return err
+	}
+	n := naming.For(res.Workspace, "")
+	if res.SplitterFunction == "" {
+		res.SplitterFunction = n.Splitter
+	}
 	client := sqs.NewFromConfig(cfg)
 	for _, q := range []struct {
 		name string
 		url  *string
-	}{{n.Queue, &res.QueueURL}, {n.DLQ, &res.DLQURL}} {
+	}{{n.Queue, &res.QueueURL}, {n.DLQ, &res.DLQURL}, {n.ChunkQueue, &res.ChunkQueueURL}, {n.ChunkDLQ, &res.ChunkDLQURL}, {n.SplitFailures, &res.SplitFailuresURL}} {
+		if *q.url != "" {
+			continue
+		}
 		out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q.name)})
 		if err != nil {
-			return Resources{}, fmt.Errorf("queue %s of workspace %q not found (is the workspace deployed, and the region right?): %w", q.name, ws, err)
+			return fmt.Errorf("queue %s of workspace %q not found (is the workspace deployed, and the region right?): %w", q.name, res.Workspace, err)
 		}
 		*q.url = aws.ToString(out.QueueUrl)
 	}
-	return res, nil
+	return nil
 }
 
 // Results implements status.Source through the batch index.
