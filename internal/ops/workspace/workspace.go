@@ -18,6 +18,7 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -86,14 +87,25 @@ func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error)
 	return res, nil
 }
 
+// Counts implements status.Source: one count query per shard of the batch
+// index.
+func (c *Client) Counts(ctx context.Context, batch string) (status.Counts, error) {
+	n, err := c.Table.CountBatch(ctx, batch)
+	return status.Counts{OK: n.OK, Error: n.Error}, err
+}
+
 // Results implements status.Source through the batch index.
 func (c *Client) Results(ctx context.Context, batch string, fn func(string, record.Status) error) error {
 	return c.Table.QueryBatch(ctx, batch, fn)
 }
 
 // DLQ implements status.Source: the names of the batch's ops whose messages
-// are in the DLQ.
+// are in the DLQ. It reads the DLQ's depth first and peeks only a DLQ that
+// holds messages (visible, in flight or delayed).
 func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
+	if n, err := c.depth(ctx, c.Res.DLQURL); err != nil || n == 0 {
+		return nil, err
+	}
 	msgs, err := c.PeekDLQ(ctx)
 	if err != nil {
 		return nil, err
