@@ -103,8 +103,12 @@ func (c *Client) Results(ctx context.Context, batch string, fn func(string, reco
 // are in the DLQ. It reads the DLQ's depth first and peeks only a DLQ that
 // holds messages (visible, in flight or delayed).
 func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
-	if n, err := c.depth(ctx, c.Res.DLQURL); err != nil || n == 0 {
-		return nil, err
+	n, err := c.depth(ctx, c.Res.DLQURL)
+	if err != nil {
+		return nil, fmt.Errorf("reading the DLQ's depth: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	msgs, err := c.PeekDLQ(ctx)
 	if err != nil {
