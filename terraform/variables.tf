@@ -140,7 +140,7 @@ variable "force_destroy" {
 }
 
 variable "enable_batch_index" {
-  description = "Whether the results table has the index batch (hash key batch, projecting status), a flag."
+  description = "Whether the results table has the index batch-shard (hash key batch_shard, projecting status), a flag."
   type        = bool
   default     = true
 }

@@ -200,7 +200,7 @@ func TestTwoUploadsUnderFaults(t *testing.T) {
 }
 
 // The rest of status.Source for the fake pipeline (pipeline_test.go has
-// Report, Results and DLQ), and what a redrive does to the simulated queue.
+// Report, Counts, Results and DLQ), and what a redrive does to the simulated queue.
 
 func (p *pipeline) Pending(context.Context) (int, error) { return p.sqs.Pending(), nil }
 

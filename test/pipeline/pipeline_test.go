@@ -128,7 +128,7 @@ func (p *pipeline) deliver(ctx context.Context, ev events.S3Event) error {
 	return err
 }
 
-// Report, Results and DLQ (and Pending, Names and Stored in order_test.go)
+// Report, Counts, Results and DLQ (and Pending, Names and Stored in order_test.go)
 // make the pipeline a status.Source.
 func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool, error) {
 	b, ok := p.objs.Object(pipeBucket, naming.ReportKey(naming.KeyOfBatch(batch)))
@@ -142,15 +142,15 @@ func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool,
 	return rep, err == nil, err
 }
 
-func (p *pipeline) Results(_ context.Context, batch string, fn func(string, record.Status) error) error {
-	for name, r := range p.table.Items() {
-		if r.Batch == batch {
-			if err := fn(name, r.Status); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// Counts and Results read the in-memory table's batch index, shard by
+// shard, as the DynamoDB adapter does.
+func (p *pipeline) Counts(ctx context.Context, batch string) (status.Counts, error) {
+	ok, errs, err := p.table.CountBatch(ctx, batch)
+	return status.Counts{OK: ok, Error: errs}, err
+}
+
+func (p *pipeline) Results(ctx context.Context, batch string, fn func(string, record.Status) error) error {
+	return p.table.QueryBatch(ctx, batch, fn)
 }
 
 func (p *pipeline) DLQ(_ context.Context, batch string) ([]string, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
@@ -225,7 +226,9 @@ func checkRetention(_ *Config, ps plans) []string {
 }
 
 // checkResultsTable, in the plans: on demand, hash key name, the batch
-// index (hash key batch, projecting status) unless enable_batch_index is
+// index (hash key batch_shard, the attribute compute writes from
+// record.BatchShard, so that a batch spreads over record.IndexShards index
+// keys; projecting status) unless enable_batch_index is
 // false, point-in-time recovery on by default, TTL only with
 // ttl_attribute, and deletion protection on in prod unless
 // deletion_protection says otherwise (and off elsewhere unless it says so).
@@ -248,9 +251,9 @@ func checkResultsTable(_ *Config, ps plans) []string {
 		for _, g := range getList(t, "global_secondary_index") {
 			gsis = append(gsis, fmt.Sprintf("%s hash=%s %s %v", getStr(g, "name"), getStr(g, "hash_key"), getStr(g, "projection_type"), getStrs(g, "non_key_attributes")))
 		}
-		wantGSI := fmt.Sprintf("%s hash=batch INCLUDE [status]", naming.For(pl.Workspace, testAccount).BatchIndex)
-		if len(gsis) != 1 || gsis[0] != wantGSI || attrs["batch"] != "S" {
-			p.add("by default the results table's indexes are %v (attributes %v), want [%s] with batch of type S", gsis, attrs, wantGSI)
+		wantGSI := fmt.Sprintf("%s hash=%s INCLUDE [%s]", naming.For(pl.Workspace, testAccount).BatchIndex, results.AttrBatchShard, results.AttrStatus)
+		if len(gsis) != 1 || gsis[0] != wantGSI || attrs[results.AttrBatchShard] != "S" || len(attrs) != 2 {
+			p.add("by default the results table's indexes are %v (attributes %v), want [%s] with %s of type S and no other attribute but name", gsis, attrs, wantGSI, results.AttrBatchShard)
 		}
 		if !getBool(t, "point_in_time_recovery", 0, "enabled") {
 			p.add("point-in-time recovery is off by default")
@@ -260,8 +263,8 @@ func checkResultsTable(_ *Config, ps plans) []string {
 		}
 	}
 	for _, pl := range ps.ok(&p, "index-off") {
-		if t := pl.resource(&p, addr); t != nil && (len(getList(t, "global_secondary_index")) != 0 || tableAttributes(t)["batch"] != "") {
-			p.add("with enable_batch_index = false the table still has indexes %v or the batch attribute", get(t, "global_secondary_index"))
+		if t := pl.resource(&p, addr); t != nil && (len(getList(t, "global_secondary_index")) != 0 || len(tableAttributes(t)) != 1) {
+			p.add("with enable_batch_index = false the table still has indexes %v or attributes %v besides name", get(t, "global_secondary_index"), tableAttributes(t))
 		}
 	}
 	for _, pl := range ps.ok(&p, "features") {

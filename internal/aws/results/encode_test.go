@@ -2,6 +2,7 @@ package results
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			r.Status, r.Error = record.StatusError, "division by zero"
 		}
 		item := Encode(r)
+		// The batch index's key: the batch id and the name's shard.
+		if k, ok := item[AttrBatchShard].(*types.AttributeValueMemberS); !ok || k.Value != record.BatchShard(r.Batch, r.Name) || k.Value != "b@e#"+strconv.Itoa(record.IndexShard("n")) {
+			t.Fatalf("batch_shard = %v, want %q", item[AttrBatchShard], record.BatchShard(r.Batch, r.Name))
+		}
 		if v != nil && v.Kind == record.KindNumber {
 			if _, ok := item[AttrResult].(*types.AttributeValueMemberN); !ok {
 				t.Fatalf("a number is stored as %T", item[AttrResult])

@@ -22,12 +22,16 @@ import (
 
 // Attribute names of a result item.
 const (
-	AttrName       = "name"
-	AttrOp         = "op"
-	AttrStatus     = "status"
-	AttrResult     = "result"
-	AttrError      = "error"
-	AttrBatch      = "batch"
+	AttrName   = "name"
+	AttrOp     = "op"
+	AttrStatus = "status"
+	AttrResult = "result"
+	AttrError  = "error"
+	AttrBatch  = "batch"
+	// AttrBatchShard is the batch index's key, record.BatchShard of the
+	// item's batch and name: written with every item, read only through
+	// the index (index.go).
+	AttrBatchShard = "batch_shard"
 	AttrStamp      = "stamp"
 	AttrComputedAt = "computed_at"
 )
@@ -36,7 +40,7 @@ const (
 type Table struct {
 	client *dynamodb.Client
 	name   string
-	index  string // the GSI on batch, "" when the table has none
+	index  string // the GSI on batch_shard, "" when the table has none
 }
 
 var _ compute.ResultWriter = (*Table)(nil)
@@ -56,6 +60,7 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 		AttrOp:         &types.AttributeValueMemberS{Value: r.Op},
 		AttrStatus:     &types.AttributeValueMemberS{Value: string(r.Status)},
 		AttrBatch:      &types.AttributeValueMemberS{Value: r.Batch},
+		AttrBatchShard: &types.AttributeValueMemberS{Value: record.BatchShard(r.Batch, r.Name)},
 		AttrComputedAt: &types.AttributeValueMemberS{Value: r.ComputedAt.UTC().Format(time.RFC3339Nano)},
 	}
 	if r.Value != nil {
@@ -201,60 +206,6 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 		}
 	}
 	return out, nil
-}
-
-// Counts are the results of one batch by status.
-type Counts struct{ OK, Error int }
-
-// CountBatch counts the results of a batch through the batch index.
-func (t *Table) CountBatch(ctx context.Context, batch string) (Counts, error) {
-	var c Counts
-	err := t.QueryBatch(ctx, batch, func(name string, status record.Status) error {
-		switch status {
-		case record.StatusOK:
-			c.OK++
-		case record.StatusError:
-			c.Error++
-		}
-		return nil
-	})
-	return c, err
-}
-
-// QueryBatch calls fn for every result of a batch, through the batch index
-// (which projects name and status).
-func (t *Table) QueryBatch(ctx context.Context, batch string, fn func(name string, status record.Status) error) error {
-	if t.index == "" {
-		return errors.New("the results table has no batch index (enable it with the Terraform variable batch_index_enabled)")
-	}
-	p := dynamodb.NewQueryPaginator(t.client, &dynamodb.QueryInput{
-		TableName:                 aws.String(t.name),
-		IndexName:                 aws.String(t.index),
-		KeyConditionExpression:    aws.String("#b = :b"),
-		ExpressionAttributeNames:  map[string]string{"#b": AttrBatch},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: batch}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return Classify(fmt.Errorf("query %s/%s: %w", t.name, t.index, err))
-		}
-		for _, item := range page.Items {
-			n, _ := item[AttrName].(*types.AttributeValueMemberS)
-			s, _ := item[AttrStatus].(*types.AttributeValueMemberS)
-			if n == nil {
-				continue
-			}
-			st := record.Status("")
-			if s != nil {
-				st = record.Status(s.Value)
-			}
-			if err := fn(n.Value, st); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // Scan calls fn for every result in the table, a page at a time.

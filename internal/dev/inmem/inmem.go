@@ -202,6 +202,9 @@ type Table struct {
 	Fail       func(r record.Result) error
 	Calls      atomic.Int64
 	Superseded atomic.Int64
+	// IndexQueries and IndexCounts count the shard reads of the batch
+	// index (index.go): queries that name results, and counts.
+	IndexQueries, IndexCounts atomic.Int64
 }
 
 var _ compute.ResultWriter = (*Table)(nil)

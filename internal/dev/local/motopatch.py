@@ -21,10 +21,23 @@
 #    and the in-flight and delayed messages in heaps by the time they
 #    return, so that a receive visits only the messages it returns or
 #    skips, in moto's order.
+# 3. DynamoDB index queries: moto answers a Query on a secondary index by
+#    sorting every item of the table (Table.all_items) and testing each
+#    against the key condition, for every page; memo reads a batch through
+#    32 shard keys of its index (record.IndexShards), so a count of a
+#    20,000-result batch took about 12 s. The patch hands Table.query, in
+#    place of all the items, those whose first hash key attribute equals
+#    the condition's value, in all_items' order (moto's own loop then
+#    applies the whole condition to them as before), from a grouping of the
+#    table's items by that attribute that is rebuilt after any DynamoDB
+#    call that may write (every DynamoDBBackend method but the get_,
+#    describe_, list_ ones, query, scan, batch_get_item and
+#    transact_get_items; and Table.put_item, delete_item and delete).
 #
-# The proof is a differential test (sqsdiff_test.go, sqsdiff.py): the same
-# random sequence of SQS calls through moto as installed and through the
-# patched moto, under one frozen clock, must give the same answers.
+# The proof is a differential test (sqsdiff_test.go, sqsdiff.py; and
+# ddbdiff_test.go, ddbdiff.py for 3.): the same random sequence of calls
+# through moto as installed and through the patched moto (for SQS under one
+# frozen clock) must give the same answers.
 #
 # Each patch checks the source of every moto function it replaces or relies
 # on against the version it was written for; on any other moto it is not
@@ -32,8 +45,10 @@
 import hashlib
 import heapq
 import inspect
+import functools
 import itertools
 import sys
+import threading
 import time
 from copy import deepcopy
 
@@ -76,10 +91,24 @@ _STORE_SOURCES = {
 }
 
 
+# 3. (names under moto.dynamodb.models)
+_INDEX_SOURCES = {
+    "dynamodb:table.Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    "dynamodb:table.Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
+    "dynamodb:dynamo_type.DynamoType.__hash__": "4d37bb816dede3221cef85255e0338002372cbad3899909b4b2a7532f7197f05",
+    "dynamodb:dynamo_type.DynamoType.__eq__": "48f12362c49f00c1138f550163b14b9c2f3bf0a50f0f907f426510a0417052c1",
+    "dynamodb:DynamoDBBackend.query": "b8f2b308cd13edb48bb59ab0321ec3f935605629acb1d1ed634ba9f2bbcb107e",
+}
+
+
 def _source(qualname):
     import moto.sqs.models
 
     obj = moto.sqs.models
+    if qualname.startswith("dynamodb:"):
+        import moto.dynamodb.models
+
+        obj, qualname = moto.dynamodb.models, qualname[len("dynamodb:"):]
     for part in qualname.split("."):
         obj = getattr(obj, part)
     if isinstance(obj, property):
@@ -434,6 +463,93 @@ def _patch_store(m):
     m.SQSBackend.receive_message = receive_message
 
 
+# 3. DynamoDB index queries.
+
+_ddb_gen = [0]  # moves around every DynamoDB call that may write
+_ddb_groups = {}  # (id(table), attribute) -> (generation, table, {value: [items]})
+_ddb_local = threading.local()  # the items this thread's Table.query sees
+_DDB_READ_PREFIXES = ("get_", "describe_", "list_")
+_DDB_READ_CALLS = {"query", "scan", "batch_get_item", "transact_get_items"}
+_KEY_TYPES = ("S", "N", "B")  # hashable, and equal exactly when DynamoType.__eq__ says so
+
+
+def _writing(f):
+    @functools.wraps(f)
+    def call(*args, **kwargs):
+        _ddb_gen[0] += 1
+        try:
+            return f(*args, **kwargs)
+        finally:
+            _ddb_gen[0] += 1
+
+    return call
+
+
+def _patch_index(models):
+    import moto.dynamodb.models.table as t
+    from moto.dynamodb.models.dynamo_type import Item
+
+    backend = models.DynamoDBBackend
+    for name, f in list(vars(backend).items()):
+        if name.startswith("_") or not inspect.isfunction(f):
+            continue
+        if name.startswith(_DDB_READ_PREFIXES) or name in _DDB_READ_CALLS:
+            continue
+        setattr(backend, name, _writing(f))
+    for name in ("put_item", "delete_item", "delete"):
+        setattr(t.Table, name, _writing(getattr(t.Table, name)))
+
+    orig_all_items, orig_query = t.Table.all_items, t.Table.query
+    signature = inspect.signature(orig_query)
+
+    def candidates(table, args, kwargs):
+        """The items a query's key condition can match, in all_items'
+        order, or None to let moto look at every item."""
+        try:
+            a = signature.bind(table, *args, **kwargs).arguments
+        except TypeError:
+            return None
+        conditions = a.get("hash_key_conditions")
+        if not a.get("index_name") or not conditions:
+            return None
+        attr, value = conditions[0]
+        if getattr(value, "type", None) not in _KEY_TYPES:
+            return None
+        gen = _ddb_gen[0]
+        hit = _ddb_groups.get((id(table), attr))
+        if hit is None or hit[0] != gen or hit[1] is not table:
+            groups = {}
+            for item in orig_all_items(table):
+                if not isinstance(item, Item):
+                    continue
+                v = item.attrs.get(attr)
+                if v and getattr(v, "type", None) in _KEY_TYPES:
+                    groups.setdefault(v, []).append(item)
+            hit = (gen, table, groups)
+            _ddb_groups[(id(table), attr)] = hit
+        return hit[2].get(value, [])
+
+    def all_items(self):
+        override = getattr(_ddb_local, "items", None)
+        if override is not None and override[0] is self:
+            return list(override[1])
+        return orig_all_items(self)
+
+    def query(self, *args, **kwargs):
+        items = candidates(self, args, kwargs)
+        if items is None:
+            return orig_query(self, *args, **kwargs)
+        before = getattr(_ddb_local, "items", None)
+        _ddb_local.items = (self, items)
+        try:
+            return orig_query(self, *args, **kwargs)
+        finally:
+            _ddb_local.items = before
+
+    t.Table.all_items = all_items
+    t.Table.query = query
+
+
 def apply():
     """Applies each patch that fits the installed moto; returns the names of
     those applied and says on stderr why any other was not."""
@@ -449,10 +565,16 @@ def apply():
     for name, sources, patch in (
         ("clock", _CLOCK_SOURCES, _patch_clock),
         ("store", _STORE_SOURCES, _patch_store),
+        ("index", _INDEX_SOURCES, _patch_index),
     ):
         try:
             _check(sources)
-            patch(m)
+            if name == "index":
+                import moto.dynamodb.models
+
+                patch(moto.dynamodb.models)
+            else:
+                patch(m)
             applied.append(name)
         except Exception as e:  # any other moto: run this part as it is
             print("memo twin: moto speed patch %r not applied: %s" % (name, e), file=sys.stderr)
@@ -463,7 +585,7 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--sources"]:
         import moto.sqs.models
 
-        for name in sorted(set(_CLOCK_SOURCES) | set(_STORE_SOURCES)):
+        for name in sorted(set(_CLOCK_SOURCES) | set(_STORE_SOURCES) | set(_INDEX_SOURCES)):
             print(name, _source(name))
         sys.exit(0)
     apply()

@@ -249,14 +249,15 @@ func createTable(ctx context.Context, c *dynamodb.Client, n naming.Names) error 
 		BillingMode: dtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []dtypes.AttributeDefinition{
 			{AttributeName: aws.String(results.AttrName), AttributeType: str},
-			{AttributeName: aws.String(results.AttrBatch), AttributeType: str},
+			{AttributeName: aws.String(results.AttrBatchShard), AttributeType: str},
 		},
 		KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrName), KeyType: dtypes.KeyTypeHash}},
 		GlobalSecondaryIndexes: []dtypes.GlobalSecondaryIndex{{
 			IndexName: aws.String(n.BatchIndex),
-			KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrBatch), KeyType: dtypes.KeyTypeHash}},
-			// As in Terraform: the index carries status, so that a batch's
-			// ok/error counts come from the index alone.
+			// As in Terraform: keyed on batch_shard (record.BatchShard), and
+			// carrying status, so that a batch's ok/error counts come from
+			// the index alone.
+			KeySchema:  []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrBatchShard), KeyType: dtypes.KeyTypeHash}},
 			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeInclude, NonKeyAttributes: []string{results.AttrStatus}},
 		}},
 	})

@@ -19,7 +19,11 @@ type Source interface {
 	// Report returns the splitter's report of a batch; found is false
 	// while it does not exist yet.
 	Report(ctx context.Context, batch string) (rep record.Report, found bool, err error)
-	// Results calls fn for every result stored for the batch.
+	// Counts counts the results stored for the batch, by status, without
+	// reading them out (through the batch index: one count query a shard).
+	Counts(ctx context.Context, batch string) (Counts, error)
+	// Results calls fn for every result stored for the batch (never
+	// concurrently).
 	Results(ctx context.Context, batch string, fn func(name string, st record.Status) error) error
 	// DLQ returns the names of the batch's ops whose messages are in the
 	// dead-letter queue.
@@ -35,6 +39,9 @@ type Source interface {
 	// have none).
 	Stored(ctx context.Context, names []string) (map[string]record.Result, error)
 }
+
+// Counts are the results stored for a batch, by status.
+type Counts struct{ OK, Error int }
 
 // Reconciliation is the account of one batch.
 type Reconciliation struct {
@@ -74,14 +81,33 @@ func (r Reconciliation) Done() int {
 	return done
 }
 
-// Reconcile gathers the counts of a batch:
+// Reconcile gathers the counts of a batch. It first counts the batch's
+// results (Source.Counts, which reads no names), and stops there when
+// that is the whole account:
+//
+//   - when the counts account for every op (ok + error + rejected =
+//     total): nothing can be superseded, lost or in the DLQ, since every
+//     valid op has a result of this batch (a DLQ message of a stored op
+//     counts as stored, below); neither the DLQ, the ops queue nor the
+//     batch object is read. This is the answer for every batch that went
+//     well, at the cost of counting, whatever its size;
+//   - when ops are missing but the DLQ holds none of the batch's and ops
+//     can still arrive (the ops queue is not empty, or chunks are still
+//     queuing ops): no missing name would be looked up (the batch object
+//     is read only once nothing is in flight), so none is superseded and
+//     the rest is in flight, as the name-by-name path would say too. This
+//     is the answer of every poll of a running batch.
+//
+// Otherwise it takes the name-by-name path:
 //
 //   - ok, error: the batch's results, through the batch index;
 //   - superseded: ops whose name holds a result of a newer upload (a
 //     greater stamp, record.Stamp). Only names not found under the batch
 //     are looked up: the DLQ's, and, once the ops queue is empty (so that
 //     nothing is in flight), the other missing ones, whose names are read
-//     from the batch object;
+//     from the batch object; a looked-up name that holds a result of this
+//     batch (not in the index yet, or written before it) counts as ok or
+//     error;
 //   - dlq: the batch's messages in the DLQ whose names are neither
 //     stored for the batch nor superseded;
 //   - lost: the rest.
@@ -94,12 +120,36 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 	if err != nil {
 		return r, err
 	}
+	var dlq []string
+	dlqRead := false
 	if found {
 		r.Report = &rep
 		r.Total, r.Rejected = rep.Totals.Ops, rep.Totals.Rejected
 		if cc, ok := src.(ChunkCounter); ok && rep.Status == record.ReportSplitting {
 			if r.ChunksDone, err = cc.ChunksDone(ctx, batch); err != nil {
 				return r, err
+			}
+		}
+		c, err := src.Counts(ctx, batch)
+		if err != nil {
+			return r, err
+		}
+		if c.OK+c.Error+r.Rejected == r.Total {
+			r.OK, r.Error = c.OK, c.Error
+			return r, nil
+		}
+		if dlq, err = src.DLQ(ctx, batch); err != nil {
+			return r, err
+		}
+		dlqRead = true
+		if len(dlq) == 0 {
+			if r.Queued, err = src.Pending(ctx); err != nil {
+				return r, err
+			}
+			if r.Queued > 0 || rep.Status == record.ReportSplitting {
+				r.OK, r.Error = c.OK, c.Error
+				r.Lost = max(r.Total-r.OK-r.Error-r.Rejected, 0)
+				return r, nil
 			}
 		}
 	}
@@ -120,9 +170,10 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 	if err != nil {
 		return r, err
 	}
-	dlq, err := src.DLQ(ctx, batch)
-	if err != nil {
-		return r, err
+	if !dlqRead {
+		if dlq, err = src.DLQ(ctx, batch); err != nil {
+			return r, err
+		}
 	}
 	inDLQ := map[string]bool{}
 	var candidates []string // names not stored for the batch
@@ -134,8 +185,10 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 	}
 	missing := r.Total - r.OK - r.Error - r.Rejected - len(inDLQ)
 	if missing > 0 && r.Report != nil {
-		if r.Queued, err = src.Pending(ctx); err != nil {
-			return r, err
+		if r.Queued < 0 {
+			if r.Queued, err = src.Pending(ctx); err != nil {
+				return r, err
+			}
 		}
 		// While chunks are still queuing its ops, the batch object is not
 		// read for names: they are not all on the queue yet.
@@ -152,21 +205,36 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 			r.Unnamed = !found
 		}
 	}
-	superseded := map[string]bool{}
+	// A candidate may hold a result of this very batch that the index
+	// did not show: an index is eventually consistent with its table, and
+	// results written before the index was keyed on batch_shard are not
+	// in it. Such a result is stored, not lost (nor in the DLQ).
+	superseded, late := map[string]bool{}, map[string]bool{}
 	if len(candidates) > 0 && r.Report != nil {
 		items, err := src.Stored(ctx, candidates)
 		if err != nil {
 			return r, err
 		}
 		for _, n := range candidates {
-			if it, ok := items[n]; ok && !superseded[n] && Newer(it, rep) {
+			it, ok := items[n]
+			switch {
+			case !ok || superseded[n] || late[n]:
+			case it.Batch == rep.Batch:
+				late[n] = true
+				switch it.Status {
+				case record.StatusOK:
+					r.OK++
+				case record.StatusError:
+					r.Error++
+				}
+			case Newer(it, rep):
 				superseded[n] = true
 				r.Superseded++
 			}
 		}
 	}
 	for n := range inDLQ {
-		if !superseded[n] {
+		if !superseded[n] && !late[n] {
 			r.DLQ++
 		}
 	}

@@ -18,8 +18,23 @@ type fakeSource struct {
 	// items hold each name now.
 	items map[string]record.Result
 	// nameReads counts the reads of the batch object; pendingReads and
-	// storedReads the looks at the queue and at the stored items.
-	nameReads, pendingReads, storedReads *int
+	// storedReads the looks at the queue and at the stored items;
+	// dlqReads the looks at the DLQ.
+	nameReads, pendingReads, storedReads, dlqReads *int
+}
+
+// Counts counts results as the batch index does: by status, any status
+// but ok as an error.
+func (f fakeSource) Counts(context.Context, string) (Counts, error) {
+	var c Counts
+	for _, s := range f.results {
+		if s == record.StatusOK {
+			c.OK++
+		} else {
+			c.Error++
+		}
+	}
+	return c, nil
 }
 
 func (f fakeSource) Report(context.Context, string) (record.Report, bool, error) {
@@ -38,7 +53,12 @@ func (f fakeSource) Results(_ context.Context, _ string, fn func(string, record.
 	return nil
 }
 
-func (f fakeSource) DLQ(context.Context, string) ([]string, error) { return f.dlq, nil }
+func (f fakeSource) DLQ(context.Context, string) ([]string, error) {
+	if f.dlqReads != nil {
+		*f.dlqReads++
+	}
+	return f.dlq, nil
+}
 
 func (f fakeSource) Pending(context.Context) (int, error) {
 	if f.pendingReads != nil {
@@ -244,5 +264,26 @@ func TestFailedSettlesAfterItsRetries(t *testing.T) {
 		if got := r.Settled(); got != c.want {
 			t.Errorf("failed report %v old, queue %d: Settled() = %v, want %v", c.age, c.queued, got, c.want)
 		}
+	}
+}
+
+// Results of the batch that the index does not show (it lags its table,
+// or they were written before the index was keyed on batch_shard) are
+// found when their names are looked up: stored, not lost, and not in the
+// DLQ even when a copy of their message is there.
+func TestStoredResultsMissingFromTheIndex(t *testing.T) {
+	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 5, Enqueued: 5}}
+	items := map[string]record.Result{
+		"b": {Name: "b", Batch: "b", Stamp: "2", Status: record.StatusOK},
+		"c": {Name: "c", Batch: "b", Stamp: "2", Status: record.StatusError},
+		"d": {Name: "d", Batch: "b-new", Stamp: "3", Status: record.StatusOK},
+	}
+	src := fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b", "c", "d", "e"}, items: items, dlq: []string{"c"}}
+	r, err := Reconcile(context.Background(), src, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "batch b: total=5 ok=2 error=1 rejected=0 superseded=1 dlq=0 lost=1"; r.Line() != want {
+		t.Errorf("Line() = %q, want %q", r.Line(), want)
 	}
 }

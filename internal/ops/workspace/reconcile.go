@@ -85,8 +85,18 @@ func (c *Client) Report(ctx context.Context, batchID string) (record.Report, boo
 // Pending implements status.Source: the ops queue's visible, in-flight and
 // delayed messages.
 func (c *Client) Pending(ctx context.Context) (int, error) {
+	n, err := c.depth(ctx, c.Res.QueueURL)
+	if err != nil {
+		return 0, fmt.Errorf("reading the ops queue's depth: %w", err)
+	}
+	return n, nil
+}
+
+// depth is a queue's visible, in-flight and delayed messages (SQS's
+// approximate counts).
+func (c *Client) depth(ctx context.Context, url string) (int, error) {
 	out, err := c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(c.Res.QueueURL),
+		QueueUrl: aws.String(url),
 		AttributeNames: []types.QueueAttributeName{
 			types.QueueAttributeNameApproximateNumberOfMessages,
 			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
@@ -94,7 +104,7 @@ func (c *Client) Pending(ctx context.Context) (int, error) {
 		},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reading the ops queue's depth: %w", err)
+		return 0, err
 	}
 	n := 0
 	for _, v := range out.Attributes {

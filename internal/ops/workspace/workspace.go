@@ -19,6 +19,7 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -115,14 +116,29 @@ func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
 	return nil
 }
 
+// Counts implements status.Source: one count query per shard of the batch
+// index.
+func (c *Client) Counts(ctx context.Context, batch string) (status.Counts, error) {
+	n, err := c.Table.CountBatch(ctx, batch)
+	return status.Counts{OK: n.OK, Error: n.Error}, err
+}
+
 // Results implements status.Source through the batch index.
 func (c *Client) Results(ctx context.Context, batch string, fn func(string, record.Status) error) error {
 	return c.Table.QueryBatch(ctx, batch, fn)
 }
 
 // DLQ implements status.Source: the names of the batch's ops whose messages
-// are in the DLQ.
+// are in the DLQ. It reads the DLQ's depth first and peeks only a DLQ that
+// holds messages (visible, in flight or delayed).
 func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
+	n, err := c.depth(ctx, c.Res.DLQURL)
+	if err != nil {
+		return nil, fmt.Errorf("reading the DLQ's depth: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
 	msgs, err := c.PeekDLQ(ctx)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,10 @@ type Names struct {
 	SplitFailures string // memo-<ws>-split-failures
 	Splitter      string // memo-<ws>-splitter
 	Compute       string // memo-<ws>-compute
-	// BatchIndex is the results table's global secondary index on "batch".
+	// BatchIndex is the results table's global secondary index on
+	// "batch_shard" (record.BatchShard: a batch's results spread over
+	// record.IndexShards keys). It replaced the index "batch", keyed on the
+	// batch id alone, whose one key per batch capped a batch's writes.
 	BatchIndex string
 }
 
@@ -64,7 +67,7 @@ func For(ws, account string) Names {
 		SplitFailures: p + "split-failures",
 		Splitter:      p + "splitter",
 		Compute:       p + "compute",
-		BatchIndex:    "batch",
+		BatchIndex:    "batch-shard",
 	}
 }
 

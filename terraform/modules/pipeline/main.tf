@@ -28,7 +28,7 @@ locals {
   }
 
   # The global secondary index of the results table (naming.Names.BatchIndex).
-  batch_index = "batch"
+  batch_index = "batch-shard"
 
   # Folders of the batch bucket (naming.BatchPrefix, naming.ReportPrefix).
   # Uploads under batches/ trigger the splitter; its reports go under

@@ -143,8 +143,15 @@ resource "aws_s3_bucket_policy" "batches" {
   depends_on = [aws_s3_bucket_public_access_block.batches]
 }
 
-# The results table, one item per op name. The index named batch lets
-# memo results --batch and memo status find a batch's items.
+# The results table, one item per op name. The index (local.batch_index)
+# lets memo results --batch and memo status find and count a batch's items.
+# It is keyed on batch_shard, "<batch id>#<k>" with k a hash of the op name
+# mod 32 (record.IndexShards): one key per batch would cap a batch's writes
+# near 1,000 a second, DynamoDB's limit per partition key value, which a
+# GSI passes back to the table's writes (GSI back-pressure). It replaced
+# the index "batch" (hash key batch): a new name, so the provider drops the
+# old index and builds the new one; results written before then have no
+# batch_shard and are not in it.
 #
 # DEVIATION from a KEYS_ONLY index (decided by the lead): the index projects
 # INCLUDE ["status"], so that memo status counts ok/error per batch from the
@@ -168,7 +175,7 @@ resource "aws_dynamodb_table" "results" {
   }
 
   dynamic "attribute" {
-    for_each = var.enable_batch_index ? ["batch"] : []
+    for_each = var.enable_batch_index ? ["batch_shard"] : []
     content {
       name = attribute.value
       type = "S"
@@ -179,7 +186,7 @@ resource "aws_dynamodb_table" "results" {
     for_each = var.enable_batch_index ? [local.batch_index] : []
     content {
       name               = global_secondary_index.value
-      hash_key           = "batch"
+      hash_key           = "batch_shard"
       projection_type    = "INCLUDE"
       non_key_attributes = ["status"]
     }

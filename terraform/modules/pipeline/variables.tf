@@ -210,7 +210,7 @@ variable "force_destroy" {
 }
 
 variable "enable_batch_index" {
-  description = "Whether the results table has the global secondary index named batch (hash key batch, projecting status), a flag; memo results --batch and memo status use it."
+  description = "Whether the results table has the global secondary index named batch-shard (hash key batch_shard: the batch id and a shard of the op name; projecting status), a flag; memo results --batch and memo status use it."
   type        = bool
   default     = true
 }

@@ -26,7 +26,7 @@ if args.patch:
     patch = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(patch)
     applied = patch.apply()
-    if applied != ["clock", "store"]:
+    if not {"clock", "store"} <= set(applied):
         print("patches applied: %r" % (applied,), file=sys.stderr)
         sys.exit(3)
 
