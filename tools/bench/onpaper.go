@@ -31,7 +31,7 @@ func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d me
 	for _, n := range []float64{10e6, 100e6} {
 		s := model.Split(per, n)
 		p.Figure(fmt.Sprintf("aws_split_seconds_%gm", n/1e6), s.Seconds, nil,
-			fmt.Sprintf("above the largest batch (%d ops): %g files of %g ops uploaded side by side, their plan passes at once, their %g chunks sharing the one chunk queue mapping's %g in flight: %g rounds",
+			fmt.Sprintf("above the largest batch (%d ops): %g files of %.0f ops uploaded side by side, their plan passes at once, their %g chunks sharing the one chunk queue mapping's %g in flight: %g rounds",
 				measure.MaxBatchOps, s.Files, n/s.Files, s.Chunks, d.ChunkConcurrency, s.Rounds))
 	}
 	est := model.Estimate(per, 1e6, true)
