@@ -36,6 +36,7 @@ module "pipeline" {
   noncurrent_version_retention_days = var.noncurrent_version_retention_days
   force_destroy                     = var.force_destroy
   enable_batch_index                = var.enable_batch_index
+  warm_throughput                   = var.warm_throughput
   ttl_attribute                     = var.ttl_attribute
   point_in_time_recovery            = var.point_in_time_recovery
   deletion_protection               = var.deletion_protection

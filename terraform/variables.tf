@@ -40,7 +40,7 @@ variable "tags" {
 variable "splitter_memory_mb" {
   description = "Memory of the splitter function, in MB (128-10240)."
   type        = number
-  default     = 256
+  default     = 1024
 }
 
 variable "compute_memory_mb" {
@@ -64,7 +64,7 @@ variable "compute_timeout_seconds" {
 variable "splitter_send_concurrency" {
   description = "SendMessageBatch calls the splitter keeps in flight, a count (1-64); MEMO_SEND_CONCURRENCY."
   type        = number
-  default     = 8
+  default     = 16
 }
 
 variable "compute_batch_size" {
@@ -190,5 +190,14 @@ variable "split_chunk_ops" {
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency."
   type        = number
-  default     = 10
+  default     = 20
+}
+
+variable "warm_throughput" {
+  description = "Pre-warms the results table and its batch index, or null (the default): { read_units_per_second (>= 12000), write_units_per_second (>= 4000) }. AWS charges once for the increase."
+  type = object({
+    read_units_per_second  = number
+    write_units_per_second = number
+  })
+  default = null
 }

@@ -40,6 +40,8 @@ var planSpecs = map[string]offline.Plan{
 	"prod-unprotected": {Name: "prod-unprotected", Workspace: "prod", Vars: []string{"deletion_protection=false"}},
 	"dev-protected":    {Name: "dev-protected", Workspace: "dev", Vars: []string{"deletion_protection=true"}},
 	"index-off":        {Name: "index-off", Workspace: testWorkspace, Vars: []string{"enable_batch_index=false"}},
+	// Warm throughput below a new on-demand table's.
+	"warm-too-low": {Name: "warm-too-low", Workspace: testWorkspace, Vars: []string{"warm_throughput={read_units_per_second=12000,write_units_per_second=1000}"}},
 	// SQS mappings need a batching window above 10 messages per batch.
 	"esm-100-no-window": {Name: "esm-100-no-window", Workspace: testWorkspace, Vars: []string{"compute_batch_size=100", "compute_batching_window_seconds=0"}},
 	"esm-10-no-window":  {Name: "esm-10-no-window", Workspace: testWorkspace, Vars: []string{"compute_batch_size=10", "compute_batching_window_seconds=0"}},

@@ -36,6 +36,12 @@ type breakage struct {
 }
 
 var breakages = []breakage{
+	{"warm-throughput", "index not warmed", "modules/pipeline/storage.tf",
+		"      dynamic \"warm_throughput\" {\n        for_each = var.warm_throughput == null ? [] : [var.warm_throughput]", "      dynamic \"warm_throughput\" {\n        for_each = []"},
+	{"warm-throughput", "table warmed by default", "modules/pipeline/storage.tf",
+		"{\n    for_each = var.warm_throughput == null ? [] : [var.warm_throughput]", "{\n    for_each = [{ read_units_per_second = 12000, write_units_per_second = 4000 }]"},
+	{"warm-throughput", "lower bound dropped", "modules/pipeline/variables.tf",
+		"var.warm_throughput.write_units_per_second >= 4000", "var.warm_throughput.write_units_per_second >= 1"},
 	{"terraform-plans", "misspelt variable", "modules/pipeline/functions.tf",
 		"memory_size      = var.compute_memory_mb", "memory_size      = var.compute_memory"},
 	{"terraform-plans", "undeclared local", "modules/pipeline/iam.tf",

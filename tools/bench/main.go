@@ -194,9 +194,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	model := measure.Model{Defaults: defaults, AWS: measure.AWS, CPU: measure.CPU{
-		SplitterPerOp: perOp(ops("Split")), ComputePerOp: perOp(ops("Compute")),
+		SplitterPerOp: perOp(ops("Split")), PlanPerOp: perOp(ops("Plan")), ComputePerOp: perOp(ops("Compute")),
 		SendCall: sdk.SendBatch, WriteCall: sdk.Put,
-	}}
+	}, OpBytes: micro["Split"].Metrics["MB/s"] * 1e6 / ops("Split")}
 	batchOps := float64(o.twinOps)
 	off, on := model.Pipeline(mp, batchOps, false), model.Pipeline(mp, batchOps, true)
 	offC, onC := off.Price(measure.ListPrices), on.Price(measure.ListPrices)
@@ -206,7 +206,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	naiveQC := naiveQ.Price(measure.ListPrices)
 	p.Comment("cost per 1M ops, modelled: the counts measured above, batches of %d ops, list prices in tools/bench/measure/cost.go (us-east-1), Terraform defaults (%g MB splitter, %g MB compute, arm64)",
 		o.twinOps, defaults.SplitterMemoryMB, defaults.ComputeMemoryMB)
-	p.Figure("est_splitter_seconds_per_batch", off.SplitterSeconds, nil, fmt.Sprintf("%d ops; assumes %v per SQS call", o.twinOps, measure.AWS.SQSCall))
+	p.Figure("est_splitter_seconds_per_batch", off.SplitterSeconds, nil, fmt.Sprintf("%d ops: its plan pass and its chunk task, two invocations; assumes %v per SQS call", o.twinOps, measure.AWS.SQSCall))
 	p.Figure("est_compute_ms_per_invocation", off.ComputeSeconds*1000, nil, fmt.Sprintf("%.1f messages; assumes %v per DynamoDB call", mp.MessagesPerInvocation, measure.AWS.DynamoDBCall))
 	p.Figure("cost_usd_per_1m_ops_index_off", offC.Total, measure.AtMost(0.78), breakdown(offC))
 	p.Figure("cost_usd_per_1m_ops_index_on", onC.Total, measure.AtMost(1.40), breakdown(onC))
@@ -240,17 +240,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure(fmt.Sprintf("twin_ops_per_s_%d", o.twinScaleOps), scale.Rate(), nil, fmt.Sprintf("%.1f s; %s", scale.Wall.Seconds(), scale.Rec))
 	p.Figure("twin_rate_big_vs_small", scale.Rate()/memo.Rate(), measure.AtLeast(0.8), "the rate of the bigger batch over the smaller one's")
 
-	// 7. On paper: 1M ops on AWS at the defaults.
-	est := model.Estimate(mp, 1e6)
-	p.Comment("on paper, AWS: 1M ops, batch size %g, compute_max_concurrency %g, splitter_send_concurrency %g, assumed latencies SQS %v, DynamoDB %v, S3 %v",
-		defaults.BatchSize, defaults.MaxConcurrency, defaults.SendConcurrency, measure.AWS.SQSCall, measure.AWS.DynamoDBCall, measure.AWS.S3Call)
-	p.Figure("aws_splitter_ops_per_s", est.SplitterOpsPerSecond, nil, "send concurrency x 10 messages / SQS latency, or CPU at the memory's share")
-	p.Figure("aws_compute_ops_per_s", est.ComputeOpsPerSecond, nil, "max concurrency x batch size / invocation")
-	p.Figure("aws_new_table_ops_per_s", est.TableOpsPerSecond, nil, "a new on-demand table's initial write rate")
-	p.Figure("aws_splitter_seconds_1m", est.SplitterSeconds, nil, fmt.Sprintf("its timeout is %g s", defaults.SplitterTimeoutSeconds))
-	p.Figure("aws_splitter_cpu_seconds_1m", est.SplitterCPUSeconds, nil,
-		fmt.Sprintf("measured CPU per op and per send call at %g MB's share of a vCPU (%.3f); overlaps the sends", defaults.SplitterMemoryMB, defaults.SplitterMemoryMB/measure.AWS.FullVCPUMemoryMB))
-	p.Figure("aws_1m_ops_seconds", est.Seconds, nil, "bound by "+est.Bound)
+	// 7. On paper: the split and 1M ops on AWS at the defaults.
+	awsOnPaper(p, model, mp, defaults)
 
 	// 8. Artifacts.
 	p.Comment("artifacts: make build (linux/arm64 zips); init under aws-lambda-rie of the linux/amd64 build (make build-twin), median of 3 fresh starts")

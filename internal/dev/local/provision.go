@@ -42,6 +42,10 @@ const (
 	// DefaultChunkOps is the most ops of one chunk (Terraform's
 	// split_chunk_ops).
 	DefaultChunkOps = splitter.DefaultChunkOps
+	// DefaultSendConcurrency is the splitter's send calls in flight
+	// (Terraform's splitter_send_concurrency): the twin's splitter runs
+	// with the domain's default.
+	DefaultSendConcurrency = splitter.DefaultConcurrency
 	// DefaultChunkBatchSize is the chunk queue mapping's batch size: one
 	// chunk task per invocation, so that an invocation's work is one chunk.
 	DefaultChunkBatchSize = 1

@@ -19,16 +19,19 @@ import (
 
 // DefaultChunkOps is the default size of a chunk, in ops. A chunk is the
 // work of one chunk task; 50,000 ops are 5,000 SendMessageBatch calls,
-// about 12.5 s at 8 calls of 20 ms in flight plus the splitter's CPU at its
-// default memory (README, "Batches of any size"): well within a quarter of
-// the function's 300 s timeout.
+// about 6.25 s at the default 16 calls of 20 ms in flight, which outlast
+// the splitter's CPU at its default memory (README, "Batches of any size";
+// make bench: aws_chunk_seconds): well within a quarter of the function's
+// 300 s timeout.
 const DefaultChunkOps = 50_000
 
 // DefaultMaxOps is the largest batch memo accepts, in ops. The bound that
 // binds is the plan pass's time: it is one invocation, and it must finish
-// within a quarter of the splitter's 300 s timeout at the default 256 MB
-// (0.145 vCPU). BenchmarkPlan measured 233,000 ops/s on one (shared) core,
-// about 34,000 ops/s at 0.145 vCPU: 2M ops take about 59 s of the 75 s.
+// within a quarter of the splitter's 300 s timeout at the default 1024 MB
+// (0.579 vCPU). BenchmarkPlan measured 282,000 ops/s on one loaded core
+// (1.5M on a quiet one), about 163,000 ops/s at 0.579 vCPU: 2M ops take
+// about 15 s of the 75 s with the object's read (make bench:
+// aws_plan_pass_seconds_2m); at 256 MB (0.145 vCPU) about 51 s.
 // Memory is not the bound: the duplicate set keeps a 96-bit fingerprint
 // per name, about 22 bytes an op, 44 MB at 2M ops. Nor is DynamoDB: at a
 // new on-demand table's 4,000 writes/s, 2M ops take about 8 minutes to

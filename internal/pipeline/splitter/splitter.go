@@ -114,8 +114,10 @@ type Counts struct {
 	SendCalls, Retries int
 }
 
-// DefaultConcurrency is the default number of send calls in flight.
-const DefaultConcurrency = 8
+// DefaultConcurrency is the default number of send calls in flight
+// (Terraform's splitter_send_concurrency): 16 calls of 20 ms keep a chunk
+// of DefaultChunkOps ops to about 6 s of sends.
+const DefaultConcurrency = 16
 
 // Service splits batches.
 type Service struct {

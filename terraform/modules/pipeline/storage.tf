@@ -189,6 +189,25 @@ resource "aws_dynamodb_table" "results" {
       hash_key           = "batch_shard"
       projection_type    = "INCLUDE"
       non_key_attributes = ["status"]
+
+      dynamic "warm_throughput" {
+        for_each = var.warm_throughput == null ? [] : [var.warm_throughput]
+        content {
+          read_units_per_second  = warm_throughput.value.read_units_per_second
+          write_units_per_second = warm_throughput.value.write_units_per_second
+        }
+      }
+    }
+  }
+
+  # Pre-warming, off by default: the table and its index alike, since each
+  # result is one write to each (docs.aws.amazon.com/amazondynamodb/latest/
+  # developerguide/warm-throughput.html).
+  dynamic "warm_throughput" {
+    for_each = var.warm_throughput == null ? [] : [var.warm_throughput]
+    content {
+      read_units_per_second  = warm_throughput.value.read_units_per_second
+      write_units_per_second = warm_throughput.value.write_units_per_second
     }
   }
 

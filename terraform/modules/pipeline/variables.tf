@@ -33,9 +33,9 @@ variable "compute_zip" {
 }
 
 variable "splitter_memory_mb" {
-  description = "Memory of the splitter function, in MB (128-10240); CPU share grows with it."
+  description = "Memory of the splitter function, in MB (128-10240); CPU share grows with it. The default (0.58 vCPU) keeps a 1M-op split within 30 s on paper (make bench: aws_split_seconds_1m)."
   type        = number
-  default     = 256
+  default     = 1024
 
   validation {
     condition     = var.splitter_memory_mb >= 128 && var.splitter_memory_mb <= 10240 && floor(var.splitter_memory_mb) == var.splitter_memory_mb
@@ -79,7 +79,7 @@ variable "compute_timeout_seconds" {
 variable "splitter_send_concurrency" {
   description = "SendMessageBatch calls the splitter keeps in flight, a count (1-64); becomes MEMO_SEND_CONCURRENCY."
   type        = number
-  default     = 8
+  default     = 16
 
   validation {
     condition     = var.splitter_send_concurrency >= 1 && var.splitter_send_concurrency <= 64 && floor(var.splitter_send_concurrency) == var.splitter_send_concurrency
@@ -287,10 +287,29 @@ variable "split_chunk_ops" {
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency (AWS accepts 2 to 1000)."
   type        = number
-  default     = 10
+  default     = 20
 
   validation {
     condition     = var.split_chunk_concurrency >= 2 && var.split_chunk_concurrency <= 1000 && floor(var.split_chunk_concurrency) == var.split_chunk_concurrency
     error_message = "The chunk concurrency must be a whole number between 2 and 1000."
+  }
+}
+
+variable "warm_throughput" {
+  description = "Pre-warms the results table and its batch index alike, or null (the default) for a new on-demand table's 12,000 reads and 4,000 writes a second: read_units_per_second and write_units_per_second, whole numbers of at least those (AWS never lowers warm throughput) and at most the account's per-table quota (40,000 each by default). AWS charges once for the increase (README: Warm throughput)."
+  type = object({
+    read_units_per_second  = number
+    write_units_per_second = number
+  })
+  default = null
+
+  # try(): the attributes of a null object cannot be read, and || need not
+  # short-circuit.
+  validation {
+    condition = var.warm_throughput == null || try(
+      var.warm_throughput.read_units_per_second >= 12000 && floor(var.warm_throughput.read_units_per_second) == var.warm_throughput.read_units_per_second &&
+      var.warm_throughput.write_units_per_second >= 4000 && floor(var.warm_throughput.write_units_per_second) == var.warm_throughput.write_units_per_second,
+    false)
+    error_message = "warm_throughput needs whole numbers of at least 12000 read_units_per_second and 4000 write_units_per_second: what a new on-demand table has (warm throughput can only be raised)."
   }
 }

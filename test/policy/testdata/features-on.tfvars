@@ -7,3 +7,4 @@ ttl_attribute       = "expires_at"
 force_destroy       = true
 deletion_protection = true
 alarm_actions       = ["arn:aws:sns:eu-west-1:123456789012:ops-pager"]
+warm_throughput     = { read_units_per_second = 12000, write_units_per_second = 25000 }

@@ -44,7 +44,8 @@ func TestReadDefaultsFromTheModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.SplitterMemoryMB < 128 || d.ComputeMemoryMB < 128 || d.BatchSize < 1 || d.MaxConcurrency < 2 || d.SendConcurrency < 1 || d.SplitterTimeoutSeconds < 1 {
+	if d.SplitterMemoryMB < 128 || d.ComputeMemoryMB < 128 || d.BatchSize < 1 || d.MaxConcurrency < 2 || d.SendConcurrency < 1 || d.SplitterTimeoutSeconds < 1 ||
+		d.ChunkOps < 1 || d.ChunkConcurrency < 2 || d.BatchingWindowSeconds < 0 || d.WarmWriteUnits != 0 {
 		t.Fatalf("implausible defaults %+v", d)
 	}
 }
@@ -60,21 +61,27 @@ var ideal = PerOp{
 }
 
 var testModel = Model{
-	Defaults: Defaults{SplitterMemoryMB: 256, ComputeMemoryMB: 256, SplitterTimeoutSeconds: 300, SendConcurrency: 8, BatchSize: 100, MaxConcurrency: 10},
-	AWS:      AWS,
-	CPU:      CPU{SplitterPerOp: time.Microsecond, ComputePerOp: 3 * time.Microsecond, SendCall: 200 * time.Microsecond, WriteCall: 300 * time.Microsecond},
+	Defaults: Defaults{SplitterMemoryMB: 256, ComputeMemoryMB: 256, SplitterTimeoutSeconds: 300, SendConcurrency: 8, BatchSize: 100, MaxConcurrency: 10,
+		BatchingWindowSeconds: 1, ChunkOps: 50_000, ChunkConcurrency: 20},
+	AWS: AWS,
+	CPU: CPU{SplitterPerOp: time.Microsecond, PlanPerOp: 4 * time.Microsecond, ComputePerOp: 3 * time.Microsecond,
+		SendCall: 200 * time.Microsecond, WriteCall: 300 * time.Microsecond},
+	OpBytes: 50,
 }
 
 func TestCostModel(t *testing.T) {
 	off := testModel.Pipeline(ideal, 2000, false)
 	on := testModel.Pipeline(ideal, 2000, true)
-	// By hand: 300k SQS requests, 1M (2M) WRUs, 10,500 invocations,
-	// 1,000 GETs, 1,000 PUTs (report and upload of 500 batches).
+	// By hand: 300k SQS requests on the ops queue and 1,500 on the chunk
+	// queue (a send, a receive and a delete for each batch's one chunk),
+	// 1M (2M) WRUs, 11,000 invocations (10,000 compute, a plan pass and a
+	// chunk for each of 500 batches), 1,000 GETs, 1,000 PUTs (report and
+	// upload of 500 batches).
 	for name, got := range map[string][2]float64{
-		"sqs":      {off.SQSRequests, 300_000},
+		"sqs":      {off.SQSRequests, 301_500},
 		"wru off":  {off.WRU, 1e6},
 		"wru on":   {on.WRU, 2e6},
-		"requests": {off.LambdaRequests, 10_500},
+		"requests": {off.LambdaRequests, 11_000},
 		"gets":     {off.S3Gets, 1000},
 		"puts":     {off.S3Puts, 1000},
 	} {
@@ -84,7 +91,7 @@ func TestCostModel(t *testing.T) {
 	}
 	offC, onC := off.Price(ListPrices), on.Price(ListPrices)
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
-	if !near(offC.SQS, 0.12) || !near(offC.DynamoDB, 0.625) || !near(onC.DynamoDB, 1.25) || !near(offC.S3, 0.0054) {
+	if !near(offC.SQS, 0.1206) || !near(offC.DynamoDB, 0.625) || !near(onC.DynamoDB, 1.25) || !near(offC.S3, 0.0054) {
 		t.Errorf("priced %+v / %+v", offC, onC)
 	}
 	if offC.Total > 0.78 || onC.Total > 1.40 {
@@ -96,21 +103,98 @@ func TestCostModel(t *testing.T) {
 	}
 }
 
-func TestEstimateNamesTheBound(t *testing.T) {
-	est := testModel.Estimate(ideal, 1e6)
-	// 8 sends of 10 in flight at 20 ms: 4,000 ops/s.
-	if est.Bound != "splitter_send_concurrency" || math.Abs(est.SplitterOpsPerSecond-4000) > 10 {
-		t.Errorf("estimate %+v", est)
-	}
+// oneVCPU is testModel at a whole vCPU, so that the arithmetic by hand
+// needs no share.
+func oneVCPU() Model {
 	m := testModel
-	m.Defaults.SendConcurrency = 64
 	m.Defaults.SplitterMemoryMB = 1769
-	if est := m.Estimate(ideal, 1e6); est.Bound != "DynamoDB's initial on-demand write rate" {
-		t.Errorf("with the splitter unbound: %+v", est)
+	return m
+}
+
+func near(got, want float64) bool { return math.Abs(got-want) < 1e-9*math.Max(1, math.Abs(want)) }
+
+func TestSplitByHand(t *testing.T) {
+	m := oneVCPU()
+	// Plan pass of 1M ops: 4 s of CPU; the GET, 30 ms to the first byte
+	// and 50 MB at 50 MB/s; two PUTs (plan, in-progress report); 20 chunk
+	// tasks in 2 sends of 20 ms.
+	if got, want := m.PlanSeconds(1e6), 4+0.03+1+0.06+0.04; !near(got, want) {
+		t.Errorf("PlanSeconds(1M) = %v, want %v", got, want)
 	}
+	// A chunk of 50,000: 5,000 sends, 8 at a time at 20 ms = 12.5 s,
+	// longer than its CPU (0.05 s + 5,000 x 200 us = 1.05 s); the plan's
+	// GET (30 ms), its range's (30 ms + 2.5 MB at 50 MB/s) and the done
+	// marker's PUT (30 ms).
+	if got, want := m.ChunkSeconds(ideal, 50_000), 12.5+0.03+0.03+0.05+0.03; !near(got, want) {
+		t.Errorf("ChunkSeconds(50k) = %v, want %v", got, want)
+	}
+	s := m.Split(ideal, 1e6)
+	// 20 chunks, 20 in flight: one round of a chunk and a 1 s poll, then
+	// the report (a list and a PUT).
+	if s.Files != 1 || s.Chunks != 20 || s.Rounds != 1 || s.ChunkBound != "splitter_send_concurrency" || s.Bound != "splitter_send_concurrency" {
+		t.Errorf("Split(1M) = %+v", s)
+	}
+	if want := m.PlanSeconds(1e6) + 12.64 + 1 + 0.06; !near(s.Seconds, want) {
+		t.Errorf("Split(1M).Seconds = %v, want %v", s.Seconds, want)
+	}
+	// 10M ops: 5 files of 2M, plans side by side (8 s CPU, 100 MB read,
+	// 40 tasks in 4 sends), 200 chunks in 10 rounds of 20.
+	s = m.Split(ideal, 10e6)
+	plan := 8 + 0.03 + 2 + 0.06 + 0.08
+	if s.Files != 5 || s.Chunks != 200 || s.Rounds != 10 || s.Bound != "split_chunk_concurrency" ||
+		!near(s.PlanSeconds, plan) || !near(s.Seconds, plan+10*(12.64+1)+0.06) {
+		t.Errorf("Split(10M) = %+v", s)
+	}
+	// At 128 MB (0.072 vCPU) a chunk's CPU, 1.05 s / 0.072 = 14.5 s,
+	// outlasts its sends.
 	m.Defaults.SplitterMemoryMB = 128
-	if est := m.Estimate(ideal, 1e6); est.Bound != "splitter_memory_mb" {
-		t.Errorf("with 64 sends at 128 MB: %+v", est)
+	if s := m.Split(ideal, 1e6); s.ChunkBound != "splitter_memory_mb" || !near(s.ChunkSeconds, 1.05*1769/128+0.14) {
+		t.Errorf("Split(1M) at 128 MB = %+v", s)
+	}
+}
+
+func TestEstimateNamesTheBound(t *testing.T) {
+	m := oneVCPU()
+	// Compute: 100 messages, 4 write calls: (300 us + 4 x 300 us) at 0.145
+	// vCPU plus one round of writes (20 ms); 10 at a time.
+	inv := 1.5e-3*1769/256 + 0.02
+	est := m.Estimate(ideal, 1e6, true)
+	if !near(est.ComputeOpsPerSecond, 1000/inv) || est.TableOpsPerSecond != 4000 || est.IndexOpsPerSecond != 4000 {
+		t.Errorf("rates %+v", est)
+	}
+	// The table binds (the index ties with it): nothing is enqueued
+	// before the plan pass ends, then 250 s of writes, a batching window
+	// and the last invocation.
+	if est.Bound != "DynamoDB's initial on-demand write rate" || !near(est.Seconds, m.PlanSeconds(1e6)+250+1+inv) {
+		t.Errorf("at the defaults: %+v", est)
+	}
+	// Warm throughput of 25,000 write units: the table and index at
+	// 25,000 writes/s; compute (about 32,900 ops/s) does not bind.
+	m.Defaults.WarmWriteUnits = 25_000
+	if est := m.Estimate(ideal, 1e6, true); est.Bound != "warm_throughput's write units" || !near(est.Seconds, m.PlanSeconds(1e6)+40+1+inv) {
+		t.Errorf("warm: %+v", est)
+	}
+	// With 4 shards the index takes 4,000 writes/s whatever its warm
+	// throughput; without the index the table binds again.
+	m.AWS.IndexShards = 4
+	if est := m.Estimate(ideal, 1e6, true); est.Bound != "the batch index's shards (IndexShards x 1,000 writes/s)" || est.IndexOpsPerSecond != 4000 {
+		t.Errorf("4 shards: %+v", est)
+	}
+	if est := m.Estimate(ideal, 1e6, false); est.Bound != "warm_throughput's write units" || est.IndexOpsPerSecond != 0 {
+		t.Errorf("no index: %+v", est)
+	}
+	// 2 chunks at a time: 10 rounds of 13.64 s outlast 40 s of writes.
+	m.Defaults.ChunkConcurrency = 2
+	if est := m.Estimate(ideal, 1e6, false); est.Bound != "the split (split_chunk_concurrency)" || !near(est.Seconds, m.Split(ideal, 1e6).Seconds+1+inv) {
+		t.Errorf("2 chunks in flight: %+v", est)
+	}
+	// Compute at 2 invocations (about 6,600 ops/s) binds below a warm
+	// table's 25,000.
+	m = oneVCPU()
+	m.Defaults.WarmWriteUnits = 25_000
+	m.Defaults.MaxConcurrency = 2
+	if est := m.Estimate(ideal, 1e6, true); est.Bound != "compute_max_concurrency" {
+		t.Errorf("2 compute invocations: %+v", est)
 	}
 }
 

@@ -65,16 +65,43 @@ type Assumptions struct {
 	// ComputeWriteConcurrency is compute's PutItem calls in flight
 	// (compute.DefaultConcurrency).
 	ComputeWriteConcurrency float64
+	// S3ReadBytesPerSecond is one GET's streaming rate once its first
+	// byte has come: S3's performance guidelines size a connection at
+	// 85-90 MB/s ("Performance guidelines for Amazon S3", horizontal
+	// scaling of connections); the model takes 50 MB/s for a function's
+	// smaller share of network.
+	S3ReadBytesPerSecond float64
+	// ChunkPollDelay is the time from a chunk task's send to its
+	// invocation by the chunk queue's event source mapping (batch size 1,
+	// no batching window, pollers already long-polling).
+	ChunkPollDelay time.Duration
+	// PartitionWritesPerSecond is what one partition of a table or of a
+	// global secondary index sustains: 1,000 write units a second
+	// ("Key range throughput exceeded (hot partitions)",
+	// docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html;
+	// "GSI write throttling and back-pressure", .../gsi-throttling.html:
+	// a throttled index throttles the writes to its base table).
+	PartitionWritesPerSecond float64
+	// IndexShards is the number of partition-key values the batch index
+	// spreads one batch's index items over, so that a batch's index
+	// writes are not bound by one partition's 1,000 write units a second.
+	// A model parameter here; it equals the batch index's shard count in
+	// internal/aws/results (wired to that constant on merge).
+	IndexShards float64
 }
 
 // AWS are the assumptions used.
 var AWS = Assumptions{
-	SQSCall:                 20 * time.Millisecond,
-	DynamoDBCall:            20 * time.Millisecond,
-	S3Call:                  30 * time.Millisecond,
-	FullVCPUMemoryMB:        1769,
-	NewTableWritesPerSecond: 4000,
-	ComputeWriteConcurrency: compute.DefaultConcurrency,
+	SQSCall:                  20 * time.Millisecond,
+	DynamoDBCall:             20 * time.Millisecond,
+	S3Call:                   30 * time.Millisecond,
+	FullVCPUMemoryMB:         1769,
+	NewTableWritesPerSecond:  4000,
+	ComputeWriteConcurrency:  compute.DefaultConcurrency,
+	S3ReadBytesPerSecond:     50e6,
+	ChunkPollDelay:           time.Second,
+	PartitionWritesPerSecond: 1000,
+	IndexShards:              32,
 }
 
 // Defaults are the Terraform module's defaults the model depends on, read
@@ -84,7 +111,14 @@ type Defaults struct {
 	SplitterTimeoutSeconds            float64
 	SendConcurrency                   float64 // splitter_send_concurrency
 	BatchSize                         float64 // compute_batch_size
+	BatchingWindowSeconds             float64 // compute_batching_window_seconds
 	MaxConcurrency                    float64 // compute_max_concurrency
+	ChunkOps                          float64 // split_chunk_ops
+	ChunkConcurrency                  float64 // split_chunk_concurrency
+	// WarmWriteUnits is warm_throughput's write_units_per_second, for the
+	// table and for its batch index; zero when it is not set (its
+	// default, null): a new on-demand table's 4,000 then.
+	WarmWriteUnits float64
 }
 
 // ReadDefaults reads the defaults from a variables.tf.
@@ -115,12 +149,15 @@ func ReadDefaults(path string) (Defaults, error) {
 	}
 	d := Defaults{}
 	for name, dst := range map[string]*float64{
-		"splitter_memory_mb":        &d.SplitterMemoryMB,
-		"compute_memory_mb":         &d.ComputeMemoryMB,
-		"splitter_timeout_seconds":  &d.SplitterTimeoutSeconds,
-		"splitter_send_concurrency": &d.SendConcurrency,
-		"compute_batch_size":        &d.BatchSize,
-		"compute_max_concurrency":   &d.MaxConcurrency,
+		"splitter_memory_mb":              &d.SplitterMemoryMB,
+		"compute_memory_mb":               &d.ComputeMemoryMB,
+		"splitter_timeout_seconds":        &d.SplitterTimeoutSeconds,
+		"splitter_send_concurrency":       &d.SendConcurrency,
+		"compute_batch_size":              &d.BatchSize,
+		"compute_max_concurrency":         &d.MaxConcurrency,
+		"split_chunk_ops":                 &d.ChunkOps,
+		"split_chunk_concurrency":         &d.ChunkConcurrency,
+		"compute_batching_window_seconds": &d.BatchingWindowSeconds,
 	} {
 		v, ok := vals[name]
 		if !ok {
@@ -133,7 +170,12 @@ func ReadDefaults(path string) (Defaults, error) {
 
 // CPU is what this machine measured, per op and per SDK call, on one core.
 type CPU struct {
-	SplitterPerOp time.Duration // 1 / splitter ops/s against an in-memory queue
+	// SplitterPerOp is 1 / the Split benchmark's ops/s: the plan pass and
+	// the chunks of a 100k-op file against an in-memory queue. The model
+	// takes it as a chunk's CPU per op, an upper bound (it includes a
+	// plan pass).
+	SplitterPerOp time.Duration
+	PlanPerOp     time.Duration // 1 / the plan pass's ops/s (the Plan benchmark)
 	ComputePerOp  time.Duration // 1 / compute ops/s against an in-memory table
 	SendCall      time.Duration // SDK CPU of one SendMessageBatch
 	WriteCall     time.Duration // SDK CPU of one (conditional) PutItem
@@ -146,9 +188,9 @@ type Usage struct {
 	SQSRequests    float64
 	WRU            float64
 	S3Puts, S3Gets float64
-	// SplitterSeconds and ComputeSeconds are the estimated billed
-	// durations of one splitter invocation (per batch) and one compute
-	// invocation, for the record.
+	// SplitterSeconds is the estimated billed duration of the splitter's
+	// invocations for one batch (its plan pass and its chunks), and
+	// ComputeSeconds of one compute invocation, for the record.
 	SplitterSeconds, ComputeSeconds float64
 }
 
@@ -174,6 +216,9 @@ type Model struct {
 	Defaults Defaults
 	AWS      Assumptions
 	CPU      CPU
+	// OpBytes is the batch file's size per op (the Split benchmark's
+	// file): what the plan pass and a chunk read from S3.
+	OpBytes float64
 }
 
 const million = 1e6
@@ -185,17 +230,6 @@ func (m Model) share(memoryMB float64) float64 {
 // billed rounds a duration up to Lambda's 1 ms granularity, in seconds.
 func billed(seconds float64) float64 { return math.Ceil(seconds*1000) / 1000 }
 
-// SplitterSeconds estimates one splitter invocation on a batch of ops:
-// its CPU (scaled by its CPU share) overlaps its sends, which go
-// SendConcurrency at a time; then two S3 GETs (check, split) and the
-// report's PUT.
-func (m Model) SplitterSeconds(per PerOp, ops float64) float64 {
-	sends := ops * per.SendCalls
-	cpu := (ops*m.CPU.SplitterPerOp.Seconds() + sends*m.CPU.SendCall.Seconds()) / m.share(m.Defaults.SplitterMemoryMB)
-	io := sends / m.Defaults.SendConcurrency * m.AWS.SQSCall.Seconds()
-	return math.Max(cpu, io) + (per.S3GetsPerBatch+per.S3PutsPerBatch)*m.AWS.S3Call.Seconds()
-}
-
 // ComputeSeconds estimates one compute invocation of msgs messages: CPU
 // scaled by its share, then its writes, ComputeWriteConcurrency at a time.
 func (m Model) ComputeSeconds(per PerOp, msgs float64) float64 {
@@ -206,22 +240,32 @@ func (m Model) ComputeSeconds(per PerOp, msgs float64) float64 {
 
 // Pipeline is the usage of a million ops through a queue-and-table design
 // (memo, or the naive queue baseline) from a twin run's counts, with
-// batches of batchOps ops and the batch index on or off.
+// batches of batchOps ops and the batch index on or off. A batch costs the
+// splitter its plan pass and a chunk task per split_chunk_ops ops, each its
+// own invocation taking a chunk queue message (a send, a receive and a
+// delete; the twin's splitter in the bench runs its chunks itself, so its
+// counts leave these out).
 func (m Model) Pipeline(per PerOp, batchOps float64, index bool) Usage {
 	batches := million / batchOps
 	msgs := per.MessagesPerInvocation
+	chunks := math.Ceil(batchOps / m.Defaults.ChunkOps)
+	splitter := billed(m.PlanSeconds(batchOps))
+	for left := batchOps; left > 0; left -= m.Defaults.ChunkOps {
+		splitter += billed(m.ChunkSeconds(per, math.Min(left, m.Defaults.ChunkOps)))
+	}
 	u := Usage{
-		SplitterSeconds: billed(m.SplitterSeconds(per, batchOps)),
+		SplitterSeconds: splitter,
 		ComputeSeconds:  billed(m.ComputeSeconds(per, msgs)),
 	}
 	invocations := million * per.ComputeInvocations
-	u.LambdaRequests = batches + invocations
+	u.LambdaRequests = batches*(1+chunks) + invocations
 	u.LambdaGBs = batches*u.SplitterSeconds*m.Defaults.SplitterMemoryMB/1024 +
 		invocations*u.ComputeSeconds*m.Defaults.ComputeMemoryMB/1024
 	// Receives that returned messages: on AWS the event source mapping's
 	// empty polls depend on time, not on ops (its pollers long-poll an
 	// idle queue, 20 s a call), and the twin's differ from them.
-	u.SQSRequests = million * (per.SendChunks + per.ReceiveChunksWithMsgs + per.DeleteChunks)
+	u.SQSRequests = million*(per.SendChunks+per.ReceiveChunksWithMsgs+per.DeleteChunks) +
+		batches*(math.Ceil(chunks/10)+2*chunks)
 	u.WRU = million * per.WRU
 	if index {
 		// The index item (name, batch, status) is far below 1 KB: one
@@ -249,42 +293,59 @@ func (m Model) NaiveS3() Usage {
 	}
 }
 
-// Throughput is the on-paper estimate of a batch on AWS at the defaults.
+// Throughput is the on-paper estimate of a batch on AWS, from upload to
+// the last result written.
 type Throughput struct {
-	SplitterOpsPerSecond float64 // bounded by its send concurrency (or CPU)
-	ComputeOpsPerSecond  float64 // MaxConcurrency invocations of BatchSize
-	TableOpsPerSecond    float64 // a new on-demand table's write rate
-	Bound                string  // the setting or limit that bounds the batch
-	Seconds              float64 // for the ops given to Estimate
-	SplitterSeconds      float64 // the splitter's own invocation
-	// SplitterCPUSeconds is the splitter's CPU time at its memory's
-	// share of a vCPU: it overlaps the sends, and bounds the splitter
-	// instead of them when it is the longer.
-	SplitterCPUSeconds float64
+	Split Split // the plan pass and the chunks
+	// SplitOpsPerSecond is the chunks' enqueue rate while they run:
+	// split_chunk_concurrency chunks of split_chunk_ops at a time.
+	SplitOpsPerSecond   float64
+	ComputeOpsPerSecond float64 // MaxConcurrency invocations of BatchSize
+	TableOpsPerSecond   float64 // the results table's write rate: new, or warm_throughput
+	IndexOpsPerSecond   float64 // the batch index's write rate (0 with the index off)
+	Bound               string  // the setting or limit that bounds the batch
+	Seconds             float64 // for the ops given to Estimate
 }
 
-// Estimate is the time a batch of ops takes on AWS: the splitter and
-// compute run at once, so the slowest stage sets the pace, plus one
-// batching window and one compute invocation for the last ops.
-func (m Model) Estimate(per PerOp, ops float64) Throughput {
-	t := Throughput{}
-	t.SplitterSeconds = m.SplitterSeconds(per, ops)
-	t.SplitterOpsPerSecond = ops / t.SplitterSeconds
+// Estimate is the time a batch of ops takes on AWS with the batch index on
+// or off. Nothing is enqueued before the plan pass ends; then the chunks
+// enqueue while compute drains the queue at the slowest of compute, the
+// table and the index, so the batch ends when the later of the two ends,
+// plus one batching window and one compute invocation for the last ops.
+func (m Model) Estimate(per PerOp, ops float64, index bool) Throughput {
+	t := Throughput{Split: m.Split(per, ops)}
+	chunkOps := math.Min(ops, m.Defaults.ChunkOps)
+	inFlight := math.Min(t.Split.Chunks, m.Defaults.ChunkConcurrency)
+	t.SplitOpsPerSecond = inFlight * chunkOps / (t.Split.ChunkSeconds + m.AWS.ChunkPollDelay.Seconds())
 	full := m.Defaults.BatchSize
 	t.ComputeOpsPerSecond = m.Defaults.MaxConcurrency * full / m.ComputeSeconds(per, full)
-	t.TableOpsPerSecond = m.AWS.NewTableWritesPerSecond / math.Max(per.WRU, 1)
-	rate := t.SplitterOpsPerSecond
-	t.Bound = "splitter_send_concurrency"
-	t.SplitterCPUSeconds = ops * (m.CPU.SplitterPerOp.Seconds() + per.SendCalls*m.CPU.SendCall.Seconds()) / m.share(m.Defaults.SplitterMemoryMB)
-	if t.SplitterCPUSeconds >= ops*per.SendCalls/m.Defaults.SendConcurrency*m.AWS.SQSCall.Seconds() {
-		t.Bound = "splitter_memory_mb"
+	units, tableBound := m.AWS.NewTableWritesPerSecond, "DynamoDB's initial on-demand write rate"
+	if m.Defaults.WarmWriteUnits > 0 {
+		units, tableBound = m.Defaults.WarmWriteUnits, "warm_throughput's write units"
 	}
-	if t.ComputeOpsPerSecond < rate {
-		rate, t.Bound = t.ComputeOpsPerSecond, "compute_max_concurrency"
-	}
+	t.TableOpsPerSecond = units / math.Max(per.WRU, 1)
+	rate, bound := t.ComputeOpsPerSecond, "compute_max_concurrency"
 	if t.TableOpsPerSecond < rate {
-		rate, t.Bound = t.TableOpsPerSecond, "DynamoDB's initial on-demand write rate"
+		rate, bound = t.TableOpsPerSecond, tableBound
 	}
-	t.Seconds = ops/rate + 1 + m.ComputeSeconds(per, full)
+	if index {
+		// The index is warmed with the table (warm_throughput sets both);
+		// one batch's items spread over IndexShards partitions.
+		shards := m.AWS.IndexShards * m.AWS.PartitionWritesPerSecond
+		t.IndexOpsPerSecond = math.Min(units, shards) / math.Max(per.ItemsWritten, 1)
+		if t.IndexOpsPerSecond < rate {
+			rate, bound = t.IndexOpsPerSecond, "the batch index's write rate"
+			if shards < units {
+				bound = "the batch index's shards (IndexShards x 1,000 writes/s)"
+			}
+		}
+	}
+	drained := t.Split.PlanSeconds + ops/rate
+	end := drained
+	if t.Split.Seconds > drained {
+		end, bound = t.Split.Seconds, "the split ("+t.Split.Bound+")"
+	}
+	t.Bound = bound
+	t.Seconds = end + m.Defaults.BatchingWindowSeconds + m.ComputeSeconds(per, full)
 	return t
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/memohq/memo/tools/bench/measure"
+)
+
+// Warm is the end-to-end scenario with the table pre-warmed: the settings
+// it states, besides the defaults.
+var Warm = struct {
+	WriteUnits, ComputeMemoryMB, ComputeMaxConcurrency float64
+}{WriteUnits: 25_000, ComputeMemoryMB: 1024, ComputeMaxConcurrency: 50}
+
+// awsOnPaper prints section 7: the chunked split and the end-to-end time of
+// 1M ops on AWS, from the model at the Terraform defaults.
+func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d measure.Defaults) {
+	quarter := d.SplitterTimeoutSeconds / 4
+	share := model.Defaults.SplitterMemoryMB / model.AWS.FullVCPUMemoryMB
+	p.Comment("on paper, AWS, at the defaults: splitter %g MB (%.3f vCPU), splitter_send_concurrency %g, chunks of %g ops, split_chunk_concurrency %g; compute batch size %g, compute_max_concurrency %g; assumed latencies SQS %v, DynamoDB %v, S3 %v (first byte; then %.0f MB/s), chunk mapping poll %v; %.0f bytes an op",
+		d.SplitterMemoryMB, share, d.SendConcurrency, d.ChunkOps, d.ChunkConcurrency, d.BatchSize, d.MaxConcurrency,
+		model.AWS.SQSCall, model.AWS.DynamoDBCall, model.AWS.S3Call, model.AWS.S3ReadBytesPerSecond/1e6, model.AWS.ChunkPollDelay, model.OpBytes)
+	p.Figure("aws_plan_pass_seconds_2m", model.PlanSeconds(measure.MaxBatchOps), measure.AtMost(quarter),
+		fmt.Sprintf("the largest batch's plan pass, one invocation: measured plan CPU per op at %.3f vCPU, plus the object's read; the bound is a quarter of the %g s timeout", share, d.SplitterTimeoutSeconds))
+	chunk := model.Split(per, d.ChunkOps)
+	p.Figure("aws_chunk_seconds", chunk.ChunkSeconds, measure.AtMost(quarter),
+		fmt.Sprintf("one chunk of %g ops, one invocation whatever the batch's size; bound by %s", d.ChunkOps, chunk.ChunkBound))
+	s1 := model.Split(per, 1e6)
+	p.Figure("aws_split_seconds_1m", s1.Seconds, measure.AtMost(30),
+		fmt.Sprintf("upload to report: plan pass %.1f s, then %g chunks in %g round(s) of %.1f s (poll included); bound by %s", s1.PlanSeconds, s1.Chunks, s1.Rounds, s1.ChunkSeconds+model.AWS.ChunkPollDelay.Seconds(), s1.Bound))
+	for _, n := range []float64{10e6, 100e6} {
+		s := model.Split(per, n)
+		p.Figure(fmt.Sprintf("aws_split_seconds_%gm", n/1e6), s.Seconds, nil,
+			fmt.Sprintf("above the largest batch (%d ops): %g files of %.0f ops uploaded side by side, their plan passes at once, their %g chunks sharing the one chunk queue mapping's %g in flight: %g rounds",
+				measure.MaxBatchOps, s.Files, n/s.Files, s.Chunks, d.ChunkConcurrency, s.Rounds))
+	}
+	est := model.Estimate(per, 1e6, true)
+	p.Figure("aws_split_ops_per_s", est.SplitOpsPerSecond, nil, "the chunks' enqueue rate while they run: split_chunk_concurrency x chunk ops / chunk time")
+	p.Figure("aws_compute_ops_per_s", est.ComputeOpsPerSecond, nil, "max concurrency x batch size / invocation")
+	p.Figure("aws_new_table_ops_per_s", est.TableOpsPerSecond, nil, "a new on-demand table's initial write rate (its warm throughput)")
+	p.Figure("aws_batch_index_ops_per_s", est.IndexOpsPerSecond, nil,
+		fmt.Sprintf("the index's initial write rate, at most %g shards x %g writes/s a partition", model.AWS.IndexShards, model.AWS.PartitionWritesPerSecond))
+	p.Figure("aws_1m_ops_seconds", est.Seconds, nil, "upload to the last result, batch index on; bound by "+est.Bound)
+
+	w := model
+	w.Defaults.WarmWriteUnits = Warm.WriteUnits
+	w.Defaults.ComputeMemoryMB = Warm.ComputeMemoryMB
+	w.Defaults.MaxConcurrency = Warm.ComputeMaxConcurrency
+	we := w.Estimate(per, 1e6, true)
+	p.Figure("aws_1m_ops_seconds_warm", we.Seconds, measure.AtMost(60),
+		fmt.Sprintf("warm_throughput = { write_units_per_second = %g } on the table and its index, compute_memory_mb = %g, compute_max_concurrency = %g: compute %.0f ops/s, table %.0f, index %.0f; bound by %s",
+			Warm.WriteUnits, Warm.ComputeMemoryMB, Warm.ComputeMaxConcurrency, we.ComputeOpsPerSecond, we.TableOpsPerSecond, we.IndexOpsPerSecond, we.Bound))
+
+	// What the split costs in Lambda: one 1M-op batch (a plan pass and its
+	// chunks), at the defaults and at the 256 MB of before.
+	lambda := func(m measure.Model) float64 {
+		u := m.Pipeline(per, 1e6, true)
+		return u.SplitterSeconds * m.Defaults.SplitterMemoryMB / 1024 * measure.ListPrices.LambdaArmGBSecond
+	}
+	small := model
+	small.Defaults.SplitterMemoryMB = 256
+	p.Figure("aws_split_lambda_usd_1m", lambda(model), nil, fmt.Sprintf("the splitter's GB-seconds for one 1M-op batch at %g MB, arm64 list price", d.SplitterMemoryMB))
+	p.Figure("aws_split_lambda_usd_1m_at_256mb", lambda(small), nil, "the same at 256 MB")
+}
