@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // Prices is the one table of list prices the cost model uses: AWS,
@@ -85,8 +86,7 @@ type Assumptions struct {
 	// IndexShards is the number of partition-key values the batch index
 	// spreads one batch's index items over, so that a batch's index
 	// writes are not bound by one partition's 1,000 write units a second.
-	// A model parameter here; it equals the batch index's shard count in
-	// internal/aws/results (wired to that constant on merge).
+	// It is record.IndexShards, the shard count compute writes.
 	IndexShards float64
 }
 
@@ -101,7 +101,7 @@ var AWS = Assumptions{
 	S3ReadBytesPerSecond:     50e6,
 	ChunkPollDelay:           time.Second,
 	PartitionWritesPerSecond: 1000,
-	IndexShards:              32,
+	IndexShards:              record.IndexShards,
 }
 
 // Defaults are the Terraform module's defaults the model depends on, read
