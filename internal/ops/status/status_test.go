@@ -216,6 +216,11 @@ func TestQueueAndItemsAreReadOnlyWhenOpsAreMissing(t *testing.T) {
 		{"every op accounted for", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"d"}}, 0, 1},
 		{"every op stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok", "d": "ok"}}, 0, 0},
 		{"one op missing", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, pending: 2}, 1, 0},
+		// the queue is read once per reconciliation, however many paths
+		// want it: two reads of SQS's approximate counts could disagree
+		{"one op missing, the queue empty", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, names: []string{"a", "b", "c", "d"}}, 1, 1},
+		// no name to look up (the DLQ's is stored): no lookup of nothing
+		{"one op missing, the DLQ's op stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"a"}, pending: 2}, 1, 0},
 	} {
 		var pending, stored int
 		c.src.pendingReads, c.src.storedReads = &pending, &stored
@@ -285,5 +290,18 @@ func TestStoredResultsMissingFromTheIndex(t *testing.T) {
 	}
 	if want := "batch b: total=5 ok=2 error=1 rejected=0 superseded=1 dlq=0 lost=1"; r.Line() != want {
 		t.Errorf("Line() = %q, want %q", r.Line(), want)
+	}
+}
+
+// Without a report (a batch id not split yet, or mistyped) what is known
+// is still counted: its results and its messages in the DLQ.
+func TestWithoutAReportResultsAndDLQAreCounted(t *testing.T) {
+	src := fakeSource{results: map[string]record.Status{"a": "ok", "b": "error"}, dlq: []string{"c"}}
+	r, err := Reconcile(context.Background(), src, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Report != nil || r.OK != 1 || r.Error != 1 || r.DLQ != 1 || r.Settled() {
+		t.Fatalf("%+v: want ok=1 error=1 dlq=1, no report, not settled", r)
 	}
 }
