@@ -9,26 +9,12 @@
 # and of other types.
 #
 #   python3 ddbdiff.py [--patch PATH] [--seed N] [--calls N]
-import argparse
-import importlib.util
 import json
 import random
-import sys
 
-p = argparse.ArgumentParser()
-p.add_argument("--patch")
-p.add_argument("--seed", type=int, default=1)
-p.add_argument("--calls", type=int, default=500)
-args = p.parse_args()
+from diffharness import parse_and_patch
 
-if args.patch:
-    spec = importlib.util.spec_from_file_location("motopatch", args.patch)
-    patch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(patch)
-    applied = patch.apply()
-    if "index" not in applied:
-        print("patches applied: %r" % (applied,), file=sys.stderr)
-        sys.exit(3)
+args = parse_and_patch(500, ["index"])
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -9,26 +9,13 @@
 # It calls moto.sqs.models.SQSBackend directly (what moto's HTTP layer calls;
 # the patch changes nothing above it), with WaitTimeSeconds 0: a long poll
 # waits on a real clock.
-import argparse
-import importlib.util
 import json
 import random
 import sys
 
-p = argparse.ArgumentParser()
-p.add_argument("--patch")
-p.add_argument("--seed", type=int, default=1)
-p.add_argument("--calls", type=int, default=1000)
-args = p.parse_args()
+from diffharness import parse_and_patch
 
-if args.patch:
-    spec = importlib.util.spec_from_file_location("motopatch", args.patch)
-    patch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(patch)
-    applied = patch.apply()
-    if not {"clock", "store"} <= set(applied):
-        print("patches applied: %r" % (applied,), file=sys.stderr)
-        sys.exit(3)
+args = parse_and_patch(1000, ["clock", "store"])
 
 import moto.sqs.models as m  # noqa: E402
 
