@@ -1,30 +1,32 @@
-// Command compute is the compute Lambda: batches of SQS messages in, one
-// result per op in DynamoDB out, and a partial batch response listing only
-// the messages to retry. It only wires: configuration from the environment,
-// clients built once, then lambda.Start.
+// Command compute is memo's own compute Lambda: its per-op function is
+// memo's expression evaluator, run by the public package fn like any user's
+// function (batches of SQS messages in, one result per op in DynamoDB out,
+// a partial batch response listing only the messages to retry).
 package main
 
 import (
 	"context"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/memohq/memo/internal/aws/app"
-	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/fn"
+	"github.com/memohq/memo/internal/pipeline/eval"
 )
 
+// evaluate computes one op: a JSON string holding an expression. Every
+// evaluation error is deterministic, so permanent.
+func evaluate(_ context.Context, op fn.Op) (any, error) {
+	var expr string
+	if err := op.Decode(&expr); err != nil {
+		return nil, fn.Permanent(err)
+	}
+	v, err := eval.Evaluate(expr)
+	if err != nil {
+		return nil, fn.Permanent(err)
+	}
+	return v, nil
+}
+
 func main() {
-	env, err := app.ComputeFromEnv(os.Getenv)
-	logger := app.Logger(os.Stdout, env.LogLevel, "compute")
-	if err != nil {
-		logger.Error("bad configuration", "error", err)
-		os.Exit(1)
-	}
-	cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{})
-	if err != nil {
-		logger.Error("loading AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(app.NewCompute(cfg, env, logger, os.Stdout).Handle)
+	// memo's evaluator is CPU-bound and takes microseconds: one op at a
+	// time per invocation is as fast as more.
+	fn.Start(evaluate, fn.Options{Concurrency: 1})
 }

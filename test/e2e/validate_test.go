@@ -248,7 +248,7 @@ func checkBatch(t *testing.T, ctx context.Context, c *workspace.Client, u *uploa
 			errs.add("%q: no result", name)
 		case res.Name != name || res.Op != w.op || res.Batch != u.id || res.ComputedAt.IsZero():
 			errs.add("%q: result %+v; want op %q of batch %q", name, res, w.op, u.id)
-		case w.want.value != nil && (res.Status != record.StatusOK || res.Value == nil || *res.Value != *w.want.value):
+		case w.want.value != nil && (res.Status != record.StatusOK || res.Value == nil || !res.Value.Equal(*w.want.value)):
 			errs.add("%q = %s: status %s, value %s, error %q; want %s", name, w.op, res.Status, valueText(res.Value), res.Error, w.want.value)
 		case w.want.value == nil && (res.Status != record.StatusError || res.Value != nil || !strings.Contains(res.Error, w.want.errHas)):
 			errs.add("%q = %s: status %s, value %s, error %q; want an error containing %q", name, w.op, res.Status, valueText(res.Value), res.Error, w.want.errHas)

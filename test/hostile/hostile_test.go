@@ -63,7 +63,7 @@ func TestHostileCorpusEndToEnd(t *testing.T) {
 			objs, q, table := inmem.NewObjects(), &inmem.Queue{}, inmem.NewTable()
 			objs.Set(bucket, key, body)
 			split := splitter.New(objs, q, splitter.Config{})
-			comp := compute.New(table, eval.Evaluate, compute.Config{})
+			comp := compute.New(table, compute.Expressions(eval.Evaluate), compute.Config{})
 
 			// The key arrives URL-encoded, as S3 sends it ('+' for a space).
 			var rec events.S3EventRecord

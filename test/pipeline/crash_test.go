@@ -77,7 +77,7 @@ func (w *crashWriter) disarm() {
 func crashPipeline(stall bool) (*pipeline, *crashWriter) {
 	p := newPipeline(nil, nil)
 	w := &crashWriter{inner: p.table, armed: true, healthy: 3, stall: stall}
-	p.comp = compute.New(w, eval.Evaluate, compute.Config{Retry: fastRetry, Margin: 100 * time.Millisecond, Metrics: p.metrics})
+	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Margin: 100 * time.Millisecond, Metrics: p.metrics})
 	return p, w
 }
 

@@ -93,7 +93,7 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 		w = wrapW(p.table)
 	}
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
-	p.comp = compute.New(w, eval.Evaluate, compute.Config{Retry: fastRetry, Metrics: p.metrics})
+	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics})
 	p.sqs = inmem.NewMapping(p.queue, 5, 100)
 	return p
 }

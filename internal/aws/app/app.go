@@ -134,8 +134,16 @@ func newSplitter(objs splitter.Objects, queue splitter.Queue, chunks splitter.Ch
 		ChunkOps: env.ChunkOps, Chunks: chunks})
 }
 
-// NewCompute builds the compute service. metrics may be nil.
+// NewCompute builds the compute service around memo's evaluator. metrics
+// may be nil.
 func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
+	return NewComputeFunc(cfg, env, logger, metrics, compute.Expressions(eval.Evaluate), compute.Config{})
+}
+
+// NewComputeFunc builds the compute service around a per-op function
+// (the public package fn wraps a user's function into one). cc sets the
+// per-op settings (Ops, OpTimeout); the wiring sets its logger and metrics.
+func NewComputeFunc(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer, f compute.Func, cc compute.Config) *compute.Service {
 	// compute keeps DefaultConcurrency PutItem calls in flight; the SDK's
 	// transport keeps only 10 idle connections per host by default
 	// (awshttp.DefaultHTTPTransportMaxIdleConnsPerHost), which would close
@@ -145,14 +153,15 @@ func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.
 			t.MaxIdleConnsPerHost = compute.DefaultConcurrency
 		})
 	})
-	return newCompute(results.New(ddb, env.Table, ""), env, logger, metrics)
+	return NewComputeOn(results.New(ddb, env.Table, ""), env, logger, metrics, f, cc)
 }
 
-// newCompute wires compute to its adapter (tests pass a fake).
-func newCompute(table compute.ResultWriter, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
+// NewComputeOn wires compute to a result writer (tests pass a fake).
+func NewComputeOn(table compute.ResultWriter, env ComputeEnv, logger *slog.Logger, metrics io.Writer, f compute.Func, cc compute.Config) *compute.Service {
 	var m compute.Metrics
 	if metrics != nil {
 		m = emf.New(metrics, env.Workspace, emf.FunctionCompute)
 	}
-	return compute.New(table, eval.Evaluate, compute.Config{Logger: logger, Metrics: m})
+	cc.Logger, cc.Metrics = logger, m
+	return compute.New(table, f, cc)
 }

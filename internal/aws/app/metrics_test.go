@@ -12,6 +12,8 @@ import (
 
 	"github.com/memohq/memo/internal/aws/emf"
 	"github.com/memohq/memo/internal/dev/inmem"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/eval"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
@@ -69,7 +71,7 @@ func TestEachFunctionPublishesItsOwnDimension(t *testing.T) {
 
 	out.Reset()
 	body, _ := record.Message{Name: "x", Op: "1+1", Batch: "batches/w.json@e1", Stamp: "s"}.Encode()
-	cp := newCompute(inmem.NewTable(), ComputeEnv{Workspace: "dev", Table: "t"}, logger, &out)
+	cp := NewComputeOn(inmem.NewTable(), ComputeEnv{Workspace: "dev", Table: "t"}, logger, &out, compute.Expressions(eval.Evaluate), compute.Config{})
 	if _, err := cp.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}}); err != nil {
 		t.Fatal(err)
 	}

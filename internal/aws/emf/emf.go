@@ -31,10 +31,13 @@ const (
 
 // Metric names (Terraform's dashboard and alarms use the same names).
 const (
-	OpsEnqueued       = "OpsEnqueued"
-	OpsRejected       = "OpsRejected"
-	OpsOK             = "OpsOk"
-	OpsError          = "OpsError"
+	OpsEnqueued = "OpsEnqueued"
+	OpsRejected = "OpsRejected"
+	OpsOK       = "OpsOk"
+	OpsError    = "OpsError"
+	// OpsTransient counts ops whose function failed transiently (their
+	// messages are among BatchItemFailures).
+	OpsTransient      = "OpsTransient"
 	BatchItemFailures = "BatchItemFailures"
 	Superseded        = "Superseded"
 	Retries           = "Retries"
@@ -102,6 +105,6 @@ func (r *Recorder) Split(c splitter.Counts) {
 
 // Computed implements compute.Metrics.
 func (r *Recorder) Computed(c compute.Counts) {
-	_ = r.Emit(map[string]int{OpsOK: c.OK, OpsError: c.Error, Superseded: c.Superseded,
+	_ = r.Emit(map[string]int{OpsOK: c.OK, OpsError: c.Error, OpsTransient: c.Transient, Superseded: c.Superseded,
 		BatchItemFailures: c.ItemFailures, Calls: c.WriteCalls, Retries: c.Retries})
 }

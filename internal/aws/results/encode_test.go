@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -16,6 +18,9 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for _, v := range []*record.Value{
 		ptr(record.Number(2)), ptr(record.Number(-0.5)), ptr(record.Number(1e125)), ptr(record.Number(1e-130)),
 		ptr(record.Number(math.MaxInt64)), ptr(record.Bool(false)), ptr(record.String("abcd")), nil,
+		ptr(record.Null()), ptr(record.List()), ptr(record.Map(map[string]record.Value{})),
+		ptr(record.Map(map[string]record.Value{"sha256": record.String("ab"), "bytes": record.Number(48213),
+			"tags": record.List(record.Bool(true), record.Null(), record.List(record.Number(-0.5)))})),
 	} {
 		r := record.Result{Name: "n", Op: "op", Status: record.StatusOK, Value: v, Batch: "b@e", ComputedAt: at}
 		if v == nil {
@@ -38,8 +43,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if got.Name != r.Name || got.Op != r.Op || got.Status != r.Status || got.Error != r.Error || got.Batch != r.Batch || !got.ComputedAt.Equal(at) {
 			t.Fatalf("round trip %+v -> %+v", r, got)
 		}
-		if (got.Value == nil) != (v == nil) || v != nil && *got.Value != *v {
-			t.Fatalf("value %+v -> %+v", v, got.Value)
+		if d := cmp.Diff(v, got.Value, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("value (-stored +read):\n%s", d)
 		}
 	}
 }
@@ -54,3 +59,19 @@ func TestDecodeRejectsBadItems(t *testing.T) {
 }
 
 func ptr(v record.Value) *record.Value { return &v }
+
+// A map result is stored as DynamoDB's M of its own types, so that
+// aws dynamodb get-item shows it as it is.
+func TestEncodeStoresJSONAsDynamoDBTypes(t *testing.T) {
+	v := record.Map(map[string]record.Value{"n": record.Number(1), "l": record.List(record.Null(), record.Bool(true))})
+	got := EncodeValue(v)
+	want := &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		"n": &types.AttributeValueMemberN{Value: "1"},
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{
+			&types.AttributeValueMemberNULL{Value: true}, &types.AttributeValueMemberBOOL{Value: true}}},
+	}}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreUnexported(types.AttributeValueMemberM{}, types.AttributeValueMemberN{},
+		types.AttributeValueMemberL{}, types.AttributeValueMemberNULL{}, types.AttributeValueMemberBOOL{})); d != "" {
+		t.Fatalf("EncodeValue (-want +got):\n%s", d)
+	}
+}

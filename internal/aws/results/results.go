@@ -64,13 +64,8 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 		AttrComputedAt: &types.AttributeValueMemberS{Value: r.ComputedAt.UTC().Format(time.RFC3339Nano)},
 	}
 	if r.Value != nil {
-		switch r.Value.Kind {
-		case record.KindNumber:
-			item[AttrResult] = &types.AttributeValueMemberN{Value: record.FormatNumber(r.Value.Num)}
-		case record.KindBool:
-			item[AttrResult] = &types.AttributeValueMemberBOOL{Value: r.Value.Bool}
-		case record.KindString:
-			item[AttrResult] = &types.AttributeValueMemberS{Value: r.Value.Str}
+		if av := EncodeValue(*r.Value); av != nil {
+			item[AttrResult] = av
 		}
 	}
 	if r.Error != "" {
@@ -103,25 +98,86 @@ func Decode(item map[string]types.AttributeValue) (record.Result, error) {
 		}
 		r.ComputedAt = t
 	}
-	switch v := item[AttrResult].(type) {
-	case nil:
+	if av, ok := item[AttrResult]; ok {
+		val, err := DecodeValue(av)
+		if err != nil {
+			return r, fmt.Errorf("result %q: %w", r.Name, err)
+		}
+		r.Value = &val
+	}
+	return r, nil
+}
+
+// EncodeValue returns a result value as DynamoDB's own types (N, BOOL, S,
+// NULL, L, M), so that a get-item shows the value as it is. It returns nil
+// for a value of no known kind.
+func EncodeValue(v record.Value) types.AttributeValue {
+	switch v.Kind {
+	case record.KindNumber:
+		return &types.AttributeValueMemberN{Value: record.FormatNumber(v.Num)}
+	case record.KindBool:
+		return &types.AttributeValueMemberBOOL{Value: v.Bool}
+	case record.KindString:
+		return &types.AttributeValueMemberS{Value: v.Str}
+	case record.KindNull:
+		return &types.AttributeValueMemberNULL{Value: true}
+	case record.KindList:
+		l := make([]types.AttributeValue, 0, len(v.List))
+		for _, e := range v.List {
+			if av := EncodeValue(e); av != nil {
+				l = append(l, av)
+			}
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case record.KindMap:
+		m := make(map[string]types.AttributeValue, len(v.Map))
+		for k, e := range v.Map {
+			if av := EncodeValue(e); av != nil {
+				m[k] = av
+			}
+		}
+		return &types.AttributeValueMemberM{Value: m}
+	}
+	return nil
+}
+
+// DecodeValue is EncodeValue's inverse.
+func DecodeValue(av types.AttributeValue) (record.Value, error) {
+	switch v := av.(type) {
 	case *types.AttributeValueMemberN:
 		f, err := strconv.ParseFloat(v.Value, 64)
 		if err != nil {
-			return r, fmt.Errorf("result %q: number: %w", r.Name, err)
+			return record.Value{}, fmt.Errorf("number: %w", err)
 		}
-		val := record.Number(f)
-		r.Value = &val
+		return record.Number(f), nil
 	case *types.AttributeValueMemberBOOL:
-		val := record.Bool(v.Value)
-		r.Value = &val
+		return record.Bool(v.Value), nil
 	case *types.AttributeValueMemberS:
-		val := record.String(v.Value)
-		r.Value = &val
-	default:
-		return r, fmt.Errorf("result %q: unexpected result attribute type %T", r.Name, v)
+		return record.String(v.Value), nil
+	case *types.AttributeValueMemberNULL:
+		return record.Null(), nil
+	case *types.AttributeValueMemberL:
+		l := make([]record.Value, len(v.Value))
+		for i, e := range v.Value {
+			x, err := DecodeValue(e)
+			if err != nil {
+				return record.Value{}, err
+			}
+			l[i] = x
+		}
+		return record.List(l...), nil
+	case *types.AttributeValueMemberM:
+		m := make(map[string]record.Value, len(v.Value))
+		for k, e := range v.Value {
+			x, err := DecodeValue(e)
+			if err != nil {
+				return record.Value{}, err
+			}
+			m[k] = x
+		}
+		return record.Map(m), nil
 	}
-	return r, nil
+	return record.Value{}, fmt.Errorf("unexpected result attribute type %T", av)
 }
 
 // Put implements compute.ResultWriter with one conditional PutItem: the

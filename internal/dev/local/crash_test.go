@@ -65,7 +65,7 @@ func TestComputeProcessHelper(t *testing.T) {
 		w = &exitingWriter{inner: w, after: after, mark: os.Getenv(envCrashMark)}
 	}
 	// One write at a time, so that "half way" is well defined.
-	svc := compute.New(w, eval.Evaluate, compute.Config{Concurrency: 1})
+	svc := compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Concurrency: 1})
 	out, err := local.NewInProcess(svc.Handle).Invoke(ctx, payload)
 	if err != nil {
 		os.Exit(12)

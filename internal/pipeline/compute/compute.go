@@ -1,14 +1,21 @@
-// Package compute evaluates queued ops and stores their results. One SQS
-// batch in, one partial batch response out: a message is reported as failed
-// only when its result could not be stored (so SQS redelivers it, and
-// redrives it to the DLQ after maxReceiveCount) or its body cannot be
-// decoded. A result refused because the name holds a newer upload's result
-// is superseded: final, counted, and its message answered. An op whose expression fails deterministically is stored as a
-// result with status "error" and is not retried.
+// Package compute runs a per-op function over queued ops and stores their
+// results. One SQS batch in, one partial batch response out: a message is
+// reported as failed only when its op failed transiently (the function's
+// error not marked permanent, or the op ran out of time), its result could
+// not be stored (so SQS redelivers it, and redrives it to the DLQ after
+// maxReceiveCount) or its body cannot be decoded. A result refused because
+// the name holds a newer upload's result is superseded: final, counted, and
+// its message answered. An op whose function fails permanently, panics, or
+// returns a value DynamoDB cannot store is stored as a result with status
+// "error" and is not retried.
+//
+// memo's own evaluator is one such function (Expressions); the public
+// package github.com/memohq/memo/fn wraps a user's function into one.
 package compute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,8 +49,45 @@ type ResultWriter interface {
 // write refused with it is final: the message is answered, not retried.
 var ErrSuperseded = errors.New("the name holds a result of a newer upload")
 
+// Op is one op as a Func sees it.
+type Op struct {
+	Name string
+	// Payload is the op's JSON value (memo's expressions are JSON strings).
+	Payload json.RawMessage
+	Batch   string
+	// Index is the op's zero-based position in its batch file.
+	Index int
+	Stamp record.Stamp
+}
+
+// Func computes one op. An error is transient (the message is left for SQS
+// to redeliver, and after maxReceiveCount it waits in the DLQ) unless
+// retry.IsPermanent says it is permanent: then it is stored as the op's
+// error result. ctx ends at the op's time limit or before the invocation's
+// deadline, whichever comes first.
+type Func func(ctx context.Context, op Op) (record.Value, error)
+
 // Evaluator computes one expression. Its errors are deterministic.
 type Evaluator func(expr string) (record.Value, error)
+
+// Expressions is memo's own per-op function: the op is a JSON string
+// holding an expression, and every evaluation error is permanent.
+func Expressions(eval Evaluator) Func {
+	return func(_ context.Context, op Op) (record.Value, error) {
+		var expr string
+		if err := json.Unmarshal(op.Payload, &expr); err != nil {
+			return record.Value{}, retry.Permanent(fmt.Errorf("the op is not an expression string: %w", err))
+		}
+		v, err := eval(expr)
+		return v, retry.Permanent(err)
+	}
+}
+
+// MaxValueBytes bounds a result value's size as DynamoDB counts it
+// (record.Value.StoredSize): an item holds at most 400 KB ("Service,
+// account, and table quotas in Amazon DynamoDB"), and the rest is left for
+// the op, its name and the result's other attributes.
+const MaxValueBytes = 300 * 1024
 
 // Metrics receives compute's counters (CloudWatch EMF in Lambda).
 type Metrics interface {
@@ -62,6 +106,9 @@ type Counts struct {
 	ItemFailures int
 	// WriteCalls counts PutItem calls, Retries the calls that retried one.
 	WriteCalls, Retries int
+	// Transient counts the ops whose function failed transiently or ran
+	// out of time (their messages are among ItemFailures).
+	Transient int
 }
 
 // DefaultConcurrency is the default number of writes in flight per
@@ -70,13 +117,27 @@ type Counts struct {
 // batches are written 25 at a time.
 const DefaultConcurrency = 25
 
+// DefaultOps is the default number of ops computed at once per invocation:
+// a standard SQS batch without a batching window (10 messages).
+const DefaultOps = 10
+
+// DefaultOpTimeout is the default time limit of one op.
+const DefaultOpTimeout = 30 * time.Second
+
 // Config tunes a Service. Zero fields take the defaults.
 type Config struct {
 	Retry retry.Policy
 	// Concurrency is the number of PutItem calls in flight.
 	Concurrency int // default DefaultConcurrency
+	// Ops is the number of ops computed at once (I/O-bound functions
+	// want more than the CPU count).
+	Ops int // default DefaultOps
+	// OpTimeout is the time limit of one op; an op that exceeds it failed
+	// transiently.
+	OpTimeout time.Duration // default DefaultOpTimeout
 	// Margin is kept free before the invocation's deadline so that the
-	// response is returned before Lambda stops the function.
+	// response is returned before Lambda stops the function; the ops stop
+	// two margins before it, leaving one for the writes.
 	Margin  time.Duration // default 1s
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -86,17 +147,23 @@ type Config struct {
 // Service computes ops.
 type Service struct {
 	writer ResultWriter
-	eval   Evaluator
+	fn     Func
 	cfg    Config
 }
 
-// New returns a Service.
-func New(writer ResultWriter, eval Evaluator, cfg Config) *Service {
+// New returns a Service that computes each op with fn.
+func New(writer ResultWriter, fn Func, cfg Config) *Service {
 	if cfg.Retry.Attempts == 0 {
 		cfg.Retry = retry.Default
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Ops <= 0 {
+		cfg.Ops = DefaultOps
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = DefaultOpTimeout
 	}
 	if cfg.Margin == 0 {
 		cfg.Margin = time.Second
@@ -107,13 +174,17 @@ func New(writer ResultWriter, eval Evaluator, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{writer: writer, eval: eval, cfg: cfg}
+	return &Service{writer: writer, fn: fn, cfg: cfg}
 }
 
-// item is one result to write and the messages it answers.
+// item is one op, its result to write and the messages it answers.
 type item struct {
+	msg      record.Message
 	result   record.Result
 	messages []string
+	// transient is set when the op failed transiently: nothing is
+	// written and its messages are left for SQS.
+	transient bool
 }
 
 // Handle is the Lambda handler for an SQS batch. It never fails the whole
@@ -137,13 +208,11 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		defer cancel()
 	}
 
-	now := s.cfg.Now().UTC()
 	items := make([]*item, 0, len(ev.Records))
 	// Copies of one message (same name, batch, op and stamp) share one
-	// write. The stamp is part of the key: the same content uploaded again
-	// has the same batch id and a newer stamp.
+	// computation and one write. The stamp is part of the key: the same
+	// content uploaded again has the same batch id and a newer stamp.
 	same := map[string]*item{}
-	okCount, errCount := 0, 0
 	for _, m := range ev.Records {
 		msg, err := record.DecodeMessage(m.Body)
 		if err != nil {
@@ -156,49 +225,50 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			it.messages = append(it.messages, m.MessageId)
 			continue
 		}
-		res := s.compute(msg, now)
-		if res.Status == record.StatusOK {
-			okCount++
-		} else {
-			errCount++
-		}
-		it := &item{result: res, messages: []string{m.MessageId}}
+		it := &item{msg: msg, messages: []string{m.MessageId}}
 		same[k] = it
 		items = append(items, it)
 	}
 
-	w := s.write(ctx, items)
+	// The ops stop a margin earlier still, so that their results can be
+	// written before the writes' own deadline.
+	opsCtx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		opsCtx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
+		defer cancel()
+	}
+	s.computeAll(opsCtx, items)
+	var c Counts
+	toWrite := items[:0:0]
+	for _, it := range items {
+		switch {
+		case it.transient:
+			c.Transient++
+			for _, id := range it.messages {
+				fail(id)
+			}
+			continue
+		case it.result.Status == record.StatusOK:
+			c.OK++
+		default:
+			c.Error++
+		}
+		toWrite = append(toWrite, it)
+	}
+	w := s.write(ctx, toWrite)
 	for _, it := range w.failed {
 		for _, id := range it.messages {
 			fail(id)
 		}
 	}
-	c := Counts{OK: okCount, Error: errCount, Superseded: w.superseded, ItemFailures: len(resp.BatchItemFailures),
-		WriteCalls: w.calls, Retries: w.retries}
-	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ok", c.OK, "error", c.Error,
+	c.Superseded, c.ItemFailures, c.WriteCalls, c.Retries = w.superseded, len(resp.BatchItemFailures), w.calls, w.retries
+	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ok", c.OK, "error", c.Error, "transient", c.Transient,
 		"superseded", c.Superseded, "item_failures", c.ItemFailures, "write_calls", c.WriteCalls, "retries", c.Retries)
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Computed(c)
 	}
 	return resp, nil
-}
-
-// compute evaluates one op. A panic in the evaluator becomes an error
-// result: a handler never panics out (that would fail the whole batch).
-func (s *Service) compute(msg record.Message, now time.Time) (res record.Result) {
-	res = record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, Stamp: msg.Stamp, ComputedAt: now}
-	defer func() {
-		if p := recover(); p != nil {
-			res.Status, res.Value, res.Error = record.StatusError, nil, fmt.Sprintf("internal error evaluating op: %v", p)
-		}
-	}()
-	v, err := s.eval(msg.Op)
-	if err != nil {
-		res.Status, res.Error = record.StatusError, err.Error()
-		return res
-	}
-	res.Status, res.Value = record.StatusOK, &v
-	return res
 }
 
 // writeStats is what writing one SQS batch's results did.

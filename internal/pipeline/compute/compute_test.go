@@ -68,7 +68,7 @@ func failedIDs(r events.SQSEventResponse) []string {
 
 func TestComputeWritesTypedResultsAndErrors(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, err := svc.Handle(context.Background(), sqsEvent(
 		msg("1_plus_1", "1+1", "b1"), msg("bad", "bad", "b1"), msg("p", "panic", "b1"), msg("y", "yes", "b1"),
 		`{"name": "x"`, // undecodable
@@ -116,7 +116,7 @@ func TestFailedWritesAreRetriedThenReported(t *testing.T) {
 		}
 		return nil
 	}
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(bodies...))
 	if got := failedIDs(resp); fmt.Sprint(got) != "[id-7]" {
 		t.Fatalf("failures %v, want [id-7] (the item never stored)", got)
@@ -138,7 +138,7 @@ func TestPermanentWriteErrorFailsItsMessages(t *testing.T) {
 	table.Fail = func(record.Result) error {
 		return retry.Permanent(errors.New("ResourceNotFoundException"))
 	}
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b"), msg("b", "2", "b")))
 	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1]" {
 		t.Fatalf("failures %v", got)
@@ -150,7 +150,7 @@ func TestPermanentWriteErrorFailsItsMessages(t *testing.T) {
 
 func TestDuplicateNamesInOneBatch(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(
 		stamped("a", "1", "b1", "0001"), stamped("a", "1", "b1", "0001"), // redelivered copy: one write
 		stamped("a", "2", "b2", "0002"), // a newer batch's op of the same name
@@ -184,7 +184,7 @@ func TestTheNewestUploadWinsWhateverTheOrder(t *testing.T) {
 		t.Run(order, func(t *testing.T) {
 			table := inmem.NewTable()
 			m := &counts{}
-			svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+			svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Metrics: m})
 			older := sqsEvent(stamped("x", "1+1", "batches/a.json@e1", "0000000000001-00-batches/a.json@e1"),
 				stamped("y", "5", "batches/a.json@e1", "0000000000001-00-batches/a.json@e1"))
 			newer := sqsEvent(stamped("x", "2+2", "batches/b.json@e2", "0000000000002-00-batches/b.json@e2"))
@@ -219,7 +219,7 @@ func TestTheNewestUploadWinsWhateverTheOrder(t *testing.T) {
 
 func TestMessageWithoutAStampIsOlderThanAnyStamp(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	svc.Handle(context.Background(), sqsEvent(stamped("x", "4", "b2", "0000000000002-00-b2")))
 	svc.Handle(context.Background(), sqsEvent(msg("x", "2", "b1"))) // queued before stamps existed
 	if r := table.Items()["x"]; r.Batch != "b2" {
@@ -243,7 +243,7 @@ func TestSupersededAndFailedInOneBatchGiveAnExactResponse(t *testing.T) {
 		return nil
 	}
 	m := &counts{}
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Metrics: m})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(
 		stamped("old", "1", "b1", "1"), stamped("throttled", "2", "b1", "1"), stamped("fine", "3", "b1", "1")))
 	if got := failedIDs(resp); fmt.Sprint(got) != "[id-1]" {
@@ -256,7 +256,7 @@ func TestSupersededAndFailedInOneBatchGiveAnExactResponse(t *testing.T) {
 
 func TestRedeliveryLeavesTheSameItem(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	ev := sqsEvent(msg("a", "1+2", "b"))
 	for range 3 {
 		if resp, _ := svc.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
@@ -268,7 +268,7 @@ func TestRedeliveryLeavesTheSameItem(t *testing.T) {
 		t.Fatalf("a written %d times for 3 deliveries, want 3 (a redelivery rewrites its item)", len(h))
 	}
 	for _, r := range h[1:] {
-		if r.Name != h[0].Name || r.Op != h[0].Op || r.Status != h[0].Status || *r.Value != *h[0].Value || r.Batch != h[0].Batch {
+		if r.Name != h[0].Name || r.Op != h[0].Op || r.Status != h[0].Status || !r.Value.Equal(*h[0].Value) || r.Batch != h[0].Batch {
 			t.Fatalf("redelivery wrote %+v after %+v", r, h[0])
 		}
 	}
@@ -291,11 +291,11 @@ func (w *deadlineWriter) Put(ctx context.Context, r record.Result) error {
 
 func TestDeadlineLeavesTimeToAnswer(t *testing.T) {
 	w := &deadlineWriter{}
-	svc := compute.New(w, fakeEval, compute.Config{
+	svc := compute.New(w, compute.Expressions(fakeEval), compute.Config{
 		Retry:  retry.Policy{Attempts: 1_000_000, Base: 5 * time.Millisecond, Max: 5 * time.Millisecond},
 		Margin: 500 * time.Millisecond,
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond) // ops stop two margins before, writes one
 	defer cancel()
 	outer, _ := ctx.Deadline()
 	resp, err := svc.Handle(ctx, sqsEvent(msg("a", "1", "b"), msg("b", "2", "b")))
@@ -314,7 +314,7 @@ func TestDeadlineLeavesTimeToAnswer(t *testing.T) {
 }
 
 func TestEmptyMessageIDFailsTheBatch(t *testing.T) {
-	svc := compute.New(inmem.NewTable(), fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(inmem.NewTable(), compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	ev := sqsEvent(msg("a", "1", "b"))
 	ev.Records[0].MessageId = ""
 	if _, err := svc.Handle(context.Background(), ev); err == nil {
@@ -347,7 +347,7 @@ func TestOneWritePerResultWithBoundedConcurrency(t *testing.T) {
 		bodies = append(bodies, msg(fmt.Sprintf("n%d", i), "1", "b"))
 	}
 	w := &gateWriter{}
-	svc := compute.New(w, fakeEval, compute.Config{Retry: noWait})
+	svc := compute.New(w, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(bodies...))
 	if len(resp.BatchItemFailures) != 0 || w.all != 100 {
 		t.Fatalf("failures %d, writes %d, want 0 and 100", len(resp.BatchItemFailures), w.all)
@@ -363,7 +363,7 @@ func TestOneWritePerResultWithBoundedConcurrency(t *testing.T) {
 // with their results never stored: ops lost.
 func TestNoTimeLeftFailsEveryMessage(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Margin: time.Second})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Margin: time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	resp, err := svc.Handle(ctx, sqsEvent(msg("a", "1", "b"), msg("b", "2", "b"), msg("c", "3", "b")))
@@ -387,7 +387,7 @@ func TestWriteAttemptsAreExactlyThePolicys(t *testing.T) {
 		table.Fail = func(record.Result) error { return errors.New("throttled") }
 		p := noWait
 		p.Attempts = attempts
-		svc := compute.New(table, fakeEval, compute.Config{Retry: p})
+		svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: p})
 		resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b")))
 		if got := failedIDs(resp); fmt.Sprint(got) != "[id-0]" {
 			t.Fatalf("attempts=%d: failures %v, want [id-0]", attempts, got)
@@ -412,7 +412,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		return nil
 	}
 	m := &recordMetrics{}
-	svc := compute.New(table, fakeEval, compute.Config{Retry: noWait, Metrics: m})
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Metrics: m})
 	_, err := svc.Handle(context.Background(), sqsEvent(
 		msg("a", "1", "b1"), msg("b", "2", "b1"), msg("c", "bad", "b1"), msg("a", "1", "b1"), `{"name": "x"`,
 	))

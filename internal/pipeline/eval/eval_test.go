@@ -163,7 +163,7 @@ func TestEvaluate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Evaluate(%q): %v", tt.expr, err)
 				}
-				if v != tt.want || math.Signbit(v.Num) != math.Signbit(tt.want.Num) {
+				if !v.Equal(tt.want) || math.Signbit(v.Num) != math.Signbit(tt.want.Num) {
 					t.Fatalf("Evaluate(%q) = %#v, want %#v", tt.expr, v, tt.want)
 				}
 				return
@@ -177,7 +177,7 @@ func TestEvaluate(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("Evaluate(%q): %q does not contain %q", tt.expr, err, tt.msg)
 			}
-			if v != (record.Value{}) {
+			if !v.Equal(record.Value{}) {
 				t.Errorf("Evaluate(%q): error with value %v", tt.expr, v)
 			}
 		})
@@ -446,7 +446,7 @@ func TestRegexOperatorOutsideLiterals(t *testing.T) {
 
 // TestSqrtOfZero: zero is not negative.
 func TestSqrtOfZero(t *testing.T) {
-	if v, err := Evaluate("sqrt(0)"); err != nil || v != record.Number(0) {
+	if v, err := Evaluate("sqrt(0)"); err != nil || !v.Equal(record.Number(0)) {
 		t.Errorf("sqrt(0) = %v, %v", v, err)
 	}
 }
@@ -455,7 +455,7 @@ func TestSqrtOfZero(t *testing.T) {
 // text or as pattern.
 func TestEmptyStringLiteralsInRegexes(t *testing.T) {
 	for expr, want := range map[string]bool{`'' =~ 'a'`: false, `'a' =~ ''`: true, `'' !~ 'a'`: true} {
-		if v, err := Evaluate(expr); err != nil || v != record.Bool(want) {
+		if v, err := Evaluate(expr); err != nil || !v.Equal(record.Bool(want)) {
 			t.Errorf("%s = %v, %v; want %v", expr, v, err, want)
 		}
 	}

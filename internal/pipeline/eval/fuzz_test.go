@@ -58,7 +58,7 @@ func checkEvaluate(t *testing.T, expr string) {
 		t.Errorf("Evaluate(%q): recovered an unexpected panic: %v", expr, panicked)
 	}
 	v2, err2 := Evaluate(expr)
-	if v != v2 || errString(err) != errString(err2) {
+	if !v.Equal(v2) || errString(err) != errString(err2) {
 		t.Errorf("Evaluate(%q) is not deterministic: (%v, %v) then (%v, %v)", expr, v, err, v2, err2)
 	}
 	if err != nil {
@@ -68,7 +68,7 @@ func checkEvaluate(t *testing.T, expr string) {
 		if msg := err.Error(); msg == "" || len(msg) > maxErrorBytes || !utf8.ValidString(msg) {
 			t.Errorf("Evaluate(%q): bad error message %q", expr, msg)
 		}
-		if v != (record.Value{}) {
+		if !v.Equal(record.Value{}) {
 			t.Errorf("Evaluate(%q): error %v with a value %v", expr, err, v)
 		}
 		return
@@ -155,7 +155,7 @@ func compareFastSlow(t *testing.T, expr string) (compared bool) {
 	}
 	fv, ferr := fr.finish()
 	sv, serr := finishRaw(raw)
-	if fv != sv || classOf(ferr) != classOf(serr) {
+	if !fv.Equal(sv) || classOf(ferr) != classOf(serr) {
 		t.Fatalf("%q: typed results differ: fast (%v, %v), govaluate (%v, %v)", expr, fv, ferr, sv, serr)
 	}
 	// Error texts: identical, except that where the fast path knows why a

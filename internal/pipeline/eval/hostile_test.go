@@ -117,7 +117,7 @@ func TestHostile(t *testing.T) {
 				if err := json.Unmarshal(c.Result, &want); err != nil || want.Kind == "" {
 					t.Fatalf("%s: bad expected result %s: %v", c.Case, c.Result, err)
 				}
-				if v != want || (v.Kind == record.KindNumber && math.Float64bits(v.Num) != math.Float64bits(want.Num)) {
+				if !v.Equal(want) || (v.Kind == record.KindNumber && math.Float64bits(v.Num) != math.Float64bits(want.Num)) {
 					t.Fatalf("%s: got %v (%s), want %v (%s)", c.Case, v, v.Kind, want, want.Kind)
 				}
 			case record.StatusError:

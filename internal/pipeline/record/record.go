@@ -81,15 +81,23 @@ const (
 	KindNumber Kind = "number"
 	KindBool   Kind = "bool"
 	KindString Kind = "string"
+	// KindNull, KindList and KindMap are the JSON values a user's function
+	// can return besides numbers, booleans and strings (value.go).
+	KindNull Kind = "null"
+	KindList Kind = "list"
+	KindMap  Kind = "map"
 )
 
-// Value is a typed result value. Exactly one of Num, Bool, Str is meaningful,
-// chosen by Kind. Num is always finite and within DynamoDB's number range.
+// Value is a typed result value: any JSON value. The fields meaningful are
+// chosen by Kind (Num, Bool, Str, List or Map; none for null). Num is
+// always finite; Check says whether DynamoDB can store the value.
 type Value struct {
 	Kind Kind
 	Num  float64
 	Bool bool
 	Str  string
+	List []Value
+	Map  map[string]Value
 }
 
 // Number, Bool and String build values.
@@ -112,6 +120,9 @@ func (v Value) String() string {
 	case KindString:
 		b, _ := json.Marshal(v.Str)
 		return string(b)
+	case KindNull, KindList, KindMap:
+		b, _ := v.MarshalJSON()
+		return string(b)
 	}
 	return ""
 }
@@ -132,17 +143,25 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		return json.Marshal(v.Bool)
 	case KindString:
 		return json.Marshal(v.Str)
+	case KindList, KindMap:
+		return v.appendJSON(nil)
 	}
 	return []byte("null"), nil
 }
 
-// UnmarshalJSON decodes a JSON number, boolean or string.
+// UnmarshalJSON decodes any JSON value (ParseJSON's rules).
 func (v *Value) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return errors.New("empty value")
 	}
 	switch {
+	case b[0] == '[' || b[0] == '{':
+		p, err := ParseJSON(b)
+		if err != nil {
+			return err
+		}
+		*v = p
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -152,7 +171,7 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("true")), bytes.Equal(b, []byte("false")):
 		*v = Bool(b[0] == 't')
 	case bytes.Equal(b, []byte("null")):
-		*v = Value{}
+		*v = Null()
 	default:
 		var f float64
 		if err := json.Unmarshal(b, &f); err != nil {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // sqsAllowed is SQS's rule for message bodies.
@@ -67,6 +70,9 @@ func TestValueJSONAndText(t *testing.T) {
 		{Number(-3.25), `-3.25`, `-3.25`},
 		{Bool(true), `true`, `true`},
 		{String("a\"b"), `"a\"b"`, `"a\"b"`},
+		{Null(), `null`, `null`},
+		{List(Number(1), String("x"), List()), `[1,"x",[]]`, `[1,"x",[]]`},
+		{Map(map[string]Value{"b": Bool(false), "a": Map(map[string]Value{})}), `{"a":{},"b":false}`, `{"a":{},"b":false}`},
 	} {
 		b, err := json.Marshal(c.v)
 		if err != nil || string(b) != c.json {
@@ -76,7 +82,7 @@ func TestValueJSONAndText(t *testing.T) {
 			t.Errorf("%+v: text %s, want %s", c.v, c.v.String(), c.text)
 		}
 		var back Value
-		if err := json.Unmarshal(b, &back); err != nil || back != c.v {
+		if err := json.Unmarshal(b, &back); err != nil || !cmp.Equal(back, c.v, cmpopts.EquateEmpty()) {
 			t.Errorf("%s: decoded %+v (%v)", b, back, err)
 		}
 	}
