@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
@@ -38,6 +40,14 @@ up (exit 1) once nothing has moved for --stall.
 
   memo local --batch examples/work.json
 
+With --function DIR it builds the Go main package in DIR (a function written
+with github.com/memohq/memo/fn) for linux/amd64 and runs it as the compute
+function under aws-lambda-rie, one process per poller, fed by the same
+event source mapping; --env K=V adds to its environment, and --faults
+reaches its own S3, SQS and DynamoDB calls too:
+
+  memo local --function examples/functions/checksum --env OBJECTS_BUCKET=B --batch FILE
+
 The twin starts moto_server on a free loopback port unless --endpoint names
 a running emulator. Install moto with: pip install "moto[server]"`,
 		declare: declareLocal,
@@ -55,6 +65,10 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	chunkOps := fs.Int("split-chunk-ops", local.DefaultChunkOps, "the most ops of one chunk of a batch (Terraform's split_chunk_ops): small values make small batches run as many chunks")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
+	function := fs.String("function", "", "build the Go main package in this directory and run it as the compute function under aws-lambda-rie")
+	var fnEnv envFlag
+	fs.Var(&fnEnv, "env", "with --function: K=V added to the function's environment (repeatable)")
+	rie := fs.String("rie", "", "with --function: the aws-lambda-rie binary (default: from PATH, else bin/aws-lambda-rie)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)
@@ -68,9 +82,13 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if *faultRate < 0 || *faultRate > 1 {
 			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
 		}
+		if *function == "" && (len(fnEnv) > 0 || *rie != "") {
+			return usageErr("--env and --rie go with --function")
+		}
 		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
+		var inj *faults.Injector
 		if *faultRate > 0 {
-			inj := faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
+			inj = faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
 			defer func() { fmt.Fprintf(env.stderr, "faults injected: %d %v\n", inj.Stats().Total(), inj.Stats().ByKind()) }()
 		}
@@ -81,6 +99,13 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			}
 			defer f.Close()
 			opts.Log = f
+		}
+		if *function != "" {
+			stop, err := userFunction(ctx, &opts, *function, *rie, fnEnv, inj)
+			if err != nil {
+				return err
+			}
+			defer stop()
 		}
 		if *batchFile != "" {
 			if _, err := os.Stat(*batchFile); err != nil {
@@ -137,6 +162,56 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	}
 	_ = start
 	return batchExit(rec)
+}
+
+// userFunction builds the function in dir and sets opts to run it as the
+// compute function under aws-lambda-rie. stop ends its processes.
+func userFunction(ctx context.Context, opts *local.Options, dir, rie string, env []string, inj *faults.Injector) (stop func(), err error) {
+	if rie == "" {
+		if rie, err = exec.LookPath("aws-lambda-rie"); err != nil {
+			rie = filepath.Join("bin", "aws-lambda-rie")
+		}
+	}
+	if _, err := os.Stat(rie); err != nil {
+		return nil, usageErr("--rie: %v (install aws-lambda-rie, or run make bin/aws-lambda-rie)", err)
+	}
+	tmp, err := os.MkdirTemp("", "memo-function-")
+	if err != nil {
+		return nil, err
+	}
+	bootstrap, err := local.BuildFunction(ctx, dir, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	var pool *local.RIEPool
+	cf := local.ComputeFunction{RIE: rie, Bootstrap: bootstrap, Env: env, Log: opts.Log}
+	if inj != nil {
+		cf.Wrap = inj.Handler
+	}
+	opts.Compute = func(p local.Provisioned, s local.Settings) (local.Invoker, error) {
+		pool, err = cf.Start(ctx, p, s)
+		return pool, err
+	}
+	return func() {
+		if pool != nil {
+			pool.Stop()
+		}
+		os.RemoveAll(tmp)
+	}, nil
+}
+
+// envFlag collects repeated K=V flags.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+
+func (e *envFlag) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: want K=V", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func firstNonEmpty(a, b string) string {

@@ -31,6 +31,10 @@ type Options struct {
 	// functions (for example binaries under aws-lambda-rie); by default
 	// the production handlers run in this process.
 	Functions func(p Provisioned) (splitter, compute Invoker, err error)
+	// Compute, when set (and Functions is not), returns the invoker of
+	// the compute function (a user's function under aws-lambda-rie:
+	// ComputeFunction); the splitter runs in this process.
+	Compute func(p Provisioned, s Settings) (Invoker, error)
 	// Log receives the twin's and the in-process functions' logs (JSON);
 	// nil discards them.
 	Log io.Writer
@@ -113,8 +117,16 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace,
 			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps},
 			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Invoke)
-		comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, Workspace: t.Workspace},
-			app.Logger(logw, slog.LevelInfo, "compute"), nil).Handle)
+		if o.Compute != nil {
+			comp, err = o.Compute(t.Provisioned, t.Settings)
+			if err != nil {
+				t.Stop()
+				return nil, err
+			}
+		} else {
+			comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, Workspace: t.Workspace},
+				app.Logger(logw, slog.LevelInfo, "compute"), nil).Handle)
+		}
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())

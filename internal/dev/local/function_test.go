@@ -1,0 +1,196 @@
+package local_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/faults"
+	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+// repoRoot is the module's root (this file is internal/dev/local/…).
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// functionOps is the size of the checksum run: MEMO_FUNCTION_OPS, or a
+// modest default (moto is slow on a shared machine).
+func functionOps(t *testing.T) int {
+	if v := os.Getenv("MEMO_FUNCTION_OPS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("MEMO_FUNCTION_OPS=%q", v)
+		}
+		return n
+	}
+	return 300
+}
+
+// TestUserFunctionOnTheTwin runs examples/functions/checksum, built and run
+// under aws-lambda-rie as memo local --function does, over objects in the
+// twin's bucket: every value right, missing objects as error results,
+// lost=0; with faults in the pipeline and in the function's own calls too.
+func TestUserFunctionOnTheTwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	localtest.RequireMoto(t)
+	root := repoRoot(t)
+	rie := filepath.Join(root, "bin", "aws-lambda-rie")
+	if _, err := os.Stat(rie); err != nil {
+		t.Skipf("no aws-lambda-rie (make bin/aws-lambda-rie): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	bootstrap, err := local.BuildFunction(ctx, filepath.Join(root, "examples", "functions", "checksum"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rate := range []float64{0, 0.1} {
+		t.Run(fmt.Sprintf("faults=%v", rate), func(t *testing.T) {
+			runChecksum(t, ctx, rie, bootstrap, rate, functionOps(t))
+		})
+	}
+}
+
+func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate float64, n int) {
+	const missing = 10
+	logPath := filepath.Join(t.TempDir(), "twin.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			lines := strings.Split(string(b), "\n")
+			t.Logf("end of the twin's log:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
+	var pool *local.RIEPool
+	cf := local.ComputeFunction{RIE: rie, Bootstrap: bootstrap, Log: logf}
+	// A short visibility timeout: a message left for SQS comes back in
+	// seconds, not 6 x 30 s.
+	opts := local.Options{Log: logf, Settings: local.Settings{Pollers: 2, ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second}}
+	var inj *faults.Injector
+	if rate > 0 {
+		inj = faults.New(faults.Config{Rate: rate, Seed: 7})
+		opts.APIOptions = append(opts.APIOptions, inj.APIOption)
+		cf.Wrap = inj.Handler
+	}
+	var mu sync.Mutex
+	opts.Compute = func(p local.Provisioned, s local.Settings) (local.Invoker, error) {
+		// The objects are in the twin's own bucket, under objects/.
+		cf.Env = []string{"OBJECTS_BUCKET=" + p.Bucket}
+		mu.Lock()
+		defer mu.Unlock()
+		pool, err = cf.Start(ctx, p, s)
+		return pool, err
+	}
+	twin := localtest.StartTwin(t, opts)
+	t.Cleanup(func() {
+		if pool != nil {
+			pool.Stop()
+		}
+	})
+	// Objects and the batch go in without faults: the run is under test.
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: twin.Endpoint(), Region: twin.Region, StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := awsconfig.S3(cfg)
+	want := map[string]string{}
+	var batch strings.Builder
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		key := fmt.Sprintf("objects/%04d.bin", i)
+		body := []byte(strings.Repeat(strconv.Itoa(i), 1+i%50))
+		sum := sha256.Sum256(body)
+		name := fmt.Sprintf("obj_%04d", i)
+		want[name] = fmt.Sprintf(`{"bytes":%d,"sha256":"%s"}`, len(body), hex.EncodeToString(sum[:]))
+		fmt.Fprintf(&batch, `{"name": %q, "op": %q}`+"\n", name, key)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(twin.Bucket), Key: aws.String(key), Body: strings.NewReader(string(body))}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range missing {
+		name := fmt.Sprintf("gone_%02d", i)
+		key := fmt.Sprintf("objects/missing-%02d.bin", i)
+		want[name] = fmt.Sprintf("error s3://%s/%s does not exist", twin.Bucket, key)
+		fmt.Fprintf(&batch, `{"name": %q, "op": %q}`+"\n", name, key)
+	}
+	file := filepath.Join(t.TempDir(), "checksums.jsonl")
+	if err := os.WriteFile(file, []byte(batch.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := workspace.New(cfg, twin.Resources)
+	start := time.Now()
+	up, err := c.Objects.UploadFile(ctx, c.Res.Bucket, naming.BatchPrefix+"checksums.jsonl", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := naming.BatchID(up.Key, up.ETag)
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer wcancel()
+	rec, err := c.Wait(wctx, id, workspace.WaitOptions{Idle: twin.Idle})
+	if err != nil {
+		t.Fatalf("wait: %v (%s)", err, rec.Line())
+	}
+	t.Logf("%s in %v; invocations=%d item failures=%d; faults %v", rec.Line(), time.Since(start).Round(time.Millisecond),
+		twin.Stats.Invocations.Load(), twin.Stats.ItemFailures.Load(), func() any {
+			if inj == nil {
+				return "none"
+			}
+			return inj.Stats().ByKind()
+		}())
+	if rec.Lost != 0 || rec.OK != n || rec.Error != missing || rec.Total != n+missing {
+		t.Fatalf("not reconciled: %s, want ok=%d error=%d lost=0", rec.Line(), n, missing)
+	}
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	got, err := c.Table.Get(ctx, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		r := got[name]
+		g := "error " + r.Error
+		if r.Status == record.StatusOK {
+			g = r.Value.String()
+		}
+		if g != w {
+			t.Errorf("%s = %s, want %s", name, g, w)
+		}
+	}
+	if rate > 0 && inj.Stats().Total() == 0 {
+		t.Error("no fault was injected")
+	}
+}
