@@ -14,7 +14,7 @@ module "pipeline" {
 
   workspace    = terraform.workspace
   splitter_zip = "${local.artifacts_dir}/splitter.zip"
-  compute_zip  = "${local.artifacts_dir}/compute.zip"
+  compute_zip  = var.compute_zip == null ? "${local.artifacts_dir}/compute.zip" : var.compute_zip
 
   splitter_memory_mb                = var.splitter_memory_mb
   compute_memory_mb                 = var.compute_memory_mb
@@ -43,4 +43,7 @@ module "pipeline" {
   create_alarm_topic                = var.create_alarm_topic
   alarm_actions                     = var.alarm_actions
   oldest_message_alarm_seconds      = var.oldest_message_alarm_seconds
+  compute_environment               = var.compute_environment
+  compute_policy_statements         = var.compute_policy_statements
+  allow_wildcard_actions            = var.allow_wildcard_actions
 }

@@ -31,6 +31,39 @@ variable "artifacts_dir" {
   default     = null
 }
 
+variable "compute_zip" {
+  description = "The compute function's deployment package: a zip holding one linux/arm64 executable named bootstrap, built from a Go main that calls fn.Start (github.com/memohq/memo/fn); null means memo's own evaluator, compute.zip in artifacts_dir."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.compute_zip == null || endswith(coalesce(var.compute_zip, "x.zip"), ".zip")
+    error_message = "compute_zip must be a .zip file."
+  }
+}
+
+variable "compute_environment" {
+  description = "Environment variables added to the compute function (a user's function's own settings, e.g. OBJECTS_BUCKET). Names starting with MEMO_ or AWS_ are refused."
+  type        = map(string)
+  default     = {}
+}
+
+variable "compute_policy_statements" {
+  description = "IAM statements (Allow: sid, actions, resources) added to the compute function's role in a policy of their own, for a user's function to reach its own resources. memo's own statements are unchanged. A wildcard action needs allow_wildcard_actions = true."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = []
+}
+
+variable "allow_wildcard_actions" {
+  description = "Let compute_policy_statements grant actions with a wildcard (s3:Get*): off by default, so that a broad grant is a decision written down."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to every resource, besides Project, Workspace and ManagedBy."
   type        = map(string)

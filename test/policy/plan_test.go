@@ -52,6 +52,25 @@ var planSpecs = map[string]offline.Plan{
 		Vars: []string{"alarm_actions=" + arnList(5), "create_alarm_topic=true"}},
 	"alarm-actions-4-and-topic": {Name: "alarm-actions-4-and-topic", Workspace: testWorkspace,
 		Vars: []string{"alarm_actions=" + arnList(4), "create_alarm_topic=true"}},
+	// A user's function (examples/functions/checksum): its settings and its
+	// own statements; a wildcard action only with the explicit flag.
+	"no-function":                    {Name: "no-function", Workspace: testWorkspace},
+	"user-function":                  {Name: "user-function", Workspace: testWorkspace, Vars: userFunctionVars("s3:GetObject", "s3:ListBucket")},
+	"user-function-wildcard":         {Name: "user-function-wildcard", Workspace: testWorkspace, Vars: userFunctionVars("s3:Get*")},
+	"user-function-wildcard-allowed": {Name: "user-function-wildcard-allowed", Workspace: testWorkspace, Vars: append(userFunctionVars("s3:Get*"), "allow_wildcard_actions=true")},
+}
+
+// userFunctionVars are the variables of a deployment of the checksum
+// example with the given actions on its bucket.
+func userFunctionVars(actions ...string) []string {
+	var as []string
+	for _, a := range actions {
+		as = append(as, fmt.Sprintf("%q", a))
+	}
+	return []string{
+		`compute_environment={OBJECTS_BUCKET="photos"}`,
+		`compute_policy_statements=[{sid="ReadPhotos",actions=[` + strings.Join(as, ",") + `],resources=["arn:aws:s3:::photos","arn:aws:s3:::photos/*"]}]`,
+	}
 }
 
 func testdata(name string) string {

@@ -36,6 +36,8 @@ type breakage struct {
 }
 
 var breakages = []breakage{
+	{"user-function", "wildcard actions without the flag", "modules/pipeline/iam.tf",
+		"condition     = var.allow_wildcard_actions || alltrue(", "condition     = true || alltrue("},
 	{"warm-throughput", "index not warmed", "modules/pipeline/storage.tf",
 		"      dynamic \"warm_throughput\" {\n        for_each = var.warm_throughput == null ? [] : [var.warm_throughput]", "      dynamic \"warm_throughput\" {\n        for_each = []"},
 	{"warm-throughput", "table warmed by default", "modules/pipeline/storage.tf",

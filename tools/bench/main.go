@@ -111,6 +111,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
 	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
 	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
+	p.Figure("fn_plumbing_us_per_op", micro["FnNoop"].Metrics["ns/fnop"]/1000, nil,
+		"fn's plumbing per op around a function that returns a small map at once: decode, time limit, value check, a write to a table that stores nothing (100-message events); "+runs("FnNoop"))
 
 	// 1b. Chunks in flight, with a simulated 20 ms SQS call (every core).
 	scaling, err := measure.RunChunkScaling(ctx, o.goCmd, o.root, logw)

@@ -137,7 +137,9 @@ func newSplitter(objs splitter.Objects, queue splitter.Queue, chunks splitter.Ch
 // NewCompute builds the compute service around memo's evaluator. metrics
 // may be nil.
 func NewCompute(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics io.Writer) *compute.Service {
-	return NewComputeFunc(cfg, env, logger, metrics, compute.Expressions(eval.Evaluate), compute.Config{})
+	// memo's evaluator is CPU-bound and takes microseconds: one op at a
+	// time, as lambda/compute runs it.
+	return NewComputeFunc(cfg, env, logger, metrics, compute.Expressions(eval.Evaluate), compute.Config{Ops: 1})
 }
 
 // NewComputeFunc builds the compute service around a per-op function

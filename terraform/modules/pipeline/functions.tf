@@ -72,12 +72,13 @@ resource "aws_lambda_function" "compute" {
   memory_size      = var.compute_memory_mb
   timeout          = var.compute_timeout_seconds
 
+  # The user's function's own settings, then memo's (which win).
   environment {
-    variables = {
+    variables = merge(var.compute_environment, {
       MEMO_TABLE     = aws_dynamodb_table.results.name
       MEMO_WORKSPACE = var.workspace
       MEMO_LOG_LEVEL = var.log_level
-    }
+    })
   }
 
   logging_config {
@@ -91,7 +92,7 @@ resource "aws_lambda_function" "compute" {
     mode = var.xray_tracing ? "Active" : "PassThrough"
   }
 
-  depends_on = [aws_iam_role_policy.compute]
+  depends_on = [aws_iam_role_policy.compute, aws_iam_role_policy.compute_function]
 }
 
 # S3 may invoke the splitter, for this bucket in this account only.

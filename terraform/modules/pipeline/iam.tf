@@ -118,3 +118,30 @@ resource "aws_iam_role_policy" "compute" {
   role   = aws_iam_role.compute.id
   policy = data.aws_iam_policy_document.compute.json
 }
+
+# A user's function reaches its own resources (var.compute_policy_statements)
+# through a policy of its own: memo's statements above stay as they are.
+data "aws_iam_policy_document" "compute_function" {
+  dynamic "statement" {
+    for_each = var.compute_policy_statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "compute_function" {
+  count  = length(var.compute_policy_statements) > 0 ? 1 : 0
+  name   = "${local.names.compute}-function"
+  role   = aws_iam_role.compute.id
+  policy = data.aws_iam_policy_document.compute_function.json
+
+  lifecycle {
+    precondition {
+      condition     = var.allow_wildcard_actions || alltrue([for s in var.compute_policy_statements : alltrue([for a in s.actions : !strcontains(a, "*")])])
+      error_message = "compute_policy_statements grants an action with a wildcard (*): list the actions the function needs, or set allow_wildcard_actions = true."
+    }
+  }
+}

@@ -313,3 +313,37 @@ variable "warm_throughput" {
     error_message = "warm_throughput needs whole numbers of at least 12000 read_units_per_second and 4000 write_units_per_second: what a new on-demand table has (warm throughput can only be raised)."
   }
 }
+
+variable "compute_environment" {
+  description = "Environment variables added to the compute function (a user's function reads its own settings here, e.g. OBJECTS_BUCKET). Names starting with MEMO_ or AWS_ are memo's and Lambda's and are refused."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.compute_environment) : !startswith(k, "MEMO_") && !startswith(k, "AWS_")])
+    error_message = "compute_environment may not set MEMO_* (memo's settings) or AWS_* (Lambda's reserved) variables."
+  }
+}
+
+variable "compute_policy_statements" {
+  description = "IAM statements (Allow) added to the compute function's role in a policy of their own, for a user's function to reach its own resources: sid, actions and resources, each action service:Action. memo's own statements are unchanged. An action with a wildcard (*) needs allow_wildcard_actions = true."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([for s in var.compute_policy_statements :
+      can(regex("^[A-Za-z0-9]+$", s.sid)) && length(s.actions) > 0 && length(s.resources) > 0 &&
+    alltrue([for a in s.actions : can(regex("^[a-z0-9-]+:[A-Za-z0-9*]+$", a))])])
+    error_message = "Each compute_policy_statements entry needs an alphanumeric sid, at least one action of the form service:Action and at least one resource."
+  }
+}
+
+variable "allow_wildcard_actions" {
+  description = "Let compute_policy_statements grant actions with a wildcard (s3:Get*, s3:*): off by default, so that a broad grant to the compute function is a decision written down."
+  type        = bool
+  default     = false
+}

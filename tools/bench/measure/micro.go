@@ -12,7 +12,7 @@ import (
 )
 
 // MicroPackages hold the microbenchmarks `make bench` runs.
-var MicroPackages = []string{"./internal/pipeline/batch", "./internal/pipeline/eval", "./internal/pipeline/splitter", "./internal/pipeline/compute"}
+var MicroPackages = []string{"./internal/pipeline/batch", "./internal/pipeline/eval", "./internal/pipeline/splitter", "./internal/pipeline/compute", "./fn"}
 
 // MicroBenchmarks are the benchmarks run, by name, with their package:
 // memo's code beside its bare baseline.
@@ -30,6 +30,8 @@ var MicroBenchmarks = []string{
 	"Split", "SplitBareDecode", "Plan",
 	// internal/pipeline/compute: the handler against an in-memory table.
 	"Compute", "ComputeBareGovaluate",
+	// fn: the plumbing around a user's function that returns at once.
+	"FnNoop",
 }
 
 // Result is one benchmark's best run: its metrics by unit ("ns/op",
