@@ -67,17 +67,17 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	// A read that fails part way (after the SDK's own retries) is tried
 	// again here: a batch must not depend on its trigger's retries alone
 	// to get a report.
-	var (
-		plan record.Plan
-		err  error
-	)
-	for attempt := 1; ; attempt++ {
+	var plan record.Plan
+	err := s.readPolicy().Do(ctx, func(attempt int) (err error) {
 		plan, err = s.plan(ctx, ref, format, rep)
-		if err == nil || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
-			break
+		if err != nil && !retryableRead(err) {
+			return retry.Permanent(err)
 		}
-		log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
-	}
+		if err != nil && attempt < readAttempts {
+			log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
+		}
+		return err
+	})
 	if err != nil {
 		var (
 			se  *batch.SyntaxError
@@ -206,6 +206,14 @@ func (s *Service) finish(ctx context.Context, p *record.Plan, stats sendStats) (
 
 // readAttempts bounds the tries of each read of the object when it fails.
 const readAttempts = 3
+
+// readPolicy is memo's retry policy with readAttempts tries: a read that
+// fails part way is tried again a few times, not the policy's many.
+func (s *Service) readPolicy() retry.Policy {
+	p := s.cfg.Retry
+	p.Attempts = readAttempts
+	return p
+}
 
 // errRead marks a failure to read the batch object (rather than to send).
 var errRead = errors.New("reading the batch")
