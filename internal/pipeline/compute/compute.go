@@ -3,8 +3,9 @@
 // only when its result could not be stored (so SQS redelivers it, and
 // redrives it to the DLQ after maxReceiveCount) or its body cannot be
 // decoded. A result refused because the name holds a newer upload's result
-// is superseded: final, counted, and its message answered. An op whose expression fails deterministically is stored as a
-// result with status "error" and is not retried.
+// is superseded: final, counted, and its message answered. An op whose
+// expression fails deterministically is stored as a result with status
+// "error" and is not retried.
 package compute
 
 import (
