@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
@@ -152,7 +151,6 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 		return err
 	}
 	id := naming.BatchID(up.Key, up.ETag)
-	start := time.Now()
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())
@@ -160,7 +158,6 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err := printBatch(ctx, env, c, rec, format); err != nil {
 		return err
 	}
-	_ = start
 	return batchExit(rec)
 }
 
@@ -212,11 +209,4 @@ func (e *envFlag) Set(v string) error {
 	}
 	*e = append(*e, v)
 	return nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
