@@ -4,24 +4,29 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/memohq/memo/internal/aws/app"
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -192,5 +197,49 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 	}
 	if rate > 0 && inj.Stats().Total() == 0 {
 		t.Error("no fault was injected")
+	}
+}
+
+// TestAlwaysTransientFunctionLandsInTheDLQ: a function whose every call
+// fails transiently leaves its messages for SQS, which moves them to the DLQ
+// after maxReceiveCount receives; memo status counts them as dlq, not lost.
+func TestAlwaysTransientFunctionLandsInTheDLQ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	var calls atomic.Int64
+	failing := func(context.Context, compute.Op) (record.Value, error) {
+		calls.Add(1)
+		return record.Value{}, errors.New("the service is down")
+	}
+	twin := localtest.StartTwin(t, local.Options{
+		Settings: local.Settings{VisibilityTimeout: 2 * time.Second, ComputeTimeout: 2 * time.Second, MaxReceiveCount: 2, BatchingWindow: 200 * time.Millisecond},
+		Compute: func(p local.Provisioned, _ local.Settings) (local.Invoker, error) {
+			cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{Endpoint: p.Endpoint, Region: p.Region, StaticCredentials: true})
+			if err != nil {
+				return nil, err
+			}
+			return local.NewInProcess(app.NewComputeFunc(cfg, app.ComputeEnv{Table: p.Table, Workspace: p.Workspace},
+				slog.New(slog.DiscardHandler), nil, failing, compute.Config{}).Handle), nil
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := twin.Client()
+	file := filepath.Join(t.TempDir(), "down.json")
+	if err := os.WriteFile(file, []byte(`{"ops": [{"name": "t_a", "op": "a"}, {"name": "t_b", "op": "b"}, {"name": "t_c", "op": "c"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := upload(t, ctx, c, file)
+	eventually(t, time.Minute, "3 messages in the DLQ", func() (bool, string) {
+		dv, dnv := depth(t, ctx, c, c.Res.DLQURL)
+		return dv == 3 && dnv == 0, fmt.Sprintf("dlq visible=%d in flight=%d", dv, dnv)
+	})
+	rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle})
+	if err != nil || !rec.Settled() || rec.Total != 3 || rec.DLQ != 3 || rec.Lost != 0 || rec.OK+rec.Error != 0 {
+		t.Fatalf("want total=3 dlq=3 lost=0: %s (%v)", rec.Line(), err)
+	}
+	if n := calls.Load(); n < 6 {
+		t.Errorf("the function ran %d times, want at least maxReceiveCount=2 per op", n)
 	}
 }

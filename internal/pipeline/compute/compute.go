@@ -137,7 +137,7 @@ type Config struct {
 	OpTimeout time.Duration // default DefaultOpTimeout
 	// Margin is kept free before the invocation's deadline so that the
 	// response is returned before Lambda stops the function; the ops stop
-	// two margins before it, leaving one for the writes.
+	// up to a margin before that, leaving it for the writes.
 	Margin  time.Duration // default 1s
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -227,9 +227,10 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		items = append(items, it)
 	}
 
-	// The ops stop a margin earlier still, so that their results can be
-	// written before the writes' own deadline.
-	opsCtx, opsCancel := retry.BeforeDeadline(ctx, s.cfg.Margin)
+	// The ops stop earlier still, so that their results can be written
+	// before the writes' own deadline: a margin, or half the time left
+	// when that is shorter (a short function timeout still runs ops).
+	opsCtx, opsCancel := retry.BeforeDeadline(ctx, s.writeReserve(ctx))
 	defer opsCancel()
 	s.computeAll(opsCtx, items)
 	var c Counts
@@ -262,6 +263,15 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		s.cfg.Metrics.Computed(c)
 	}
 	return resp, nil
+}
+
+// writeReserve is the time kept for the writes after the ops stop.
+func (s *Service) writeReserve(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return min(s.cfg.Margin, time.Until(dl)/2)
 }
 
 // writeStats is what writing one SQS batch's results did.
