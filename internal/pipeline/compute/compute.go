@@ -14,6 +14,7 @@
 package compute
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,9 @@ type Evaluator func(expr string) (record.Value, error)
 func Expressions(eval Evaluator) Func {
 	return func(_ context.Context, op Op) (record.Value, error) {
 		var expr string
-		if err := json.Unmarshal(op.Payload, &expr); err != nil {
+		if p := op.Payload; len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' && !bytes.ContainsAny(p[1:len(p)-1], `"\\`) {
+			expr = string(p[1 : len(p)-1]) // no escape to undo
+		} else if err := json.Unmarshal(op.Payload, &expr); err != nil {
 			return record.Value{}, retry.Permanent(fmt.Errorf("the op is not an expression string: %w", err))
 		}
 		v, err := eval(expr)

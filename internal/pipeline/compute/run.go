@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"sync"
 
@@ -46,7 +47,7 @@ type outcome struct {
 // computeOne computes one item's op.
 func (s *Service) computeOne(ctx context.Context, it *item) {
 	msg := it.msg
-	payload, err := json.Marshal(msg.Op)
+	payload, err := jsonString(msg.Op)
 	if err != nil {
 		it.result = record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, Stamp: msg.Stamp, Status: record.StatusError, Error: err.Error()}
 		return
@@ -64,9 +65,11 @@ func (s *Service) computeOne(ctx context.Context, it *item) {
 // retried) instead of holding the invocation past its deadline.
 func (s *Service) Compute(ctx context.Context, op Op) (res record.Result, transient bool) {
 	res = record.Result{Name: op.Name, Op: string(op.Payload), Batch: op.Batch, Stamp: op.Stamp}
-	log := s.cfg.Logger.With("name", op.Name, "batch", op.Batch)
+	// Every line about an op carries its name and batch (built only when
+	// a line is written: most ops write none).
+	log := func() *slog.Logger { return s.cfg.Logger.With("name", op.Name, "batch", op.Batch) }
 	if err := ctx.Err(); err != nil {
-		log.Warn("op not started: the invocation's deadline is near; its message is left for SQS", "error", err)
+		log().Warn("op not started: the invocation's deadline is near; its message is left for SQS", "error", err)
 		res.Error = "not started: " + err.Error()
 		return res, true
 	}
@@ -98,21 +101,21 @@ func (s *Service) Compute(ctx context.Context, op Op) (res record.Result, transi
 	switch {
 	case o.panic != nil:
 		// A panic is a bug of the function: retrying would panic again.
-		log.Error("op panicked", "panic", fmt.Sprint(o.panic), "stack", string(o.stack))
+		log().Error("op panicked", "panic", fmt.Sprint(o.panic), "stack", string(o.stack))
 		res.Status, res.Error = record.StatusError, fmt.Sprintf("internal error computing op: %v", o.panic)
 	case o.err != nil && retry.IsPermanent(o.err):
-		log.Debug("op failed permanently", "error", o.err)
+		log().Debug("op failed permanently", "error", o.err)
 		res.Status, res.Error = record.StatusError, o.err.Error()
 	case o.err != nil:
 		res.Error = o.err.Error()
 		if errors.Is(o.err, context.DeadlineExceeded) && opCtx.Err() != nil {
 			res.Error = fmt.Sprintf("the op ran out of time (limit %s, or the invocation's deadline): %v", s.cfg.OpTimeout, o.err)
 		}
-		log.Warn("op failed transiently; its message is left for SQS", "error", res.Error)
+		log().Warn("op failed transiently; its message is left for SQS", "error", res.Error)
 		return res, true
 	default:
 		if err := storable(o.v); err != nil {
-			log.Info("op's value cannot be stored", "error", err)
+			log().Info("op's value cannot be stored", "error", err)
 			res.Status, res.Error = record.StatusError, err.Error()
 			return res, false
 		}
@@ -120,6 +123,18 @@ func (s *Service) Compute(ctx context.Context, op Op) (res record.Result, transi
 		res.Status, res.Value = record.StatusOK, &v
 	}
 	return res, false
+}
+
+// jsonString is s as a JSON string: without a copy through encoding/json
+// for the common string that needs no escape.
+func jsonString(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return json.Marshal(s)
+		}
+	}
+	b := make([]byte, 0, len(s)+2)
+	return append(append(append(b, '"'), s...), '"'), nil
 }
 
 // storable says why DynamoDB cannot store a result value, or nil.

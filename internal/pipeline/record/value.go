@@ -163,9 +163,17 @@ func (v Value) StoredSize() int {
 }
 
 func numberSize(f float64) int {
-	s := strconv.FormatFloat(math.Abs(f), 'e', -1, 64)
-	mant, _, _ := strings.Cut(s, "e")
-	digits := len(strings.Replace(mant, ".", "", 1))
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], math.Abs(f), 'e', -1, 64)
+	digits := 0
+	for _, c := range b {
+		if c == 'e' {
+			break
+		}
+		if c != '.' {
+			digits++
+		}
+	}
 	return (digits+1)/2 + 1
 }
 
