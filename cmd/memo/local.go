@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
@@ -45,7 +46,7 @@ function under aws-lambda-rie, one process per poller, fed by the same
 event source mapping; --env K=V adds to its environment, and --faults
 reaches its own S3, SQS and DynamoDB calls too:
 
-  memo local --function examples/functions/checksum --env OBJECTS_BUCKET=B --batch FILE
+  memo local --function examples/functions/checksum --env OBJECTS_BUCKET=memo-local-batches-123456789012 --upload DIR --batch FILE
 
 The twin starts moto_server on a free loopback port unless --endpoint names
 a running emulator. Install moto with: pip install "moto[server]"`,
@@ -67,6 +68,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	function := fs.String("function", "", "build the Go main package in this directory and run it as the compute function under aws-lambda-rie")
 	var fnEnv envFlag
 	fs.Var(&fnEnv, "env", "with --function: K=V added to the function's environment (repeatable)")
+	uploadDir := fs.String("upload", "", "before --batch: copy the files under this directory into the twin's bucket, keyed by their path relative to it (the objects a function reads)")
 	rie := fs.String("rie", "", "with --function: the aws-lambda-rie binary (default: from PATH, else bin/aws-lambda-rie)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
@@ -120,16 +122,9 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		}
 		defer twin.Stop()
 		fmt.Fprint(env.stdout, twin.Summary())
-		if *batchFile == "" {
-			fmt.Fprintln(env.stdout, "serving; press Ctrl-C to stop")
-			<-ctx.Done()
-			return nil
-		}
-		ctx, cancel := withTimeout(ctx, *timeout)
-		defer cancel()
 		client := twin.Client()
 		if *faultRate > 0 {
-			// The faults are the pipeline's: the upload and the wait reach
+			// The faults are the pipeline's: the uploads and the wait reach
 			// the twin without them.
 			cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: twin.Endpoint(), Region: twin.Region, StaticCredentials: true})
 			if err != nil {
@@ -137,6 +132,20 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			}
 			client = workspace.New(cfg, twin.Resources)
 		}
+		if *uploadDir != "" {
+			n, err := uploadTree(ctx, client, *uploadDir)
+			if err != nil {
+				return fmt.Errorf("--upload: %w", err)
+			}
+			fmt.Fprintf(env.stdout, "uploaded: %d objects from %s\n", n, *uploadDir)
+		}
+		if *batchFile == "" {
+			fmt.Fprintln(env.stdout, "serving; press Ctrl-C to stop")
+			<-ctx.Done()
+			return nil
+		}
+		ctx, cancel := withTimeout(ctx, *timeout)
+		defer cancel()
 		key := naming.BatchPrefix + filepath.Base(*batchFile)
 		p := newProgress(env.stderr, false, countOps(*batchFile, key))
 		return submitAndReport(ctx, env, client, *batchFile, key,
@@ -196,6 +205,49 @@ func userFunction(ctx context.Context, opts *local.Options, dir, rie string, env
 		}
 		os.RemoveAll(tmp)
 	}, nil
+}
+
+// uploadTree copies the regular files under dir into the twin's bucket,
+// keyed by their slash-separated path relative to dir, 8 at a time.
+func uploadTree(ctx context.Context, c *workspace.Client, dir string) (int, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, 8)
+	for _, path := range files {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := func() error {
+				rel, err := filepath.Rel(dir, path)
+				if err != nil {
+					return err
+				}
+				body, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				return c.Objects.Put(ctx, c.Res.Bucket, filepath.ToSlash(rel), body, "")
+			}()
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(files), errors.Join(errs...)
 }
 
 // envFlag collects repeated K=V flags.
