@@ -213,8 +213,14 @@ func TestTooLargeBatchIsRejectedUpFront(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := report(t, objs, "reports/huge.jsonl.json")
-	if len(q.Messages()) != 0 || rep.Status != record.ReportRejected || !strings.Contains(rep.Error, "more than 100 ops") {
-		t.Fatalf("%d messages, report %+v", len(q.Messages()), rep)
+	if n := len(q.Messages()); n != 0 {
+		t.Errorf("%d ops enqueued, want 0", n)
+	}
+	if rep.Status != record.ReportRejected {
+		t.Errorf("report status %q, want %q", rep.Status, record.ReportRejected)
+	}
+	if !strings.Contains(rep.Error, "more than 100 ops") {
+		t.Errorf("report error %q, want it to say more than 100 ops", rep.Error)
 	}
 	// 100 ops are fine.
 	objs.Set(bucket, "batches/ok.jsonl", batchFile(true, 100, opName))
