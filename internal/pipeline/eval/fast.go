@@ -210,8 +210,6 @@ func (p *fastParser) next() {
 	}
 }
 
-func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
-
 func (p *fastParser) binary(op tokKind, a, b float64) float64 {
 	switch op {
 	case tPlus:
