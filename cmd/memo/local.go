@@ -126,7 +126,7 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err != nil {
 		return err
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	start := time.Now()
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {

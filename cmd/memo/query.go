@@ -105,6 +105,9 @@ func declareResults(fs *flag.FlagSet, env *cli) func(context.Context, []string) 
 				return err
 			}
 		case *batch != "":
+			if *batch, err = c.ResolveBatch(ctx, *batch); err != nil {
+				return err
+			}
 			var ns []string
 			if err := c.Results(ctx, *batch, func(n string, _ record.Status) error { ns = append(ns, n); return nil }); err != nil {
 				return err
@@ -158,8 +161,11 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if len(args) != 1 {
 			return usageErr("want exactly one batch id")
 		}
-		id := args[0]
 		c, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		id, err := c.ResolveBatch(ctx, args[0])
 		if err != nil {
 			return err
 		}

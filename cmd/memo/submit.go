@@ -71,7 +71,7 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if err != nil {
 			return err
 		}
-		id := naming.BatchID(up.Key, up.ETag)
+		id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 		fmt.Fprintf(env.stdout, "batch %s\n", id)
 		if !*wait {
 			return nil

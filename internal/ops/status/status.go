@@ -8,6 +8,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,6 +63,19 @@ type Reconciliation struct {
 	// report's Chunks is the total), when the source can count them; -1
 	// otherwise.
 	ChunksDone int
+	// DLQUnread is how many DLQ messages could not be read
+	// (DLQPartialError), and DLQEstimated how many of the ops missing
+	// were therefore counted in DLQ rather than lost: at most DLQUnread.
+	DLQUnread, DLQEstimated int
+}
+
+// DLQPartialError is returned by Source.DLQ, with the names it did read,
+// when the DLQ holds more messages than one read can reach (SQS caps the
+// messages in flight; see workspace.PartialPeekError).
+type DLQPartialError struct{ Unread int }
+
+func (e *DLQPartialError) Error() string {
+	return fmt.Sprintf("%d messages of the DLQ were not read", e.Unread)
 }
 
 // ChunkCounter is a Source that can count the done chunks of a batch
@@ -138,7 +152,7 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 			r.OK, r.Error = c.OK, c.Error
 			return r, nil
 		}
-		if dlq, err = src.DLQ(ctx, batch); err != nil {
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
 			return r, err
 		}
 		dlqRead = true
@@ -171,7 +185,7 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		return r, err
 	}
 	if !dlqRead {
-		if dlq, err = src.DLQ(ctx, batch); err != nil {
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
 			return r, err
 		}
 	}
@@ -239,13 +253,31 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		}
 	}
 	r.Lost = max(r.Total-r.OK-r.Error-r.Rejected-r.Superseded-r.DLQ, 0)
+	// Ops missing while DLQ messages went unread are not known lost: the
+	// DLQ holds at least that many messages memo could not tell apart.
+	if r.DLQUnread > 0 && r.Lost > 0 {
+		r.DLQEstimated = min(r.Lost, r.DLQUnread)
+		r.DLQ += r.DLQEstimated
+		r.Lost -= r.DLQEstimated
+	}
 	return r, nil
+}
+
+// readDLQ is src.DLQ, taking a partial read as one (r.DLQUnread).
+func readDLQ(ctx context.Context, src Source, batch string, r *Reconciliation) ([]string, error) {
+	names, err := src.DLQ(ctx, batch)
+	var partial *DLQPartialError
+	if errors.As(err, &partial) {
+		r.DLQUnread = partial.Unread
+		return names, nil
+	}
+	return names, err
 }
 
 // Newer reports whether a stored item is a result of an upload newer than
 // the batch of rep: another batch, with a greater stamp.
 func Newer(it record.Result, rep record.Report) bool {
-	return it.Batch != rep.Batch && it.Stamp > rep.Stamp
+	return it.Batch != rep.Batch && record.Newer(it.Stamp, rep.Stamp)
 }
 
 // FailedSettleAfter is how long after a "failed" report memo waits before
@@ -285,6 +317,10 @@ func (r Reconciliation) Settled() bool {
 
 // Line is the one-line summary memo prints.
 func (r Reconciliation) Line() string {
-	return fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
+	line := fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
 		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.Superseded, r.DLQ, r.Lost)
+	if r.DLQEstimated > 0 {
+		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds %d more messages than memo reads at once)", r.DLQEstimated, r.DLQUnread)
+	}
+	return line
 }

@@ -254,15 +254,12 @@ func (s *Service) writeReport(ctx context.Context, rep *record.Report) error {
 	if err != nil {
 		return err
 	}
-	if err := s.objects.Put(ctx, rep.Bucket, naming.ReportKey(rep.Key), body, "application/json"); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	// The upload's own report first: it is the one memo reads. The key's
+	// copy is the last split's, for people browsing the bucket.
+	for _, key := range []string{naming.BatchReportKey(rep.Batch), naming.ReportKey(rep.Key)} {
+		if err := s.objects.Put(ctx, rep.Bucket, key, body, "application/json"); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
 	}
 	return nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
