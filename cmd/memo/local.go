@@ -12,6 +12,8 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/weak"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/splitter"
@@ -55,6 +57,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	chunkOps := fs.Int("split-chunk-ops", local.DefaultChunkOps, "the most ops of one chunk of a batch (Terraform's split_chunk_ops): small values make small batches run as many chunks")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
+	weakPromises := fs.Bool("weak", false, "keep AWS's weak promises where moto keeps strong ones: empty short polls, queue counts that lag (3 s, AWS's minute scaled down), deletes that do not take, 403 for a missing key, duplicate and late S3 notifications")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)
@@ -74,6 +77,10 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
 			defer func() { fmt.Fprintf(env.stderr, "faults injected: %d %v\n", inj.Stats().Total(), inj.Stats().ByKind()) }()
 		}
+		if *weakPromises {
+			w := weak.Default()
+			opts.Weak = &w
+		}
 		if *logFile != "" {
 			f, err := os.Create(*logFile)
 			if err != nil {
@@ -87,6 +94,8 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 				return usageErr("--batch: %v", err)
 			}
 		}
+		// The twin's timing is AWS's scaled down (memo help status).
+		status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 		twin, err := local.Start(ctx, opts)
 		if errors.Is(err, local.ErrNoMoto) {
 			return err

@@ -60,6 +60,9 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if _, ok := batch.FormatOf(k); !ok {
 			return usageErr("key %q: a batch key ends in .json or .jsonl", k)
 		}
+		if err := naming.ValidBatchKey(k); err != nil {
+			return usageErr("--key: %v", err)
+		}
 		if _, err := os.Stat(file); err != nil {
 			return usageErr("%v", err)
 		}

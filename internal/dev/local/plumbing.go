@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/memohq/memo/internal/dev/weak"
 )
 
 // asyncRetries is how often Lambda retries a failed asynchronous invocation
@@ -65,6 +67,9 @@ type s3Delivery struct {
 	reorder int
 	// uploads ranks the events of one key and content (uploadRanks).
 	uploads uploadRanks
+	// weak, when set, delivers some notifications again, late
+	// (weak.Config.DuplicateNotifications).
+	weak *weak.Promises
 }
 
 // reorderWait bounds how long a reordering delivery holds notifications.
@@ -90,6 +95,7 @@ func (d *s3Delivery) run(ctx context.Context) {
 				d.invoke(ctx, []byte(aws.ToString(m.Body)))
 			} else {
 				d.deliver(ctx, aws.ToString(m.Body))
+				d.again(ctx, aws.ToString(m.Body))
 			}
 			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
 			d.busy.Add(-1)
@@ -145,6 +151,20 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 		return // s3:TestEvent, sent when a notification is configured
 	}
 	d.invoke(ctx, d.withVersions(ctx, payload))
+}
+
+// again queues a notification a second time, up to NotificationDelay
+// later, at the weak promises' DuplicateNotifications rate: S3 delivers at
+// least once, sometimes a minute or more late (weak.Config).
+func (d *s3Delivery) again(ctx context.Context, body string) {
+	if d.weak == nil || !d.weak.Draw(d.weak.Config().DuplicateNotifications) {
+		return
+	}
+	delay := int32(d.weak.Config().NotificationDelay / time.Second)
+	_, err := d.sqs.SendMessage(context.WithoutCancel(ctx), &sqs.SendMessageInput{QueueUrl: aws.String(d.queueURL), MessageBody: aws.String(body), DelaySeconds: min(delay, 900)})
+	if err != nil {
+		d.log.Warn("twin: queueing a duplicate notification", "error", err)
+	}
 }
 
 // invokeAttribute marks a message of the notification queue that an

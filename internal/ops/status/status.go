@@ -282,17 +282,38 @@ func Newer(it record.Result, rep record.Report) bool {
 
 // FailedSettleAfter is how long after a "failed" report memo waits before
 // taking it as final: S3 invokes the splitter asynchronously, and Lambda
-// retries a failed asynchronous invocation twice, about one and then two
-// minutes apart ("Asynchronous invocation", AWS Lambda Developer Guide);
-// a retry that succeeds rewrites the report.
-const FailedSettleAfter = 5 * time.Minute
+// retries a failed asynchronous invocation twice, "one minute after the
+// first attempt and two minutes after the second" ("Error handling and
+// automatic retries", AWS Lambda Developer Guide), each attempt up to the
+// splitter's 300 s timeout: 60 + 300 + 120 + 300 s after a first attempt's
+// report, 13 minutes, and a margin. A retry that succeeds rewrites the
+// report. Throttled events are retried for up to 6 hours (the maximum
+// event age): memo does not wait for those; the split-failures queue and
+// memo resume take them. The twin's retries come after 1 and 2 seconds, so
+// memo sets it to TwinFailedSettleAfter there.
+var FailedSettleAfter = 15 * time.Minute
+
+// CountLag is how long after a batch's split finished an empty reading of
+// the ops queue's counts is believed: "ApproximateNumberOfMessages... may
+// not achieve consistency until at least 1 minute after the producers stop
+// sending messages" (GetQueueAttributes, Amazon SQS API Reference). Before
+// that, ops missing are in flight, not lost. moto's counts are exact (the
+// weak promises lag them 3 s): memo sets TwinCountLag on the twin.
+var CountLag = 90 * time.Second
+
+// The twin's scaled-down times (internal/dev/local, internal/dev/weak).
+const (
+	TwinFailedSettleAfter = 10 * time.Second
+	TwinCountLag          = 5 * time.Second
+)
 
 // Settled reports whether the batch can no longer change:
 //
 //   - a rejected batch: at once (nothing was enqueued);
 //   - a split batch: when every op is accounted for, or when the ops
 //     queue is empty (no message visible, in flight or delayed: nothing
-//     of the batch can still arrive), whatever is then lost;
+//     of the batch can still arrive), whatever is then lost, read at
+//     least CountLag after the split finished (SQS's counts lag);
 //   - a failed batch: when the ops queue is empty and the report is
 //     FailedSettleAfter old (the splitter's retries are over).
 //
@@ -305,7 +326,7 @@ func (r Reconciliation) Settled() bool {
 	case record.ReportRejected:
 		return true
 	case record.ReportSplit:
-		return r.Lost == 0 || r.Queued == 0
+		return r.Lost == 0 || r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= CountLag
 	case record.ReportFailed:
 		return r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= FailedSettleAfter
 	case record.ReportSplitting:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -186,18 +187,25 @@ type objectVersion struct {
 // versions lists the versions of exactly key, newest first.
 func (c *Client) versions(ctx context.Context, key string) ([]objectVersion, error) {
 	var out []objectVersion
-	p := s3.NewListObjectVersionsPaginator(c.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(c.Res.Bucket), Prefix: aws.String(key)})
+	// EncodingType url: see objects.Store.List.
+	p := s3.NewListObjectVersionsPaginator(c.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(c.Res.Bucket), Prefix: aws.String(key), EncodingType: s3types.EncodingTypeUrl})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("listing versions of s3://%s/%s: %w", c.Res.Bucket, key, err)
 		}
+		last := ""
 		for _, v := range page.Versions {
-			if aws.ToString(v.Key) == key {
+			k, err := objects.DecodeKey(page.EncodingType, aws.ToString(v.Key))
+			if err != nil {
+				return nil, err
+			}
+			if k == key {
 				out = append(out, objectVersion{VersionId: v.VersionId, ETag: v.ETag})
 			}
+			last = k
 		}
-		if len(page.Versions) > 0 && aws.ToString(page.Versions[len(page.Versions)-1].Key) > key {
+		if last > key {
 			break // listed past the key (keys sort, versions newest first)
 		}
 	}

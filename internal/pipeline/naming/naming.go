@@ -79,6 +79,26 @@ func ReportKey(batchKey string) string {
 	return ReportPrefix + strings.TrimPrefix(batchKey, BatchPrefix) + ".json"
 }
 
+// MaxBatchKeyBytes is the longest batch key memo accepts. S3 keys are at
+// most 1,024 bytes of UTF-8 ("Naming Amazon S3 objects", Amazon S3 User
+// Guide), and the keys memo derives from a batch key are longer: the
+// longest, a chunk's done marker, is reports/<key without batches/>.plan/
+// <tag>/done/<8 digits>, 20 bytes and the tag more. Tags are version ids
+// (32 bytes on AWS, 36 on moto) or ETags (32 hex, and -N for multipart):
+// MaxTagBytes leaves room for them.
+const (
+	MaxTagBytes      = 64
+	MaxBatchKeyBytes = 1024 - 20 - MaxTagBytes
+)
+
+// ValidBatchKey says why a batch key cannot be processed, or nil.
+func ValidBatchKey(key string) error {
+	if len(key) > MaxBatchKeyBytes {
+		return fmt.Errorf("key of %d bytes: a batch key is at most %d bytes (S3's 1,024 less what memo adds for its report, plan and markers)", len(key), MaxBatchKeyBytes)
+	}
+	return nil
+}
+
 // BatchReportKey is the report of one upload, next to its plan: it is
 // never overwritten by another upload's, so an older upload's account
 // stays readable.

@@ -177,6 +177,12 @@ func (s *Service) Handle(ctx context.Context, ev events.S3Event) error {
 			s.cfg.Logger.Debug("ignoring object", "event", rec.EventName, "key", ref.Key)
 			continue
 		}
+		if err := naming.ValidBatchKey(ref.Key); err != nil {
+			// No report can be written for it (its key would pass S3's
+			// limit) and no retry can help: say why, and drop it.
+			s.cfg.Logger.Error("batch refused", "key", ref.Key, "error", err)
+			continue
+		}
 		if _, err := s.Split(ctx, ref); err != nil {
 			errs = append(errs, fmt.Errorf("split s3://%s/%s: %w", ref.Bucket, ref.Key, err))
 		}
