@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -398,13 +401,50 @@ func (c *Client) redrive(ctx context.Context, p queuePair, forceLoop bool) (Redr
 		if err == nil {
 			return RedriveResult{Method: "StartMessageMoveTask", TaskHandle: aws.ToString(out.TaskHandle)}, nil
 		}
-		// Emulators lack the API (moto answers 500). The loop is always
-		// safe, so fall back to it whatever the reason, and say why.
+		// Fall back to the loop only where the service lacks the API
+		// (moto answers 500) and no move task of this DLQ runs: a task
+		// already running ("Only one active message movement task is
+		// supported per queue", StartMessageMoveTask, Amazon SQS API
+		// Reference) is moving the messages, and a loop beside it would
+		// copy some twice; AccessDenied would deny the loop too.
+		if !moveTaskUnsupported(err) || c.moveTaskRunning(ctx, src) {
+			return RedriveResult{Method: "StartMessageMoveTask"}, fmt.Errorf("StartMessageMoveTask from %s: %w (memo dlq redrive --loop moves the messages one by one instead)", src, err)
+		}
 		res, lerr := c.redriveLoop(ctx, p, nil)
 		res.Fallback = err.Error()
 		return res, lerr
 	}
 	return c.redriveLoop(ctx, p, nil)
+}
+
+// moveTaskUnsupported reports whether StartMessageMoveTask failed because
+// the service does not offer it: an unknown or unsupported operation, or a
+// 5xx (emulators answer 500 for operations they lack).
+func moveTaskUnsupported(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch strings.TrimPrefix(api.ErrorCode(), "AWS.SimpleQueueService.") {
+		case "UnsupportedOperation", "InvalidAction", "UnknownOperation", "UnknownOperationException":
+			return true
+		}
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
+}
+
+// moveTaskRunning reports whether a message move task of the queue with ARN
+// src is running (false when the service cannot say).
+func (c *Client) moveTaskRunning(ctx context.Context, src string) bool {
+	out, err := c.SQS.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(src)})
+	if err != nil {
+		return false
+	}
+	for _, t := range out.Results {
+		if aws.ToString(t.Status) == "RUNNING" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) queueARN(ctx context.Context, url string) (string, error) {
