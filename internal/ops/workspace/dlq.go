@@ -96,7 +96,7 @@ type ChunkTask struct {
 // (PartialPeekError): the caller then knows how many it did not read.
 const (
 	peekVisibility = 30 // seconds
-	peekWait       = 2  // seconds of long polling a receive
+	peekWait       = 1  // seconds of long polling a receive (any wait > 0 queries all servers)
 	peekEmpties    = 2
 	peekMax        = 10_000
 	peekTime       = 20 * time.Second // < peekVisibility: no message is read twice
