@@ -60,3 +60,8 @@ output "alarm_topic_arn" {
   description = "ARN of the SNS topic the alarms notify, or null when create_alarm_topic is false."
   value       = module.pipeline.alarm_topic_arn
 }
+
+output "operator_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, dlq list/redrive, resume. Attach it to their role or group."
+  value       = module.pipeline.operator_policy_json
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/weak"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/splitter"
@@ -71,6 +73,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	fs.Var(&fnEnv, "env", "with --function: K=V added to the function's environment (repeatable)")
 	uploadDir := fs.String("upload", "", "before --batch: copy the files under this directory into the twin's bucket, keyed by their path relative to it (the objects a function reads)")
 	rie := fs.String("rie", "", "with --function: the aws-lambda-rie binary (default: from PATH, else bin/aws-lambda-rie)")
+	weakPromises := fs.Bool("weak", false, "keep AWS's weak promises where moto keeps strong ones: empty short polls, queue counts that lag (3 s, AWS's minute scaled down), deletes that do not take, 403 for a missing key, duplicate and late S3 notifications")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)
@@ -94,6 +97,10 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
 			defer func() { fmt.Fprintf(env.stderr, "faults injected: %d %v\n", inj.Stats().Total(), inj.Stats().ByKind()) }()
 		}
+		if *weakPromises {
+			w := weak.Default()
+			opts.Weak = &w
+		}
 		if *logFile != "" {
 			f, err := os.Create(*logFile)
 			if err != nil {
@@ -114,6 +121,8 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 				return usageErr("--batch: %v", err)
 			}
 		}
+		// The twin's timing is AWS's scaled down (memo help status).
+		status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 		twin, err := local.Start(ctx, opts)
 		if errors.Is(err, local.ErrNoMoto) {
 			return err
@@ -160,7 +169,7 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err != nil {
 		return err
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())

@@ -29,6 +29,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"dlq", "purge"}, "want 'list' or 'redrive'"},
 		{[]string{"submit", "--key", "other/x.json", "f.json"}, "batches are read only under batches/"},
 		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "a batch key ends in .json or .jsonl"},
+		// Issue 18, point 8: S3's 1,024 bytes less what memo derives.
+		{[]string{"submit", "--key", "batches/" + strings.Repeat("k", 1000) + ".json", "f.json"}, "a batch key is at most 940 bytes"},
 		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},
 		{[]string{"local", "--bogus"}, "flag provided but not defined: -bogus"},
 	} {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/memohq/memo/internal/aws/app"
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/weak"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -51,6 +52,12 @@ type Options struct {
 	// and deliver them newest first: S3 does not order notifications, and
 	// tests use this to show that results do not depend on their order.
 	ReorderNotifications int
+	// Weak, when set, makes the twin keep AWS's weak promises where moto
+	// keeps strong ones (internal/dev/weak: empty short polls, lagging
+	// counts, deletes that do not take, 403 for a missing key, duplicate
+	// and late S3 notifications), for every client but the twin's own
+	// view (Idle), which knows what moto holds.
+	Weak *weak.Config
 }
 
 // Twin is a running local pipeline.
@@ -58,11 +65,13 @@ type Twin struct {
 	Provisioned
 	Settings Settings
 	Config   aws.Config
-	Stats    Stats
+	// exact is Config without the weak promises: the twin's own view.
+	exact aws.Config
+	Stats Stats
 	// ChunkStats counts the chunk queue mapping's work.
 	ChunkStats Stats
-	moto       *Moto
-	proxy      *serialProxy
+	motos      []*Moto
+	proxy      *proxy
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	busy       atomic.Int64
@@ -78,15 +87,19 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(logw, nil)).With("component", "twin")
 	endpoint := o.Endpoint
+	var routes []route
 	if endpoint == "" {
-		m, err := StartMoto(ctx, logw)
+		motos, err := startMotos(ctx, logw)
+		t.motos = motos
 		if err != nil {
+			t.Stop()
 			return nil, err
 		}
-		t.moto, endpoint = m, m.URL
+		endpoint = motos[0].URL
+		routes = []route{{services: ddbServices, target: motos[1].URL}}
 	}
 	// Everyone, the AWS CLI included, reaches moto through the proxy.
-	proxy, err := startSerialProxy(endpoint)
+	proxy, err := startProxy(endpoint, routes...)
 	if err != nil {
 		t.Stop()
 		return nil, err
@@ -106,6 +119,12 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	cfg := base.Copy()
 	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), base.APIOptions...), o.APIOptions...)
+	t.exact = cfg.Copy()
+	var w *weak.Promises
+	if o.Weak != nil {
+		w = weak.New(*o.Weak)
+		cfg.APIOptions = append(cfg.APIOptions, w.APIOption)
+	}
 	t.Config = cfg
 	t.Provisioned, err = Provision(ctx, cfg, t.Settings)
 	if err != nil {
@@ -144,10 +163,11 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	// lost receive would hide the event for its 900s visibility timeout).
 	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout,
 		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
-		reorder: o.ReorderNotifications}
+		reorder: o.ReorderNotifications, weak: w}
 	t.wg.Go(func() { d.run(runCtx) })
-	t.proxy.lambda.Store(&lambdaAPI{region: cfg.Region, account: t.Account,
-		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}})
+	api := &lambdaAPI{region: cfg.Region, account: t.Account,
+		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}}
+	t.proxy.setFilter("lambda", api.filter)
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
 		batchSize: t.Settings.BatchSize, window: t.Settings.BatchingWindow, timeout: t.Settings.ComputeTimeout,
@@ -169,6 +189,34 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	return t, nil
 }
 
+// ddbServices are the services of the twin's second moto process.
+var ddbServices = []string{"dynamodb", "dynamodbstreams"}
+
+// startMotos starts the twin's two moto processes at once: the first for
+// S3, SQS and everything else, the second for DynamoDB (see proxy). On an
+// error it returns those that started, for the caller to stop.
+func startMotos(ctx context.Context, log io.Writer) ([]*Moto, error) {
+	motos := make([]*Moto, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range motos {
+		wg.Go(func() { motos[i], errs[i] = StartMoto(ctx, log) })
+	}
+	wg.Wait()
+	var started []*Moto
+	for _, m := range motos {
+		if m != nil {
+			started = append(started, m)
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return started, err
+		}
+	}
+	return motos, nil
+}
+
 // Endpoint is the emulator's URL.
 func (t *Twin) Endpoint() string { return t.Provisioned.Endpoint }
 
@@ -188,7 +236,9 @@ func (t *Twin) Stop() {
 		if t.proxy != nil {
 			t.proxy.Close()
 		}
-		t.moto.Stop()
+		for _, m := range t.motos {
+			m.Stop()
+		}
 	})
 }
 
@@ -198,7 +248,7 @@ func (t *Twin) Idle(ctx context.Context) (bool, error) {
 	if t.Busy() {
 		return false, nil
 	}
-	c := t.Client()
+	c := workspace.New(t.exact, t.Resources)
 	for _, url := range []string{t.NotifyURL, t.ChunkQueueURL, t.QueueURL} {
 		v, f, err := c.QueueDepth(ctx, url)
 		if err != nil {
