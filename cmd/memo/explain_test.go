@@ -68,7 +68,7 @@ func TestExplainOnTheTwin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := naming.BatchID(up.Key, up.ETag)
+		id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 		if rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle}); err != nil || !rec.Settled() || rec.Lost != 0 {
 			t.Fatalf("batch %s: %s (%v)", id, rec.Line(), err)
 		}
@@ -90,7 +90,7 @@ func TestExplainOnTheTwin(t *testing.T) {
 		want []string
 	}{
 		{[]string{"x_ok"}, []string{"result: ok 2\n  batch " + a, "dlq: no message names it"}},
-		{[]string{"x_err"}, []string{"result: error: division by zero", "batch " + a}},
+		{[]string{"x_err"}, []string{"result: error: ", "division by zero", "batch " + a}},
 		{[]string{"--batch", a, "x_sup"}, []string{"result: ok 6\n  batch " + b, "batch " + a + ": superseded by " + b}},
 		{[]string{"--batch", b, "x_sup"}, []string{"batch " + b + ": stored"}},
 		{[]string{"--log", logPath, "x_dlq"}, []string{"result: none stored", "dlq: batch " + a + ", received ", "waits for a redrive", `"error":"the service is down"`, `"batch":"` + a + `"`}},

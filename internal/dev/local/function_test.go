@@ -160,7 +160,7 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer wcancel()
 	rec, err := c.Wait(wctx, id, workspace.WaitOptions{Idle: twin.Idle})
