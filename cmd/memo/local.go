@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
@@ -48,6 +47,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	batchFile := fs.String("batch", "", "upload this batch file, wait for it, print its results and exit")
 	endpoint := fs.String("endpoint", "", "use the emulator at this URL instead of starting moto_server")
 	ws := fs.String("workspace", local.DefaultWorkspace, "workspace name of the twin's resources")
+	region := fs.String("region", awsconfig.DefaultRegion, "AWS region of the twin's resources (moto keeps one set per region)")
 	timeout := fs.Duration("timeout", 0, "with --batch: give up after this long even while the batch moves (0: no limit)")
 	stall := fs.Duration("stall", DefaultStall, "with --batch: give up once nothing has moved for this long")
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
@@ -68,7 +68,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if *faultRate < 0 || *faultRate > 1 {
 			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
 		}
-		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
+		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
 		if *faultRate > 0 {
 			inj := faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
@@ -127,7 +127,6 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 		return err
 	}
 	id := naming.BatchID(up.Key, up.ETag)
-	start := time.Now()
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())
@@ -135,13 +134,5 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err := printBatch(ctx, env, c, rec, format); err != nil {
 		return err
 	}
-	_ = start
 	return batchExit(rec)
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

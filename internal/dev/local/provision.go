@@ -194,7 +194,13 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	}
 
 	s3c := awsconfig.S3(cfg)
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
+	in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+	if cfg.Region != "us-east-1" {
+		// Outside us-east-1, CreateBucket names the region (S3 API
+		// reference, CreateBucketConfiguration); us-east-1 takes none.
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(cfg.Region)}
+	}
+	if _, err := s3c.CreateBucket(ctx, in); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
 		return p, fmt.Errorf("create bucket %s: %w", p.Bucket, err)
 	}
 	if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{

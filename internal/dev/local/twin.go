@@ -26,6 +26,9 @@ import (
 type Options struct {
 	// Endpoint of a running emulator; empty starts moto_server.
 	Endpoint string
+	// Region the twin's resources live in (moto keeps one set per
+	// region); empty means awsconfig.DefaultRegion.
+	Region   string
 	Settings Settings
 	// Functions, when set, returns the invokers of the splitter and compute
 	// functions (for example binaries under aws-lambda-rie); by default
@@ -86,8 +89,12 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	t.proxy, endpoint = proxy, proxy.URL
 	// cfg adds o.APIOptions to base.
+	region := o.Region
+	if region == "" {
+		region = awsconfig.DefaultRegion
+	}
 	base, err := awsconfig.Load(ctx, awsconfig.Options{
-		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true,
+		Endpoint: endpoint, Region: region, StaticCredentials: true,
 	})
 	if err != nil {
 		t.Stop()

@@ -1,5 +1,6 @@
 // Package batch reads memo's batch files: a streaming decoder with the
-// per-op rules and limits, in two passes that share one grammar.
+// per-op rules and limits, for a whole file and for a run of its ops, with
+// one grammar.
 //
 // # Formats
 //
@@ -12,17 +13,23 @@
 //	{"name": "1_plus_1", "op": "1+1"}
 //	{"name": "2_by_2", "op": "2*2"}
 //
-// # Two passes
+// # Plan and runs
 //
-// [Check] reads the whole file and says whether it is structurally sound,
-// without decoding any op; [Scan] reads it again and hands every op, in
-// order, to a callback, either valid or rejected with a reason. A broken
-// file must enqueue nothing, so the splitter runs Check and then Scan on a
-// second GET: Scan alone may have passed ops to its callback before it
-// reaches the problem. Both hold one 64 KiB buffer and bounded scratch
-// space whatever the size of the file, of the ops, or of any value in it;
-// Scan adds 19 to 24 bytes per accepted name (a 96-bit fingerprint and the
-// op's index) to find duplicates: about 21 MB for a million ops.
+// The splitter reads a batch once whole and then in runs. Its plan pass
+// calls [Scan], which hands every op, in order, to a callback, valid or
+// rejected with a reason (duplicates included), with the op's byte range
+// (Item.Start, Item.End); from those the splitter cuts the ops into chunks
+// and stores a plan. A broken file enqueues nothing because nothing is
+// enqueued until the plan pass has read the whole file: Scan may have
+// passed ops to its callback before it reaches the problem, and the plan
+// is dropped then. Each chunk task then reads only its chunk's bytes and
+// calls [ScanRun] on them: the same per-op rules but the duplicate rule,
+// whose verdicts the plan carries. [Check] says whether a whole file is
+// structurally sound without decoding an op; only tests and make bench use
+// it. Each holds one 64 KiB buffer and bounded scratch space whatever the
+// size of the file, of the ops, or of any value in it; Scan adds a
+// fingerprint and an index per accepted name to find duplicates (its bytes
+// per name: make bench, docs/performance.md).
 //
 // # Structural errors
 //

@@ -8,8 +8,7 @@ import (
 	"io"
 )
 
-// Check is the streaming first pass: nil if the whole file is structurally
-// sound. It returns a *SyntaxError for a broken file, or the reader's error
+// Check reads the whole file: nil if it is structurally sound. It returns a *SyntaxError for a broken file, or the reader's error
 // (wrapped) if reading fails; it never decodes an op.
 func Check(r io.Reader, f Format) error {
 	return check(r, f, bufSize)
@@ -29,7 +28,9 @@ func check(r io.Reader, f Format, size int) error {
 //
 // Scan is one pass: the ops before a structural problem have already been
 // passed to fn when it returns the *SyntaxError. A caller that must act on
-// no op of a broken file runs Check first. A read error is returned wrapped.
+// no op of a broken file holds what fn gave it until Scan returns nil (the
+// splitter's plan pass) or runs Check first. A read error is returned
+// wrapped.
 func Scan(r io.Reader, f Format, fn func(Item) error) error {
 	return scan(r, f, fn, bufSize)
 }

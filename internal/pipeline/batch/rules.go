@@ -80,6 +80,11 @@ func (s *scanner) verdict(it Item, have int, reject string) string {
 	if s.names == nil {
 		return "" // a run of a planned batch (ScanRun): the plan found the duplicates
 	}
+	if uint64(it.Index) > indexMask {
+		// The duplicate check keeps 32-bit indexes; the splitter's
+		// MaxOps is far below.
+		return fmt.Sprintf("a batch file holds at most %d ops", uint64(indexMask)+1)
+	}
 	if first, dup := s.names.add(it.Op.Name, it.Index); dup {
 		return fmt.Sprintf("duplicate of op %d", first)
 	}
