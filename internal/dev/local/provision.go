@@ -127,7 +127,7 @@ type Provisioned struct {
 
 // Provision creates the resources Terraform creates, by the same names, on
 // the emulator cfg points at. It is idempotent.
-func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, error) {
+func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, errOut error) {
 	s = s.withDefaults()
 	if err := naming.ValidWorkspace(s.Workspace); err != nil {
 		return Provisioned{}, err
@@ -145,6 +145,16 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	if cfg.BaseEndpoint != nil {
 		p.Endpoint = *cfg.BaseEndpoint
 	}
+
+	// The table is created while the queues and the bucket are: the twin
+	// keeps DynamoDB in a moto process of its own.
+	tableErr := make(chan error, 1)
+	go func() { tableErr <- createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names) }()
+	defer func() {
+		if err := <-tableErr; err != nil && errOut == nil {
+			errOut = err
+		}
+	}()
 
 	sq := sqs.NewFromConfig(cfg)
 	dlqURL, dlqARN, err := createQueue(ctx, sq, p.Names.DLQ, map[string]string{
@@ -186,10 +196,6 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	var notifyARN string
 	p.NotifyURL, notifyARN, err = createQueue(ctx, sq, naming.Prefix+"-"+s.Workspace+"-notifications", nil)
 	if err != nil {
-		return p, err
-	}
-
-	if err := createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names); err != nil {
 		return p, err
 	}
 
