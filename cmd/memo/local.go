@@ -13,6 +13,7 @@ import (
 	"github.com/memohq/memo/internal/dev/faults"
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/splitter"
 )
@@ -37,6 +38,9 @@ the file was rejected whole). It waits as long as the batch moves, and gives
 up (exit 1) once nothing has moved for --stall.
 
   memo local --batch examples/work.json
+
+FILE's suffix names its format: ` + batch.SuffixList() + `; memo local
+refuses any other file before it starts the twin.
 
 The twin starts moto_server on a free loopback port unless --endpoint names
 a running emulator. Install moto with: pip install "moto[server]"`,
@@ -83,7 +87,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			opts.Log = f
 		}
 		if *batchFile != "" {
-			if _, err := os.Stat(*batchFile); err != nil {
+			if err := checkBatchFile(*batchFile, naming.BatchPrefix+filepath.Base(*batchFile)); err != nil {
 				return usageErr("--batch: %v", err)
 			}
 		}

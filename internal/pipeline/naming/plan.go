@@ -8,8 +8,8 @@ import (
 // PlanDir is the folder of the plan of the batch with this id, next to its
 // report: batches/x/y.json@E -> reports/x/y.json.plan/E/. It holds
 // plan.json and one done marker per finished chunk (ChunkDoneKey). A
-// report's key always ends in .json.json or .jsonl.json, so none of these
-// keys can be a report's.
+// report's key always ends in a batch suffix and .json (.json.json,
+// .csv.json, .jsonl.gz.json, ...), so none of these keys can be a report's.
 func PlanDir(batchID string) string {
 	key := KeyOfBatch(batchID)
 	etag := strings.TrimPrefix(batchID[len(key):], "@")
