@@ -38,6 +38,7 @@ type csvInput struct {
 	n     int64 // bytes delivered
 	limit int64
 	over  bool
+	eof   bool
 	nl    []int64 // ring of the offsets of the last newlines delivered
 	count int     // newlines delivered
 }
@@ -66,6 +67,7 @@ func (in *csvInput) Read(p []byte) (int, error) {
 		}
 	}
 	in.n += int64(m)
+	in.eof = in.eof || err == io.EOF
 	return m, err
 }
 
@@ -116,6 +118,11 @@ func (c *csvFile) fail(err error, start int64) error {
 	case c.in.over:
 		return &SyntaxError{Offset: c.base + start, Reason: fmt.Sprintf("a record longer than %d bytes, the most memo reads of one CSV record", MaxCSVRecordBytes)}
 	case errors.As(err, &pe):
+		if end := c.cr.InputOffset(); pe.Err == csv.ErrQuote && c.in.eof && end == c.in.n && c.at(pe.Line, pe.Column) >= c.base+end-1 {
+			// encoding/csv's column for a quote still open at the end
+			// of the file is past a line it normalised (CRLF to LF).
+			return &SyntaxError{Offset: c.base + end, Reason: fmt.Sprintf("line %d: a quoted field is never closed: the file ends inside the record that starts on line %d", pe.Line, pe.StartLine)}
+		}
 		reason := fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
 		if pe.StartLine != pe.Line {
 			reason += fmt.Sprintf(" (in the record that starts on line %d)", pe.StartLine)

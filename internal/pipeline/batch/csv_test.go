@@ -123,7 +123,10 @@ func TestCSVStructure(t *testing.T) {
 		{"a bare quote", "name,op\na,1\nb,2 \"x\"\n", 16, `line 3, column 5: bare " in non-quoted-field`},
 		{"a bare quote after a BOM and CRLF", "\uFEFFname,op\r\na,1\r\nb\"\",2\r\n", 3 + 9 + 5 + 1, `line 3, column 2: bare " in non-quoted-field`},
 		{"text after a closing quote", "name,op\na,\"1\"x\n", 12, `line 2, column 5: extraneous or missing " in quoted-field`},
-		{"a quote never closed", "name,op\na,1\nb,\"2\nc,3\n", 21, `line 4, column 5: extraneous or missing " in quoted-field (in the record that starts on line 3)`},
+		{"a quote never closed", "name,op\na,1\nb,\"2\nc,3\n", 21, "line 4: a quoted field is never closed: the file ends inside the record that starts on line 3"},
+		{"a quote never closed, CRLF", "name,op\r\na,\"1\r\n", 15, "line 2: a quoted field is never closed: the file ends inside the record that starts on line 2"},
+		{"a quote never closed, no final newline", "name,op\na,\"1", 12, "line 2: a quoted field is never closed: the file ends inside the record that starts on line 2"},
+		{"a quote closed too late on the last line", "name,op\na,\"1\"x", 12, `line 2, column 5: extraneous or missing " in quoted-field`},
 		{"a gzip stream under .csv", "\x1f\x8b\x08\x00", 0, "the file is gzip-compressed but its key has no .gz suffix; memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz or .csv.gz"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,7 +157,7 @@ func TestCSVBrokenLate(t *testing.T) {
 	n := 0
 	err := Scan(bytes.NewReader(b.Bytes()), CSV, func(Item) error { n++; return nil })
 	se, ok := syntaxErr(err)
-	if !ok || n != 47 || se.Offset <= at || !strings.HasPrefix(se.Reason, "line 49, column 11: ") {
+	if !ok || n != 47 || se.Offset <= at || se.Reason != "line 49: a quoted field is never closed: the file ends inside the record that starts on line 49" {
 		t.Errorf("after %d ops: %v (the broken record starts at byte %d)", n, err, at)
 	}
 }
