@@ -184,6 +184,9 @@ func (c *csvFile) records(cols [2]int, rules *opRules, first int, fn func(Item) 
 		var reject string
 		if len(rec) != len(cols) {
 			reject = fmt.Sprintf("the record has %d fields, the header %d", len(rec), len(cols))
+			if len(rec) == 1 {
+				reject = fmt.Sprintf("the record has 1 field, the header %d", len(cols))
+			}
 		} else {
 			reject = rules.verdict(&it, "", "")
 		}

@@ -50,7 +50,7 @@ func TestCSVOps(t *testing.T) {
 			[]item{{0, 3, "a", "1", ""}, {1, 6, "b", "2", ""}}},
 		{"only the header: an empty batch", "name,op\n", []string{"name", "op"}, nil},
 		{"ragged records are their ops' rejections", "name,op\na,1,extra\nb\nc,3\n", []string{"name", "op"},
-			[]item{{0, 2, "a", "1", "line 2: the record has 3 fields, the header 2"}, {1, 3, "b", "", "line 3: the record has 1 fields, the header 2"}, {2, 4, "c", "3", ""}}},
+			[]item{{0, 2, "a", "1", "line 2: the record has 3 fields, the header 2"}, {1, 3, "b", "", "line 3: the record has 1 field, the header 2"}, {2, 4, "c", "3", ""}}},
 		{"the first op with a name wins", "name,op\na,1\nbad\\,\\\na,2\na,3\n", []string{"name", "op"},
 			[]item{{0, 2, "a", "1", ""}, {1, 3, "bad\\", "\\", "line 3: op contains a backslash (byte 0)"}, {2, 4, "a", "2", "line 4: duplicate of op 0"}, {3, 5, "a", "3", "line 5: duplicate of op 0"}}},
 		{"empty fields", "name,op\n,1\na,\n", []string{"name", "op"},

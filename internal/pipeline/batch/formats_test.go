@@ -191,10 +191,10 @@ func TestGzipFaults(t *testing.T) {
 		reason string
 	}{
 		{"empty file", nil, 0, "empty file (not even a gzip header)"},
-		{"not gzip", []byte("{\"name\":\"a\",\"op\":\"1\"}\n"), 0, "not a gzip stream: bytes that are not a gzip stream (gzip: invalid header)"},
+		{"not gzip", []byte("{\"name\":\"a\",\"op\":\"1\"}\n"), 0, "not a gzip stream (gzip: invalid header)"},
 		{"truncated", good[:len(good)-10], 44, "the gzip stream ends early (a truncated file)"},
 		{"checksum", corrupt, 44, "the gzip checksum does not match (a corrupt file)"},
-		{"garbage after the stream", append(bytes.Clone(good), "a tail of text"...), 44, "bytes that are not a gzip stream (gzip: invalid header)"},
+		{"garbage after the stream", append(bytes.Clone(good), "a tail of text"...), 44, "bytes after the gzip stream that are not gzip (gzip: invalid header)"},
 		{"less than a header after the stream", append(bytes.Clone(good), "tail"...), 44, "the gzip stream ends early (a truncated file)"},
 		{"a broken layout inside", gz(t, "{\"name\":\"a\",\"op\":\"1\"}\n{"), 23, "unexpected end of input"},
 	} {

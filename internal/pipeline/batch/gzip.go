@@ -84,7 +84,7 @@ func gunzipped(r io.Reader, limit, skip int64, read func(io.Reader) error) error
 	case err == io.EOF:
 		return &SyntaxError{Offset: 0, Reason: "empty file (not even a gzip header)"}
 	default:
-		return &SyntaxError{Offset: 0, Reason: "not a gzip stream: " + gzipReason(err)}
+		return &SyntaxError{Offset: 0, Reason: "not a gzip stream (" + err.Error() + ")"}
 	}
 	defer zr.Close()
 	z := &inflated{zr: zr, limit: limit}
@@ -117,7 +117,7 @@ func gzipReason(err error) string {
 	case errors.Is(err, gzip.ErrChecksum):
 		return "the gzip checksum does not match (a corrupt file)"
 	case errors.Is(err, gzip.ErrHeader):
-		return "bytes that are not a gzip stream (gzip: invalid header)"
+		return "bytes after the gzip stream that are not gzip (gzip: invalid header)"
 	case errors.As(err, &corrupt):
 		return fmt.Sprintf("corrupt gzip data at compressed byte %d", int64(corrupt))
 	}
