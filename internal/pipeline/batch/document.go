@@ -19,11 +19,13 @@ import (
 // An element that is not an object at all is "not a JSON object" (element).
 
 func check(r io.Reader, f Format, size int) error {
-	s, err := newScanner(r, f, true, size)
-	if err != nil {
-		return err
-	}
-	return s.run()
+	return sniffed(r, func(r io.Reader) error {
+		s, err := newScanner(r, f, true, size)
+		if err != nil {
+			return err
+		}
+		return s.run()
+	})
 }
 
 // planJSON is the plan scan of the .json or .jsonl layout.

@@ -167,7 +167,7 @@ func (f Format) ReadRange(run Run) (offset, length int64) {
 // (wrapped) if reading fails.
 func Check(r io.Reader, f Format) error {
 	if f == JSON || f == JSONL {
-		return sniffed(r, func(r io.Reader) error { return check(r, f, bufSize) })
+		return check(r, f, bufSize)
 	}
 	_, err := scanFile(r, f, &opRules{}, func(Item) error { return nil }, bufSize)
 	return err
