@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/memohq/memo/internal/pipeline/batch"
 )
 
 const root = "../.."
@@ -107,7 +109,7 @@ func TestReadmeCountsTheHostileCorpus(t *testing.T) {
 		if name == "expected.json" || name == "eval_expected.json" {
 			continue
 		}
-		if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".jsonl") {
+		if _, ok := batch.FormatOf(name); ok {
 			n++
 		}
 	}
