@@ -17,6 +17,7 @@ lambda-bin = GOOS=linux GOARCH=$(1) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o
 # Pinned tools, installed into bin/ (git-ignored) when missing.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 GREMLINS_VERSION := v0.6.0
+DEADCODE_VERSION := v0.42.0
 # A count, not a duration: with a duration Go 1.26's fuzz coordinator can
 # fail a clean run with "context deadline exceeded" when the deadline fires
 # while a worker is mid-input (golang/go#75804, fixed in Go 1.27; CI hit it
@@ -60,13 +61,15 @@ run: ## run the seed batch through the local twin (needs moto: pip install "moto
 test: lint unit tf-check fuzz-smoke mutate-smoke ## every check: lint, unit + integration (moto) + twin end-to-end, Terraform, fuzz and mutation smoke
 	@echo "make test: all checks passed"
 
-lint: ## gofmt, go vet and go mod tidy -diff (memo's module and tools/tfprovider's)
+lint: bin/deadcode ## gofmt, go vet, go mod tidy -diff (memo's module and tools/tfprovider's) and deadcode -test
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
 	$(GO) -C tools/tfprovider vet ./...
 	@$(GO) -C tools/tfprovider mod tidy -diff || { echo "tools/tfprovider/go.mod is not tidy: run go mod tidy there" >&2; exit 1; }
+	@out=$$(deadcode -test ./...); \
+	  if [ -n "$$out" ]; then echo "deadcode -test ./... found unreachable functions (delete them, or use them):"; echo "$$out"; exit 1; fi
 
 # test/policy is left to tf-check (tf-policy), which make test also runs:
 # it plans copies of terraform/ for about a minute, once is enough.
@@ -84,7 +87,7 @@ fuzz-smoke: ## run each fuzz target for FUZZTIME (default 100000x: that many inp
 e2e: ## Terratest against AWS (MEMO_E2E_TARGET=aws); skips without credentials
 	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 60m -v ./test/e2e/
 
-bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one "key value" line each (see README "Performance"; needs moto)
+bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one "key value" line each (see docs/performance.md; needs moto)
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }
 	$(GO) run ./tools/bench -go $(GO) -log $(BUILD)/bench.log
 
@@ -106,10 +109,13 @@ mutate: bin/gremlins ## mutation testing of the domain packages (gremlins; about
 mutate-smoke: ## make mutate over the three smallest domain packages (retry, record, status): 1-2.5 min here
 	@$(MAKE) --no-print-directory mutate MUTATE_PKGS="internal/pipeline/retry internal/pipeline/record internal/ops/status" MUTATE_OUT=$(BUILD)/mutate-smoke
 
-tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie ## pinned tools into bin/
+tools: bin/terraform bin/tflint bin/tfsec bin/aws-lambda-rie bin/deadcode ## pinned tools into bin/
 
 bin/gremlins:
 	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
+
+bin/deadcode:
+	GOBIN=$(BIN) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 bin/aws-lambda-rie:
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

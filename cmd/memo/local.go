@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
@@ -131,7 +130,6 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 		return err
 	}
 	id := naming.BatchID(up.Key, up.ETag)
-	start := time.Now()
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())
@@ -139,13 +137,5 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err := printBatch(ctx, env, c, rec, format); err != nil {
 		return err
 	}
-	_ = start
 	return batchExit(rec)
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

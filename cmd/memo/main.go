@@ -16,7 +16,7 @@ import (
 	"syscall"
 )
 
-// Exit codes (documented in the README and in `memo help`).
+// Exit codes (documented in `memo help`, hence docs/commands.md).
 const (
 	exitOK       = 0
 	exitFailure  = 1 // the command failed (AWS error, missing resource, ...)

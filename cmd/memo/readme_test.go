@@ -14,16 +14,17 @@ import (
 	"github.com/memohq/memo/internal/dev/local/localtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's command reference from memo help")
+var update = flag.Bool("update", false, "rewrite docs/commands.md and the README's copy of examples/twin.sh")
 
 const (
-	readmePath  = "../../README.md"
-	beginMarker = "<!-- memo-help:begin -->\n"
-	endMarker   = "<!-- memo-help:end -->"
+	readmePath   = "../../README.md"
+	commandsPath = "../../docs/commands.md"
+	beginMarker  = "<!-- memo-help:begin -->\n"
+	endMarker    = "<!-- memo-help:end -->"
 )
 
-// helpReference is the README's command reference: memo help, then memo
-// help <command> for every command.
+// helpReference is the command reference of docs/commands.md: memo help,
+// then memo help <command> for every command.
 func helpReference(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
@@ -33,7 +34,7 @@ func helpReference(t *testing.T) string {
 		if code := run(context.Background(), env, args); code != exitOK {
 			t.Fatalf("memo %v: exit %d: %s", args, code, errOut.String())
 		}
-		b.WriteString("### " + title + "\n\n```\n" + strings.TrimRight(out.String(), "\n") + "\n```\n\n")
+		b.WriteString("## " + title + "\n\n```\n" + strings.TrimRight(out.String(), "\n") + "\n```\n\n")
 	}
 	section("memo help", "help")
 	names := make([]string, 0, len(commands))
@@ -47,15 +48,15 @@ func helpReference(t *testing.T) string {
 	return b.String()
 }
 
-func TestReadmeCommandReferenceMatchesHelp(t *testing.T) {
-	readme, err := os.ReadFile(readmePath)
+func TestCommandReferenceMatchesHelp(t *testing.T) {
+	doc, err := os.ReadFile(commandsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(readme)
+	s := string(doc)
 	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q ... %q markers", beginMarker, endMarker)
+		t.Fatalf("docs/commands.md lacks the %q ... %q markers", beginMarker, endMarker)
 	}
 	want := helpReference(t)
 	got := s[i+len(beginMarker) : j]
@@ -64,12 +65,12 @@ func TestReadmeCommandReferenceMatchesHelp(t *testing.T) {
 	}
 	if *update {
 		s = s[:i+len(beginMarker)] + want + s[j:]
-		if err := os.WriteFile(readmePath, []byte(s), 0o644); err != nil {
+		if err := os.WriteFile(commandsPath, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Fatalf("README.md's command reference differs from memo help; run: go test ./cmd/memo -run TestReadme -update")
+	t.Fatalf("docs/commands.md differs from memo help; run: go test ./cmd/memo -run TestCommandReference -update")
 }
 
 // TestReadmeTwinExample runs examples/twin.sh, which the README shows

@@ -2,8 +2,9 @@
 // batches/ files (every format of batch's table) in (each planned into
 // chunks), chunk
 // tasks from the chunk queue's event source mapping in (each enqueued), ops
-// on the SQS queue and a plan and a report under reports/ out. It only wires: configuration from the environment,
-// clients built once, then lambda.Start.
+// on the SQS queue and a plan and a report under reports/ out. It only
+// wires: configuration from the environment, clients built once, then
+// lambda.Start.
 package main
 
 import (

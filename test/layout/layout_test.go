@@ -4,6 +4,7 @@
 package layout_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/memohq/memo/internal/pipeline/batch"
+	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
 const root = "../.."
@@ -123,5 +125,19 @@ func TestReadmeCountsTheHostileCorpus(t *testing.T) {
 	}
 	if got, _ := strconv.Atoi(string(m[1])); got != n {
 		t.Errorf("README.md says %d hostile batch files; test/testdata/hostile holds %d", got, n)
+	}
+}
+
+// docs/design.md quotes the retry policy's worst case: the figures
+// internal/pipeline/retry computes, not numbers typed in once.
+func TestDesignQuotesTheRetryWorstCase(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs/design.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d x %d = %d HTTP attempts and %s s of backoff", retry.Default.Attempts, retry.SDK.Attempts,
+		retry.WorstCaseAttempts(), strconv.FormatFloat(retry.WorstCaseSleep().Seconds(), 'f', -1, 64))
+	if text := strings.Join(strings.Fields(string(b)), " "); !strings.Contains(text, want) {
+		t.Errorf("docs/design.md does not say %q (retry.Default, retry.SDK and their worst case)", want)
 	}
 }

@@ -286,11 +286,6 @@ func refersTo(e hclsyntax.Expression, prefix string) bool {
 	return false
 }
 
-// isLiteral reports whether e makes no reference at all.
-func isLiteral(e hclsyntax.Expression) bool {
-	return e != nil && len(e.Variables()) == 0
-}
-
 // text returns the source text of e with runs of blanks collapsed.
 func (m *Module) text(e hclsyntax.Expression) string {
 	if e == nil {

@@ -265,45 +265,6 @@ func (e *Env) Nested(p Part, typ string) ([]Part, error) {
 	return out, nil
 }
 
-// Instances returns a block's instances: one per for_each element (with
-// each), count (with count.index), or a single one.
-func (e *Env) Instances(b *hclsyntax.Block) ([]Part, error) {
-	if fe := attr(b, "for_each"); fe != nil {
-		coll, err := e.Eval(fe, nil)
-		if err != nil {
-			return nil, err
-		}
-		if !coll.IsWhollyKnown() || coll.IsNull() || !coll.CanIterateElements() {
-			return nil, fmt.Errorf("%s: for_each is not a known collection", where(b))
-		}
-		var out []Part
-		for it := coll.ElementIterator(); it.Next(); {
-			k, v := it.Element()
-			if coll.Type().IsSetType() || coll.Type().IsListType() || coll.Type().IsTupleType() {
-				k = v
-			}
-			out = append(out, Part{Body: b.Body, Vars: map[string]cty.Value{
-				"each": cty.ObjectVal(map[string]cty.Value{"key": k, "value": v}),
-			}})
-		}
-		return out, nil
-	}
-	if ce := attr(b, "count"); ce != nil {
-		n, err := e.EvalNumber(ce, nil)
-		if err != nil {
-			return nil, err
-		}
-		var out []Part
-		for i := 0; i < int(n); i++ {
-			out = append(out, Part{Body: b.Body, Vars: map[string]cty.Value{
-				"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))}),
-			}})
-		}
-		return out, nil
-	}
-	return []Part{{Body: b.Body}}, nil
-}
-
 // placeholders builds the objects that stand for resources, data sources
 // and module calls: each offers the attributes the configuration reads
 // (and commonAttrs), as placeholder strings.

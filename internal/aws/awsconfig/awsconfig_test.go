@@ -19,13 +19,13 @@ func TestLoadUsesTheSDKRetryPolicy(t *testing.T) {
 	if got := r.MaxAttempts(); got != retry.SDK.Attempts {
 		t.Errorf("MaxAttempts() = %d, want retry.SDK.Attempts = %d", got, retry.SDK.Attempts)
 	}
-	for attempt := 1; attempt <= 10; attempt++ {
-		d, err := r.RetryDelay(attempt, nil)
+	for n := 1; n <= 10; n++ {
+		d, err := r.RetryDelay(n, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d > retry.SDK.MaxBackoff {
-			t.Fatalf("RetryDelay(%d) = %v, above retry.SDK.MaxBackoff %v", attempt, d, retry.SDK.MaxBackoff)
+			t.Fatalf("RetryDelay(%d) = %v, above retry.SDK.MaxBackoff %v", n, d, retry.SDK.MaxBackoff)
 		}
 	}
 }

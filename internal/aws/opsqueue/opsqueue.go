@@ -31,9 +31,8 @@ func NewSender(client *sqs.Client, queueURL string) *Sender {
 	return &Sender{client: client, queueURL: queueURL}
 }
 
-// SendBatch sends up to 10 messages with one SendMessageBatch call. The call
-// can succeed while entries fail: those come back as failures, with
-// SenderFault marking the ones that retrying cannot fix.
+// SendBatch sends up to 10 messages with one SendMessageBatch call
+// (sendBodies); the splitter retries its failures (retry.Batch).
 func (s *Sender) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -41,25 +40,37 @@ func (s *Sender) SendBatch(ctx context.Context, msgs []record.Message) ([]splitt
 	if len(msgs) > splitter.MaxSendBatch {
 		return nil, retry.Permanent(fmt.Errorf("SendBatch: %d messages, the limit is %d", len(msgs), splitter.MaxSendBatch))
 	}
-	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
+	bodies := make([]string, len(msgs))
 	for i, m := range msgs {
 		body, err := m.Encode()
 		if err != nil {
 			return nil, retry.Permanent(err)
 		}
-		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body)}
+		bodies[i] = body
 	}
-	out, err := s.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: entries})
+	return sendBodies(ctx, s.client, s.queueURL, bodies)
+}
+
+// sendBodies makes one SendMessageBatch call, entry i carrying bodies[i].
+// The call can succeed while entries fail: those come back as failures,
+// SenderFault marking the ones that retrying cannot fix.
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+func sendBodies(ctx context.Context, client *sqs.Client, queueURL string, bodies []string) ([]retry.Failure, error) {
+	entries := make([]types.SendMessageBatchRequestEntry, len(bodies))
+	for i, b := range bodies {
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(b)}
+	}
+	out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
 	if err != nil {
-		return nil, Classify(fmt.Errorf("send to %s: %w", s.queueURL, err))
+		return nil, Classify(fmt.Errorf("send to %s: %w", queueURL, err))
 	}
-	failures := make([]splitter.SendFailure, 0, len(out.Failed))
+	failures := make([]retry.Failure, 0, len(out.Failed))
 	for _, f := range out.Failed {
 		i, err := strconv.Atoi(aws.ToString(f.Id))
-		if err != nil || i < 0 || i >= len(msgs) {
-			return nil, fmt.Errorf("SQS reported a failure for unknown entry %q", aws.ToString(f.Id))
+		if err != nil || i < 0 || i >= len(bodies) {
+			return nil, retry.Permanent(fmt.Errorf("SQS reported a failure for unknown entry %q", aws.ToString(f.Id)))
 		}
-		failures = append(failures, splitter.SendFailure{
+		failures = append(failures, retry.Failure{
 			Index:     i,
 			Reason:    aws.ToString(f.Code) + ": " + aws.ToString(f.Message),
 			Permanent: f.SenderFault,

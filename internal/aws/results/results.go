@@ -180,29 +180,32 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 		n := min(len(keys), 100)
 		pending := keys[:n]
 		keys = keys[n:]
-		for attempt := 1; len(pending) > 0; attempt++ {
+		// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
+		// nothing to retry, so memo's policy does (as it does a call the
+		// SDK gave up on, unless Classify marks it permanent).
+		// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+		err := retry.Default.Do(ctx, func(int) error {
 			resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(true)}},
 			})
 			if err != nil {
-				return nil, Classify(fmt.Errorf("read %s: %w", t.name, err))
+				return Classify(fmt.Errorf("read %s: %w", t.name, err))
 			}
 			for _, item := range resp.Responses[t.name] {
 				r, err := Decode(item)
 				if err != nil {
-					return nil, err
+					return retry.Permanent(err)
 				}
 				out[r.Name] = r
 			}
 			pending = resp.UnprocessedKeys[t.name].Keys
 			if len(pending) > 0 {
-				if attempt >= retry.Default.Attempts {
-					return nil, fmt.Errorf("read %s: %d keys still unprocessed after %d attempts", t.name, len(pending), attempt)
-				}
-				if err := retry.Default.Wait(ctx, attempt); err != nil {
-					return nil, err
-				}
+				return fmt.Errorf("read %s: %d keys unprocessed", t.name, len(pending))
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

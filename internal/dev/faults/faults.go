@@ -114,9 +114,6 @@ var dataPath = map[string]bool{
 // them (CreateQueue, GetQueueAttributes, Query, ...).
 func DataPath(service, operation string) bool { return dataPath[Key(service, operation)] }
 
-// All selects every S3, SQS and DynamoDB call.
-func All(service, _ string) bool { return service == S3 || service == SQS || service == DynamoDB }
-
 // Key names an operation as "Service.Operation", e.g. "SQS.SendMessageBatch".
 func Key(service, operation string) string { return service + "." + operation }
 

@@ -101,23 +101,6 @@ func WaitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 	}
 }
 
-// ResetMoto clears all of moto's state (POST /moto-api/reset).
-func ResetMoto(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/moto-api/reset", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("moto reset: %s", resp.Status)
-	}
-	return nil
-}
-
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

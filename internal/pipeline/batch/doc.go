@@ -1,6 +1,6 @@
 // Package batch reads memo's batch files: a table of formats (JSON, JSON
-// Lines, CSV, each optionally gzipped), streaming decoders, and the per-op
-// rules and limits they share.
+// Lines, CSV, each optionally gzipped), streaming decoders with the per-op
+// rules and limits they share, for a whole file and for a run of its ops.
 //
 // # Formats
 //
@@ -53,7 +53,7 @@
 // chunk task reads the object from its first byte, inflates and discards up
 // to its run, then reads the run: a batch of k chunks inflates about k/2
 // times its size in all, each task at most the whole (make bench:
-// gzip_chunk_seconds). A file that inflates to more than
+// aws_chunk_seconds_jsonl_gz_1m). A file that inflates to more than
 // MaxDecompressedBytes is rejected when the bound is reached, so a bomb
 // costs the time to inflate the bound and no memory. A truncated or corrupt
 // stream rejects the file; a read that fails is a read error (retried).
@@ -61,17 +61,24 @@
 // stream under a plain suffix is rejected with a reason that says to add
 // .gz (memo submit and memo local refuse it before uploading).
 //
-// # Two passes
+// # Plan and runs
 //
-// [Check] reads the whole file and says whether it is structurally sound,
-// without decoding any op; [Scan] reads it again and hands every op, in
-// order, to a callback, either valid or rejected with a reason. A broken
-// file must enqueue nothing, so the splitter runs Check and then Scan on a
-// second GET: Scan alone may have passed ops to its callback before it
-// reaches the problem. Both hold one 64 KiB buffer and bounded scratch
-// space whatever the size of the file, of the ops, or of any value in it;
-// Scan adds 19 to 24 bytes per accepted name (a 96-bit fingerprint and the
-// op's index) to find duplicates: about 21 MB for a million ops.
+// The splitter reads a batch once whole and then in runs. Its plan pass
+// calls [Scan], which hands every op, in order, to a callback, valid or
+// rejected with a reason (duplicates included), with the op's byte range
+// (Item.Start, Item.End); from those the splitter cuts the ops into chunks
+// and stores a plan. A broken file enqueues nothing because nothing is
+// enqueued until the plan pass has read the whole file: Scan may have
+// passed ops to its callback before it reaches the problem, and the plan
+// is dropped then. Each chunk task then reads only its chunk's bytes and
+// calls [ScanChunk] on them (with the header [ScanFile] found, for CSV; a
+// compressed batch is inflated up to its run): the same per-op rules but
+// the duplicate rule, whose verdicts the plan carries. [Check] says whether a whole file is
+// structurally sound without decoding an op; only tests and make bench use
+// it. Each holds one 64 KiB buffer and bounded scratch space whatever the
+// size of the file, of the ops, or of any value in it; Scan adds a
+// fingerprint and an index per accepted name to find duplicates (its bytes
+// per name: make bench, docs/performance.md).
 //
 // # Structural errors
 //

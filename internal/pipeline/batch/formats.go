@@ -162,9 +162,9 @@ func (f Format) ReadRange(run Run) (offset, length int64) {
 	return run.Offset, run.Length
 }
 
-// Check is a streaming first pass: nil if the whole file is structurally
-// sound. It returns a *SyntaxError for a broken file, or the reader's error
-// (wrapped) if reading fails.
+// Check reads the whole file: nil if it is structurally sound. It returns
+// a *SyntaxError for a broken file, or the reader's error (wrapped) if
+// reading fails; for the JSON layouts it never decodes an op.
 func Check(r io.Reader, f Format) error {
 	if f == JSON || f == JSONL {
 		return check(r, f, bufSize)
@@ -179,8 +179,9 @@ func Check(r io.Reader, f Format) error {
 //
 // Scan is one pass: the ops before a structural problem have already been
 // passed to fn when it returns the *SyntaxError. A caller that must act on
-// no op of a broken file runs Check first, or acts only once Scan has
-// returned nil (the splitter's plan pass). A read error is returned wrapped.
+// no op of a broken file holds what fn gave it until Scan returns nil (the
+// splitter's plan pass) or runs Check first. A read error is returned
+// wrapped.
 func Scan(r io.Reader, f Format, fn func(Item) error) error {
 	_, err := ScanFile(r, f, fn)
 	return err

@@ -3,8 +3,9 @@
 // only when its result could not be stored (so SQS redelivers it, and
 // redrives it to the DLQ after maxReceiveCount) or its body cannot be
 // decoded. A result refused because the name holds a newer upload's result
-// is superseded: final, counted, and its message answered. An op whose expression fails deterministically is stored as a
-// result with status "error" and is not retried.
+// is superseded: final, counted, and its message answered. An op whose
+// expression fails deterministically is stored as a result with status
+// "error" and is not retried.
 package compute
 
 import (
@@ -131,11 +132,8 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			return events.SQSEventResponse{}, errors.New("SQS record without a messageId")
 		}
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
-		defer cancel()
-	}
+	ctx, cancel := retry.BeforeDeadline(ctx, s.cfg.Margin)
+	defer cancel()
 
 	now := s.cfg.Now().UTC()
 	items := make([]*item, 0, len(ev.Records))
@@ -242,33 +240,30 @@ func (s *Service) write(ctx context.Context, items []*item) writeStats {
 	return st
 }
 
-// put writes one item, retrying failures that may pass. It returns nil,
-// an error wrapping ErrSuperseded, or the last failure.
+// put writes one item under memo's retry policy. It returns nil, an error
+// wrapping ErrSuperseded, or the last failure.
 func (s *Service) put(ctx context.Context, it *item) (calls, retries int, err error) {
 	log := s.cfg.Logger
-	for attempt := 1; ; attempt++ {
+	var last error
+	err = s.cfg.Retry.Do(ctx, func(int) error {
 		if cerr := ctx.Err(); cerr != nil {
-			return calls, retries, errors.Join(cerr, err)
+			return retry.Permanent(errors.Join(cerr, last))
 		}
 		calls++
-		err = s.writer.Put(ctx, it.result)
-		switch {
-		case err == nil:
-			return calls, retries, nil
-		case errors.Is(err, ErrSuperseded):
-			log.Debug("result superseded", "name", it.result.Name, "batch", it.result.Batch, "stamp", it.result.Stamp)
-			return calls, retries, err
-		case retry.IsPermanent(err):
-			log.Error("write failed", "name", it.result.Name, "error", err)
-			return calls, retries, err
+		last = s.writer.Put(ctx, it.result)
+		if errors.Is(last, ErrSuperseded) {
+			return retry.Permanent(last)
 		}
-		if attempt >= s.cfg.Retry.Attempts {
-			log.Warn("write gave up", "name", it.result.Name, "attempts", attempt, "error", err)
-			return calls, retries, err
-		}
-		retries++
-		if s.cfg.Retry.Wait(ctx, attempt) != nil {
-			return calls, retries, err
-		}
+		return last
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrSuperseded):
+		log.Debug("result superseded", "name", it.result.Name, "batch", it.result.Batch, "stamp", it.result.Stamp)
+	case retry.IsPermanent(err):
+		log.Error("write failed", "name", it.result.Name, "error", err)
+	default:
+		log.Warn("write gave up", "name", it.result.Name, "attempts", calls, "error", err)
 	}
+	return calls, max(calls-1, 0), err
 }

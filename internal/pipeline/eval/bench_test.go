@@ -107,7 +107,7 @@ var slowExprs = func() []string {
 	return out
 }()
 
-// mixExprs is the realistic mix the README judges: three plain arithmetic
+// mixExprs is the realistic mix docs/performance.md judges: three plain arithmetic
 // ops (benchExprs, the fast path) to one of slowExprs, interleaved.
 var mixExprs = func() []string {
 	out := make([]string, 0, 1000)

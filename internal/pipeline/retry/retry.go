@@ -40,7 +40,8 @@ type Policy struct {
 // (SDK: two backoffs of at most SDK.MaxBackoff per memo attempt) = 21.15s,
 // plus the time of the attempts themselves. The caller's context (the
 // Lambda deadline less the services' margin) cuts either layer short.
-// TestWorstCase keeps these figures and the README's equal.
+// TestWorstCase keeps these figures true; test/layout keeps
+// docs/design.md's copy equal to them.
 
 // Default is used by the splitter and compute services and the DynamoDB
 // adapter: 8 tries, delays of at most 50ms, 100ms, 200ms ... capped at 2s.

@@ -53,8 +53,8 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
-// The worst case of the two retry layers, as the package comment and the
-// README state it.
+// The worst case of the two retry layers, as the package comment and
+// docs/design.md state it (test/layout checks the doc's copy).
 func TestWorstCase(t *testing.T) {
 	if got := WorstCaseAttempts(); got != 24 {
 		t.Errorf("WorstCaseAttempts() = %d, want 24 (8 x 3)", got)

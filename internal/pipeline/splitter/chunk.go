@@ -88,16 +88,20 @@ func (s *Service) runChunks(ctx context.Context, p *record.Plan) (sendStats, err
 // the chunk again; ops sent twice are computed twice, to the same item.
 func (s *Service) runChunk(ctx context.Context, p *record.Plan, n int) (sendStats, error) {
 	var stats sendStats
-	for attempt := 1; ; attempt++ {
+	err := s.readPolicy().Do(ctx, func(attempt int) error {
 		st, err := s.enqueueChunk(ctx, p, n)
 		stats.calls += st.calls
 		stats.retries += st.retries
 		stats.enqueued = st.enqueued
-		if err == nil || !errors.Is(err, errRead) || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
-			return stats, err
+		if err != nil && (!errors.Is(err, errRead) || !retryableRead(err)) {
+			return retry.Permanent(err)
 		}
-		s.cfg.Logger.Warn("reading a chunk failed part way; enqueueing it again", "batch", p.Batch, "chunk", n, "attempt", attempt, "error", err)
-	}
+		if err != nil && attempt < readAttempts {
+			s.cfg.Logger.Warn("reading a chunk failed part way; enqueueing it again", "batch", p.Batch, "chunk", n, "attempt", attempt, "error", err)
+		}
+		return err
+	})
+	return stats, err
 }
 
 // enqueueChunk reads chunk n's bytes and sends its valid ops. Scanning runs
@@ -211,11 +215,8 @@ var errChanged = errors.New("the batch object changed since it was planned")
 // it runs each chunk task and reports the ones that failed, so that SQS
 // delivers only those again (ReportBatchItemFailures).
 func (s *Service) HandleChunks(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
-		defer cancel()
-	}
+	ctx, cancel := retry.BeforeDeadline(ctx, s.cfg.Margin)
+	defer cancel()
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records {
 		task, err := record.DecodeChunkTask(m.Body)
@@ -255,13 +256,13 @@ func (s *Service) RunChunkTask(ctx context.Context, task record.ChunkTask) error
 	// The bookkeeping is retried here: a failure would send the whole
 	// chunk back to the queue for a visibility timeout.
 	marker := fmt.Appendf(nil, `{"chunk":%d,"enqueued":%d}`, task.Chunk, st.enqueued)
-	if err := s.retried(ctx, func() error {
+	if err := s.cfg.Retry.Do(ctx, func(int) error {
 		return s.objects.Put(ctx, p.Bucket, naming.ChunkDoneKey(p.Batch, task.Chunk), marker, "application/json")
 	}); err != nil {
 		return fmt.Errorf("mark chunk %d done: %w", task.Chunk, err)
 	}
 	var done []string
-	if err := s.retried(ctx, func() (err error) {
+	if err := s.cfg.Retry.Do(ctx, func(int) (err error) {
 		done, err = s.objects.List(ctx, p.Bucket, naming.ChunkDonePrefix(p.Batch))
 		return err
 	}); err != nil {
@@ -271,24 +272,10 @@ func (s *Service) RunChunkTask(ctx context.Context, task record.ChunkTask) error
 	if len(done) < len(p.Chunks) {
 		return nil
 	}
-	return s.retried(ctx, func() error {
+	return s.cfg.Retry.Do(ctx, func(int) error {
 		_, err := s.finish(ctx, &p, st)
 		return err
 	})
-}
-
-// retried runs fn until it succeeds, fails permanently, or memo's retry
-// policy gives up.
-func (s *Service) retried(ctx context.Context, fn func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || retry.IsPermanent(err) || attempt >= s.cfg.Retry.Attempts {
-			return err
-		}
-		if werr := s.cfg.Retry.Wait(ctx, attempt); werr != nil {
-			return errors.Join(err, werr)
-		}
-	}
 }
 
 func truncate(s string, n int) string {

@@ -36,8 +36,9 @@ func (d *discardChunks) SendChunks(_ context.Context, tasks []record.ChunkTask) 
 
 // BenchmarkChunksInFlight is the split rate with a simulated 20 ms SQS
 // call, for 1, 4, 16 and 64 chunks in flight (each with 8 sends in flight,
-// pinned so that the figures stay comparable across default changes): 64 chunks of 1,000 ops. The goal is near-linear
-// scaling: chunks share nothing but the plan.
+// pinned so that the figures stay comparable across default changes): 64
+// chunks of 1,000 ops. The goal is near-linear scaling: chunks share
+// nothing but the plan.
 //
 //	go test -run '^$' -bench ChunksInFlight -benchtime 1x ./internal/pipeline/splitter/
 func BenchmarkChunksInFlight(b *testing.B) {

@@ -221,8 +221,8 @@ func TestTooLargeBatchIsRejectedUpFront(t *testing.T) {
 
 // With a chunk queue, Split only plans, writes an in-progress report and
 // queues one task per chunk; the final report is written by the chunk that
-// finds every chunk done, with exact totals. A task delivered twice is harmless, and a chunk whose invocation
-// crashes half way (here: its sends fail after a few calls) is reported as
+// finds every chunk done, with exact totals. A task delivered twice is
+// harmless, and a chunk whose invocation crashes half way (here: its sends fail after a few calls) is reported as
 // a failed item, delivered again, and the batch still ends with every op
 // enqueued.
 func TestChunkTasksThroughAQueue(t *testing.T) {

@@ -17,25 +17,19 @@ import (
 	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
-// DefaultChunkOps is the default size of a chunk, in ops. A chunk is the
-// work of one chunk task; 50,000 ops are 5,000 SendMessageBatch calls,
-// about 6.25 s at the default 16 calls of 20 ms in flight, which outlast
-// the splitter's CPU at its default memory (README, "Batches of any size";
-// make bench: aws_chunk_seconds): well within a quarter of the function's
-// 300 s timeout.
+// DefaultChunkOps is the default size of a chunk, in ops: one chunk task's
+// work, sized so that its sends (5,000 SendMessageBatch calls) stay well
+// within a quarter of the function's 300 s timeout at the default send
+// concurrency (make bench: aws_chunk_seconds; docs/performance.md).
 const DefaultChunkOps = 50_000
 
 // DefaultMaxOps is the largest batch memo accepts, in ops. The bound that
 // binds is the plan pass's time: it is one invocation, and it must finish
 // within a quarter of the splitter's 300 s timeout at the default 1024 MB
-// (0.579 vCPU). BenchmarkPlan measured 282,000 ops/s on one loaded core
-// (1.5M on a quiet one), about 163,000 ops/s at 0.579 vCPU: 2M ops take
-// about 15 s of the 75 s with the object's read (make bench:
-// aws_plan_pass_seconds_2m); at 256 MB (0.145 vCPU) about 51 s.
-// Memory is not the bound: the duplicate set keeps a 96-bit fingerprint
-// per name, about 22 bytes an op, 44 MB at 2M ops. Nor is DynamoDB: at a
-// new on-demand table's 4,000 writes/s, 2M ops take about 8 minutes to
-// store. More ops belong in several batches.
+// (make bench: plan_pass_ops_per_s, aws_plan_pass_seconds_2m). Neither
+// the duplicate set's memory nor DynamoDB's write rate binds first
+// (docs/performance.md, "Batches of any size"). More ops belong in
+// several batches.
 const DefaultMaxOps = 2_000_000
 
 // errTooLarge: the batch has more ops than MaxOps.
@@ -51,7 +45,8 @@ func (e *errTooLarge) Error() string {
 // Split processes one batch object: it plans it, stores the plan, and then
 // either queues its chunk tasks (Config.Chunks) or runs them and writes the
 // report. The returned report is the one stored, or, when the chunks were
-// queued, the in-progress report (status splitting, nothing enqueued yet). The error is non-nil when the batch could not be planned or fully
+// queued, the in-progress report (status splitting, nothing enqueued
+// yet). The error is non-nil when the batch could not be planned or fully
 // enqueued, or its report not written.
 func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	format, ok := batch.FormatOf(ref.Key)
@@ -67,17 +62,17 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	// A read that fails part way (after the SDK's own retries) is tried
 	// again here: a batch must not depend on its trigger's retries alone
 	// to get a report.
-	var (
-		plan record.Plan
-		err  error
-	)
-	for attempt := 1; ; attempt++ {
+	var plan record.Plan
+	err := s.readPolicy().Do(ctx, func(attempt int) (err error) {
 		plan, err = s.plan(ctx, ref, format, rep)
-		if err == nil || !retryableRead(err) || attempt >= readAttempts || s.cfg.Retry.Wait(ctx, attempt) != nil {
-			break
+		if err != nil && !retryableRead(err) {
+			return retry.Permanent(err)
 		}
-		log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
-	}
+		if err != nil && attempt < readAttempts {
+			log.Warn("reading the batch failed; trying again", "attempt", attempt, "error", err)
+		}
+		return err
+	})
 	if err != nil {
 		var (
 			se  *batch.SyntaxError
@@ -206,6 +201,14 @@ func (s *Service) finish(ctx context.Context, p *record.Plan, stats sendStats) (
 
 // readAttempts bounds the tries of each read of the object when it fails.
 const readAttempts = 3
+
+// readPolicy is memo's retry policy with readAttempts tries: a read that
+// fails part way is tried again a few times, not the policy's many.
+func (s *Service) readPolicy() retry.Policy {
+	p := s.cfg.Retry
+	p.Attempts = readAttempts
+	return p
+}
 
 // errRead marks a failure to read the batch object (rather than to send).
 var errRead = errors.New("reading the batch")

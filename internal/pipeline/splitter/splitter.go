@@ -60,14 +60,7 @@ var ErrNotFound = errors.New("object not found")
 const MaxSendBatch = 10
 
 // SendFailure is one entry of a send call that SQS did not accept.
-type SendFailure struct {
-	// Index is the entry's position in the slice passed to SendBatch.
-	Index int
-	// Reason is SQS's code and message.
-	Reason string
-	// Permanent is true when SQS blames the sender (retrying cannot help).
-	Permanent bool
-}
+type SendFailure = retry.Failure
 
 // Queue enqueues ops.
 type Queue interface {
@@ -161,11 +154,8 @@ func New(objects Objects, queue Queue, cfg Config) *Service {
 // then retries the whole event, which is safe because splitting is
 // idempotent (compute writes are keyed by op name).
 func (s *Service) Handle(ctx context.Context, ev events.S3Event) error {
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-s.cfg.Margin))
-		defer cancel()
-	}
+	ctx, cancel := retry.BeforeDeadline(ctx, s.cfg.Margin)
+	defer cancel()
 	var errs []error
 	for _, rec := range ev.Records {
 		ref, ok, err := s.batchRef(rec)
@@ -211,41 +201,15 @@ func IsBatchKey(key string) bool {
 	return ok
 }
 
-// send delivers one chunk, retrying failed entries (and failed calls) with
-// backoff. It returns the number of calls made and of retries.
-func (s *Service) send(ctx context.Context, chunk []record.Message) (calls, retries int, err error) {
-	pending := chunk
-	for attempt := 1; ; attempt++ {
-		calls++
-		failures, err := s.queue.SendBatch(ctx, pending)
-		var next []record.Message
-		switch {
-		case err != nil:
-			if retry.IsPermanent(err) {
-				return calls, retries, err
-			}
-			next = pending
-		default:
-			for _, f := range failures {
-				if f.Permanent {
-					return calls, retries, fmt.Errorf("SQS refused op %q: %s", pending[f.Index].Name, f.Reason)
-				}
-				next = append(next, pending[f.Index])
-			}
-			if len(next) == 0 {
-				return calls, retries, nil
-			}
-			err = fmt.Errorf("%d of %d entries failed, first: %s", len(next), len(pending), failures[0].Reason)
-		}
-		if attempt >= s.cfg.Retry.Attempts {
-			return calls, retries, fmt.Errorf("send gave up after %d attempts: %w", attempt, err)
-		}
-		retries++
-		if werr := s.cfg.Retry.Wait(ctx, attempt); werr != nil {
-			return calls, retries, fmt.Errorf("send interrupted: %w (last error: %v)", werr, err)
-		}
-		pending = next
+// send delivers one group of at most MaxSendBatch messages under memo's
+// retry policy (retry.Batch). It returns the number of calls made and of
+// retries.
+func (s *Service) send(ctx context.Context, group []record.Message) (calls, retries int, err error) {
+	calls, err = retry.Batch(ctx, s.cfg.Retry, group, func(m record.Message) string { return fmt.Sprintf("op %q", m.Name) }, s.queue.SendBatch)
+	if err != nil {
+		err = fmt.Errorf("send: %w", err)
 	}
+	return calls, max(calls-1, 0), err
 }
 
 func (s *Service) writeReport(ctx context.Context, rep *record.Report) error {
