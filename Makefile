@@ -85,7 +85,10 @@ fuzz-smoke: ## run each fuzz target for FUZZTIME (default 100000x: that many inp
 	done
 
 e2e: ## Terratest against AWS (MEMO_E2E_TARGET=aws); skips without credentials
-	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 60m -v ./test/e2e/
+	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 90m -v ./test/e2e/
+
+e2e-clean: ## tear down what killed AWS e2e runs left (test/e2e/.test-data/runs), then list resources still tagged memo-e2e
+	MEMO_E2E_TARGET=aws $(GO) test -count=1 -timeout 60m -v -run '^TestCleanLeftovers$$' ./test/e2e/
 
 bench: build build-twin bin/aws-lambda-rie ## performance and cost figures, one "key value" line each (see docs/performance.md; needs moto)
 	@command -v moto_server >/dev/null || { echo 'make bench needs moto_server: pip install "moto[server]"' >&2; exit 1; }

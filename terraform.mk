@@ -9,7 +9,10 @@
 #   make tf-validate               init -backend=false, validate and plans, offline (stand-in provider)
 #
 # Options: AUTO_APPROVE=1 (no yes prompt), TF_ARGS='-var x=y ...' (more apply,
-# plan or destroy arguments), KEEP_WORKSPACE=1 (destroy keeps the workspace).
+# plan or destroy arguments), KEEP_WORKSPACE=1 (destroy keeps the workspace),
+# ALLOW_DESTROY=<workspace> (destroy a protected workspace: prod, deletion
+# protection, force_destroy = false), PREFLIGHT=warn|off (deploy's check of
+# the account's Lambda concurrency; tools/tfguard).
 # terraform/README.md walks through a deployment.
 
 BIN ?= bin
@@ -92,6 +95,13 @@ WORKSPACE ?=
 TF_ARGS ?=
 TF_VAR_FILE_ARG = $(if $(wildcard $(TF_DIR)/env/$(WORKSPACE).tfvars),-var-file=env/$(WORKSPACE).tfvars)
 TF_APPROVE_ARG = $(if $(filter 1 yes true,$(AUTO_APPROVE)),-auto-approve)
+ALLOW_DESTROY ?=
+PREFLIGHT ?= check
+# tools/tfguard: deploy's pre-flight (the account's Lambda concurrency in the
+# pipeline's region against the mappings' maximum concurrency) and destroy's
+# guard (a protected workspace is refused before Terraform plans anything).
+TF_PREFLIGHT = $(if $(filter off,$(PREFLIGHT)),@echo "PREFLIGHT=off: the account's Lambda concurrency is not checked",$(GO) run ./tools/tfguard preflight -dir $(TF_DIR) -workspace $(WORKSPACE) $(if $(TF_VAR_FILE_ARG),-var-file env/$(WORKSPACE).tfvars) -args "$(TF_ARGS)"$(if $(filter warn,$(PREFLIGHT)), || true))
+TF_DESTROY_GUARD = $(GO) run ./tools/tfguard destroy -terraform $(TERRAFORM) -dir $(TF_DIR) -workspace $(WORKSPACE) -allow "$(ALLOW_DESTROY)"
 
 # The workspace names memo-<workspace>-<role>: the same rule as
 # internal/pipeline/naming.ValidWorkspace, checked before anything is built.
@@ -103,6 +113,7 @@ tf-workspace-arg:
 deploy: tf-workspace-arg build $(TERRAFORM) ## deploy to AWS: WORKSPACE=name [AUTO_APPROVE=1] [TF_ARGS=...]
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
 	$(TERRAFORM) -chdir=$(TF_DIR) workspace select -or-create=true $(WORKSPACE)
+	$(TF_PREFLIGHT)
 	$(TERRAFORM) -chdir=$(TF_DIR) apply $(TF_VAR_FILE_ARG) $(TF_APPROVE_ARG) $(TF_ARGS)
 
 tf-plan: tf-workspace-arg build $(TERRAFORM) ## plan a deployment: WORKSPACE=name [TF_ARGS=...]
@@ -111,9 +122,10 @@ tf-plan: tf-workspace-arg build $(TERRAFORM) ## plan a deployment: WORKSPACE=nam
 	$(TERRAFORM) -chdir=$(TF_DIR) plan $(TF_VAR_FILE_ARG) $(TF_ARGS)
 
 # Terraform reads the zips (source_code_hash) even to destroy: build first.
-destroy: tf-workspace-arg build $(TERRAFORM) ## destroy a workspace: WORKSPACE=name [AUTO_APPROVE=1] [KEEP_WORKSPACE=1]
+destroy: tf-workspace-arg build $(TERRAFORM) ## destroy a workspace: WORKSPACE=name [AUTO_APPROVE=1] [KEEP_WORKSPACE=1] [ALLOW_DESTROY=name]
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
 	$(TERRAFORM) -chdir=$(TF_DIR) workspace select $(WORKSPACE)
+	$(TF_DESTROY_GUARD)
 	$(TERRAFORM) -chdir=$(TF_DIR) destroy $(TF_VAR_FILE_ARG) $(TF_APPROVE_ARG) $(TF_ARGS)
 ifeq ($(filter 1 yes true,$(KEEP_WORKSPACE)),)
 	$(TERRAFORM) -chdir=$(TF_DIR) workspace select default

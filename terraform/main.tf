@@ -37,7 +37,7 @@ module "pipeline" {
   force_destroy                     = var.force_destroy
   enable_batch_index                = var.enable_batch_index
   warm_throughput                   = var.warm_throughput
-  ttl_attribute                     = var.ttl_attribute
+  table_encryption                  = var.table_encryption
   point_in_time_recovery            = var.point_in_time_recovery
   deletion_protection               = var.deletion_protection
   create_alarm_topic                = var.create_alarm_topic

@@ -145,10 +145,10 @@ variable "enable_batch_index" {
   default     = true
 }
 
-variable "ttl_attribute" {
-  description = "Results-table attribute holding an expiry time in epoch seconds, or null for no TTL."
+variable "table_encryption" {
+  description = "Key that encrypts the results table at rest: aws-owned (free), aws-managed (aws/dynamodb, KMS request charges) or a KMS key ARN."
   type        = string
-  default     = null
+  default     = "aws-owned"
 }
 
 variable "point_in_time_recovery" {

@@ -51,6 +51,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	batchFile := fs.String("batch", "", "upload this batch file, wait for it, print its results and exit")
 	endpoint := fs.String("endpoint", "", "use the emulator at this URL instead of starting moto_server")
 	ws := fs.String("workspace", local.DefaultWorkspace, "workspace name of the twin's resources")
+	region := fs.String("region", awsconfig.DefaultRegion, "AWS region of the twin's resources (moto keeps one set per region)")
 	timeout := fs.Duration("timeout", 0, "with --batch: give up after this long even while the batch moves (0: no limit)")
 	stall := fs.Duration("stall", DefaultStall, "with --batch: give up once nothing has moved for this long")
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
@@ -71,7 +72,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if *faultRate < 0 || *faultRate > 1 {
 			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
 		}
-		opts := local.Options{Endpoint: *endpoint, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
+		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
 		if *faultRate > 0 {
 			inj := faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)

@@ -35,9 +35,12 @@ reconciliation line of memo status (total, ok, error, rejected, superseded,
 dlq, lost); the exit code is 0 when nothing was lost, 3 if ops were lost (or
 no report came), 4 if the file was rejected. It waits as long as the batch
 moves, and gives up (exit 1) once nothing has moved for --stall: no op
-accounted for, no change in the ops queue's depth, no report. The default
-outlasts a poison op's redeliveries at Terraform's defaults (5 receives x a
-180 s visibility timeout).`,
+accounted for, no change in the ops queue's depth, no report, no chunk done.
+The default outlasts a poison op's redeliveries at Terraform's defaults (5
+receives x a 180 s visibility timeout). While the batch is splitting, the
+wait is at least a chunk's retry: a throttled or failed chunk comes back
+after the chunk queue's visibility timeout (30 minutes at the defaults),
+read from the queue, plus one splitter timeout.`,
 		declare: declareSubmit,
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
@@ -23,6 +25,7 @@ type target struct {
 	region        string
 	profile       string
 	fromTerraform string
+	getenv        func(string) string
 }
 
 func targetFlags(fs *flag.FlagSet, env *cli) *target {
@@ -34,7 +37,8 @@ func targetFlags(fs *flag.FlagSet, env *cli) *target {
 	fs.StringVar(&t.region, "region", "", "AWS region (default: the SDK's chain, AWS_REGION or the profile's)")
 	fs.StringVar(&t.profile, "profile", "", "shared-config profile (default: the SDK's chain, AWS_PROFILE)")
 	fs.StringVar(&t.fromTerraform, "from-terraform", "",
-		"read the resource names from terraform output -json run in `DIR` (the terraform/ folder)")
+		"read the resource names and the region from terraform output -json run in `DIR` (the terraform/ folder; the CLI is $TF, else terraform on PATH, else DIR/../bin/terraform)")
+	t.getenv = env.getenv
 	return t
 }
 
@@ -48,7 +52,7 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 	}
 	var res workspace.Resources
 	if t.fromTerraform != "" {
-		r, err := terraformOutputs(ctx, t.fromTerraform)
+		r, err := terraformOutputs(ctx, t.fromTerraform, t.getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -92,19 +96,52 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 }
 
 // terraformOutputs reads the root module's outputs (terraform/outputs.tf).
-func terraformOutputs(ctx context.Context, dir string) (workspace.Resources, error) {
-	bin := "terraform"
-	if _, err := exec.LookPath(bin); err != nil {
-		return workspace.Resources{}, errors.New("--from-terraform needs terraform on PATH")
+func terraformOutputs(ctx context.Context, dir string, getenv func(string) string) (workspace.Resources, error) {
+	bin, err := terraformCLI(dir, getenv)
+	if err != nil {
+		return workspace.Resources{}, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "output", "-json")
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return workspace.Resources{}, fmt.Errorf("terraform output -json in %s: %w", dir, err)
+		return workspace.Resources{}, fmt.Errorf("%s output -json in %s: %w", bin, dir, err)
 	}
 	return parseTerraformOutputs(out)
+}
+
+// terraformCLI finds the CLI that reads dir's state: $TF (a name on PATH or
+// a path: terraform or tofu, as terraform.mk's TF), else terraform on PATH,
+// else the pinned one make installs into bin/ beside dir (make deploy's).
+func terraformCLI(dir string, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if tf := getenv("TF"); tf != "" {
+		p, err := exec.LookPath(tf)
+		if err != nil {
+			return "", fmt.Errorf("--from-terraform: TF=%s: %v", tf, err)
+		}
+		return p, nil
+	}
+	if p, err := exec.LookPath("terraform"); err == nil {
+		return p, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	tried := []string{}
+	for _, name := range []string{"terraform", "tofu"} {
+		p := filepath.Join(filepath.Dir(abs), "bin", name)
+		tried = append(tried, p)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("--from-terraform %s needs the Terraform CLI: none on PATH, TF unset, and none at %s (make deploy installs bin/terraform; or set TF=/path/to/terraform)",
+		dir, strings.Join(tried, " or "))
 }
 
 func parseTerraformOutputs(out []byte) (workspace.Resources, error) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,13 +23,30 @@ import (
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
-// awsComputeTimeout and awsMaxReceiveCount make the DLQ check take minutes
-// rather than the defaults' half hour: the module derives the ops queue's
-// visibility timeout as local.VisibilityFactor x the compute timeout (60 s).
+// awsComputeTimeout makes the DLQ check take minutes rather than the
+// defaults' half hour: the module derives the ops queue's visibility timeout
+// as local.VisibilityFactor x the compute timeout (60 s), and a poison
+// message reaches the DLQ after about max_receive_count of them. That stays
+// 5, the least AWS advises for a queue a Lambda function reads ("set the
+// maxReceiveCount on the source queue's redrive policy to at least 5",
+// Using Lambda with Amazon SQS), so that throttled receives do not send
+// good messages to the DLQ.
 const (
 	awsComputeTimeout  = 10 * time.Second
-	awsMaxReceiveCount = 2
+	awsMaxReceiveCount = 5
 )
+
+// awsTeardownReserve is the time the validate stage leaves for the
+// teardown: Terraform waits up to 5 minutes for each event source mapping
+// to be deleted (two of them), then deletes the functions, queues, roles,
+// bucket and table.
+const awsTeardownReserve = 20 * time.Minute
+
+// runsDir holds one folder per AWS run, written before anything is applied
+// and removed once the teardown succeeded: the copy of terraform/ with its
+// state, the run's own build/ and deployment.json. A run killed before its
+// teardown (Ctrl-C, a go test -timeout panic) leaves it for make e2e-clean.
+func runsDir() string { return filepath.Join(testDataDir, "runs") }
 
 // TerraformState is what the teardown of a later run needs.
 type TerraformState struct {
@@ -93,6 +111,10 @@ func (a *awsTarget) preflight(t *testing.T) {
 		t.Fatalf("MEMO_E2E_TARGET=aws: credentials found (%s) but STS GetCallerIdentity failed: %v", creds.Source, err)
 	}
 	a.region, a.account = cfg.Region, aws.ToString(id.Account)
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < awsTeardownReserve+20*time.Minute {
+		t.Fatalf("MEMO_E2E_TARGET=aws: go test -timeout leaves %v; the run needs about 20 minutes and keeps %v for the teardown: use -timeout 90m (make e2e does)",
+			time.Until(dl).Round(time.Minute), awsTeardownReserve)
+	}
 	logger.Default.Logf(t, "MEMO_E2E_TARGET=aws: using AWS account %s in region %s as %s (credentials: %s); "+
 		"a deploy creates the Terraform workspace e2e-<random> (resources memo-e2e-<random>-*), the teardown destroys it; %s",
 		a.account, a.region, aws.ToString(id.Arn), creds.Source, stagePlan())
@@ -100,19 +122,29 @@ func (a *awsTarget) preflight(t *testing.T) {
 
 func (a *awsTarget) deploy(t *testing.T) Deployment {
 	root := repoRoot(t)
-	runMake(t, root, "build", "bin/terraform")
-	dir, err := files.CopyTerraformFolderToTemp(filepath.Join(root, "terraform"), "memo-e2e-")
+	ws := "e2e-" + strings.ToLower(random.UniqueId())
+	run, err := filepath.Abs(filepath.Join(runsDir(), ws))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := "e2e-" + strings.ToLower(random.UniqueId())
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := files.CopyTerraformFolderToDest(filepath.Join(root, "terraform"), run, "terraform-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run's own build folder: two runs in one checkout (or a make build
+	// meanwhile) do not write each other's zips.
+	build := filepath.Join(run, "build")
+	runMake(t, root, "build", "BUILD="+build, "bin/terraform")
 	a.tf = &TerraformState{
 		Dir:       dir,
 		Binary:    filepath.Join(root, "bin", "terraform"),
 		Workspace: ws,
 		Vars: map[string]any{
 			"region":        a.region,
-			"artifacts_dir": filepath.Join(root, "build"),
+			"artifacts_dir": build,
 			// A test workspace: everything goes at destroy, and soon.
 			"force_destroy":                     true,
 			"deletion_protection":               false,
@@ -126,9 +158,13 @@ func (a *awsTarget) deploy(t *testing.T) Deployment {
 			"tags":                              map[string]any{"memo-e2e": ws},
 		},
 	}
+	// Saved before apply, always: a teardown (make e2e-clean, or a later
+	// run with SKIP_deploy) can destroy a partial apply, whatever ended
+	// this run.
+	early := Deployment{Target: "aws", Resources: workspace.Resources{Workspace: ws, Region: a.region}, Account: a.account, Terraform: a.tf}
+	saveRun(t, run, early)
 	if stagesSplit() {
-		// Saved before apply: a later teardown can destroy a partial apply.
-		saveDeployment(t, Deployment{Target: "aws", Resources: workspace.Resources{Workspace: ws, Region: a.region}, Terraform: a.tf})
+		saveDeployment(t, early)
 	}
 	opts := a.tf.options()
 	terraform.Init(t, opts)
@@ -161,8 +197,10 @@ func (a *awsTarget) deploy(t *testing.T) Deployment {
 		VisibilityTimeout: local.VisibilityFactor * awsComputeTimeout,
 		MaxReceiveCount:   awsMaxReceiveCount,
 		Patience:          15 * time.Minute,
+		TeardownReserve:   awsTeardownReserve,
 		Terraform:         a.tf,
 	}
+	saveRun(t, run, d)
 	if d.Account != a.account || d.Resources.Region != a.region || d.Resources.Workspace != ws {
 		t.Fatalf("deployed to account %s, region %s, workspace %s; want %s, %s, %s",
 			d.Account, d.Resources.Region, d.Resources.Workspace, a.account, a.region, ws)
@@ -195,9 +233,13 @@ func (a *awsTarget) teardown(t *testing.T, d *Deployment) error {
 	}
 	// Terraform reads the zips (source_code_hash) even to destroy.
 	root := repoRoot(t)
+	build, _ := tf.Vars["artifacts_dir"].(string)
+	if build == "" {
+		build = filepath.Join(root, "build")
+	}
 	for _, zip := range []string{"splitter.zip", "compute.zip"} {
-		if _, err := os.Stat(filepath.Join(root, "build", zip)); err != nil {
-			runMake(t, root, "build")
+		if _, err := os.Stat(filepath.Join(build, zip)); err != nil {
+			runMake(t, root, "build", "BUILD="+build)
 			break
 		}
 	}
@@ -213,5 +255,32 @@ func (a *awsTarget) teardown(t *testing.T, d *Deployment) error {
 		return fmt.Errorf("deleting the destroyed workspace %s: %w", tf.Workspace, err)
 	}
 	logger.Default.Logf(t, "destroyed workspace %s in account %s", tf.Workspace, a.account)
+	// A run's folder holds the state copy, the build and the record.
+	if run := filepath.Dir(tf.Dir); isRunFolder(run) {
+		return os.RemoveAll(run)
+	}
 	return os.RemoveAll(tf.Dir)
+}
+
+// isRunFolder reports whether dir is a folder of runsDir (and not, for a
+// record of an older layout, the system's temporary folder).
+func isRunFolder(dir string) bool {
+	runs, err := filepath.Abs(runsDir())
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(runs, dir)
+	return err == nil && rel != "." && !strings.Contains(rel, string(filepath.Separator)) && !strings.HasPrefix(rel, "..")
+}
+
+// saveRun writes a run's record into its folder.
+func saveRun(t *testing.T, run string, d Deployment) {
+	t.Helper()
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "deployment.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

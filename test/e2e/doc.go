@@ -7,10 +7,16 @@
 //     aws-lambda-rie, and the local twin runs on moto with those functions
 //     invoked over the emulator's invoke API. It skips only where
 //     moto_server is missing and CI is unset.
-//   - aws (MEMO_E2E_TARGET=aws, make e2e): make build, then terraform/
-//     copied to a temporary folder and applied in a new workspace
+//   - aws (MEMO_E2E_TARGET=aws, make e2e): terraform/ copied to the run's
+//     folder .test-data/runs/e2e-<random>/ with the run's own make build,
+//     its record written there before apply, and applied in a new workspace
 //     e2e-<random>, in the account and region of the SDK's default chain
-//     (printed before anything happens); without credentials it skips.
+//     (printed before anything happens); without credentials it skips. The
+//     validate stage ends in time to leave 20 minutes for the teardown; a
+//     run killed before its teardown leaves its folder for make e2e-clean,
+//     which destroys it and lists resources still tagged memo-e2e.
+//     TestDocumentedPathOnAWS takes the README's path instead: make deploy,
+//     memo submit --from-terraform terraform --wait, make destroy.
 //
 // Stages: deploy, validate, teardown; SKIP_<stage>=1 skips one. When any is
 // set the deployment is saved under .test-data/, so that the stages can run

@@ -36,10 +36,16 @@ type Deployment struct {
 	MaxReceiveCount   int           `json:"max_receive_count"`
 	// Patience bounds each wait of the validate stage.
 	Patience time.Duration `json:"patience"`
+	// TeardownReserve is the time left for the teardown when the validate
+	// stage ends early for the test's deadline (-timeout).
+	TeardownReserve time.Duration `json:"teardown_reserve"`
 
 	// What the teardown of a later run needs (see SKIP_<stage>).
 	Twin      *TwinState      `json:"twin,omitempty"`
 	Terraform *TerraformState `json:"terraform,omitempty"`
+	// Documented is set for a run of the documented path (make deploy and
+	// make destroy in the checkout; documented_test.go).
+	Documented *DocumentedState `json:"documented,omitempty"`
 }
 
 // target is one place the pipeline runs.
@@ -98,8 +104,9 @@ func TestEndToEnd(t *testing.T) {
 			return
 		}
 		if saved {
-			if err := os.RemoveAll(testDataDir); err != nil {
-				t.Errorf("removing %s: %v", testDataDir, err)
+			// Only this deployment's record: runs/ may hold other runs'.
+			if err := os.Remove(deploymentFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("removing %s: %v", deploymentFile(), err)
 			}
 		}
 	})

@@ -36,10 +36,11 @@ type upload struct {
 // with cfg.
 func validate(t *testing.T, d Deployment, cfg aws.Config) {
 	deadline := time.Now().Add(3 * d.Patience)
-	if dl, ok := t.Deadline(); ok && dl.Add(-time.Minute).Before(deadline) {
+	reserve := max(time.Minute, d.TeardownReserve)
+	if dl, ok := t.Deadline(); ok && dl.Add(-reserve).Before(deadline) {
 		// Fail in time for the teardown to run: a go test timeout panics
-		// past deferred calls.
-		deadline = dl.Add(-time.Minute)
+		// past deferred calls (golang/go#44929).
+		deadline = dl.Add(-reserve)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

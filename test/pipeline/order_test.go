@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/pipeline/batch"
@@ -144,8 +145,14 @@ func TestDuplicateDeliveryWritesTheSameResult(t *testing.T) {
 	p.sqs.Send("again", body)
 	p.drain(t)
 	h := p.table.History("x")
-	if len(h) != 2 || fmt.Sprint(h[0].Value) != fmt.Sprint(h[1].Value) || h[1].Batch != a {
-		t.Fatalf("history of x: %+v", h)
+	if len(h) != 2 {
+		t.Fatalf("history of x has %d writes, want 2: %+v", len(h), h)
+	}
+	if diff := cmp.Diff(h[0].Value, h[1].Value); diff != "" {
+		t.Errorf("the redelivery wrote another value (-first +second):\n%s", diff)
+	}
+	if h[1].Batch != a {
+		t.Errorf("the redelivery wrote batch %q, want %q", h[1].Batch, a)
 	}
 	p.submit(t, "batches/b.json", `{"ops": [{"name": "x", "op": "2+2"}]}`)
 	p.sqs.Send("late", body)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/ops/status"
@@ -196,13 +197,15 @@ func (p *pipeline) checkResults(t *testing.T, b genBatch, batch string) {
 			continue
 		}
 		want := expected(op.Op)
-		if r.Batch != batch || r.Op != op.Op || r.Status != want.Status || r.Error != want.Error || fmt.Sprint(r.Value) != fmt.Sprint(want.Value) {
-			t.Errorf("%s = %+v, want %+v", op.Name, r, want)
+		got := record.Result{Batch: r.Batch, Op: r.Op, Status: r.Status, Error: r.Error, Value: r.Value}
+		want.Batch, want.Op = batch, op.Op
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", op.Name, diff)
 			bad++
 		}
 		for _, h := range p.table.History(op.Name) {
-			if h.Status != r.Status || h.Error != r.Error || fmt.Sprint(h.Value) != fmt.Sprint(r.Value) || h.Op != r.Op || h.Batch != r.Batch {
-				t.Errorf("%s has two different results: %+v and %+v", op.Name, h, r)
+			if diff := cmp.Diff(got, record.Result{Batch: h.Batch, Op: h.Op, Status: h.Status, Error: h.Error, Value: h.Value}); diff != "" {
+				t.Errorf("%s has two different results (-stored +earlier):\n%s", op.Name, diff)
 				bad++
 				break
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -68,8 +69,8 @@ func checkLambdaConfig(c *Config) []string {
 				}
 			}
 		}
-		if fmt.Sprint(got) != fmt.Sprint(wantEnv[fn]) {
-			p.add("aws_lambda_function.%s environment is %v, want %v", fn, got, wantEnv[fn])
+		if diff := cmp.Diff(wantEnv[fn], got); diff != "" {
+			p.add("aws_lambda_function.%s environment (-want +got):\n%s", fn, diff)
 		}
 		lc := nested(f, "logging_config")
 		if len(lc) != 1 {

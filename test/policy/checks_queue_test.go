@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/zclconf/go-cty/cty"
@@ -294,7 +295,7 @@ func checkNotificationFilter(_ *Config, ps plans) []string {
 		for _, suffix := range batch.Suffixes() {
 			want[naming.BatchPrefix+"*"+suffix] = true
 		}
-		if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(sortedKeys(want)) {
+		if !cmp.Equal(sortedKeys(got), sortedKeys(want)) {
 			p.add("the splitter is notified for %v, want exactly %v (prefix %s, the suffixes of batch.Suffixes)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
 		}
 		for _, addr := range pl.addresses("aws_lambda_permission") {

@@ -24,7 +24,9 @@ func forBucket(m *Module, typ, name string) []*hclsyntax.Block {
 
 // checkEncryptionAtRest: the plan encrypts the bucket (through the
 // encryption configuration that refers to it, a link the plan shows as an
-// unknown id), both queues and the table.
+// unknown id) and both queues; the table, which DynamoDB always encrypts,
+// keeps the free AWS owned key (server_side_encryption.enabled = false)
+// unless table_encryption asks for KMS (the features plan: aws-managed).
 func checkEncryptionAtRest(c *Config, ps plans) []string {
 	var p problems
 	m := c.Pipeline
@@ -51,8 +53,15 @@ func checkEncryptionAtRest(c *Config, ps plans) []string {
 			}
 		}
 		for _, addr := range pl.addresses("aws_dynamodb_table") {
+			if getBool(pl.After[addr], "server_side_encryption", 0, "enabled") {
+				p.add("plan %s: %s: server_side_encryption.enabled is true by default: the AWS managed KMS key adds KMS request charges; keep DynamoDB's AWS owned key unless table_encryption asks", pl.Name, addr)
+			}
+		}
+	}
+	for _, pl := range ps.ok(&p, "features") {
+		for _, addr := range pl.addresses("aws_dynamodb_table") {
 			if !getBool(pl.After[addr], "server_side_encryption", 0, "enabled") {
-				p.add("plan %s: %s: server_side_encryption must be enabled", pl.Name, addr)
+				p.add("plan %s: %s: with table_encryption = aws-managed server_side_encryption.enabled must be true", pl.Name, addr)
 			}
 		}
 	}
@@ -229,8 +238,8 @@ func checkRetention(_ *Config, ps plans) []string {
 // index (hash key batch_shard, the attribute compute writes from
 // record.BatchShard, so that a batch spreads over record.IndexShards index
 // keys; projecting status) unless enable_batch_index is
-// false, point-in-time recovery on by default, TTL only with
-// ttl_attribute, and deletion protection on in prod unless
+// false, point-in-time recovery on by default, no TTL (nothing writes an
+// expiry), and deletion protection on in prod unless
 // deletion_protection says otherwise (and off elsewhere unless it says so).
 func checkResultsTable(_ *Config, ps plans) []string {
 	var p problems
@@ -259,17 +268,12 @@ func checkResultsTable(_ *Config, ps plans) []string {
 			p.add("point-in-time recovery is off by default")
 		}
 		if ttl := tableTTL(t); ttl != "" {
-			p.add("TTL is on by default (attribute %q), want off", ttl)
+			p.add("the results table has TTL on attribute %q, which nothing writes", ttl)
 		}
 	}
 	for _, pl := range ps.ok(&p, "index-off") {
 		if t := pl.resource(&p, addr); t != nil && (len(getList(t, "global_secondary_index")) != 0 || len(tableAttributes(t)) != 1) {
 			p.add("with enable_batch_index = false the table still has indexes %v or attributes %v besides name", get(t, "global_secondary_index"), tableAttributes(t))
-		}
-	}
-	for _, pl := range ps.ok(&p, "features") {
-		if t := pl.resource(&p, addr); t != nil && tableTTL(t) != "expires_at" {
-			p.add("with ttl_attribute = expires_at the table's TTL attribute is %q", tableTTL(t))
 		}
 	}
 	for _, s := range []struct {

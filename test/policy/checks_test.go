@@ -40,7 +40,7 @@ var invariants = []invariant{
 	{name: "names-from-workspace", check: checkNamesBuiltFromPrefix, plans: []string{"default", "dev", "prod", "policy"}, planCheck: checkNamesFromWorkspace, breakPlans: []string{"policy"}},
 	{name: "names-match-go", check: checkPrefixesMatchGo, plans: []string{"dev", "prod", "policy"}, planCheck: checkNamesMatchGo, breakPlans: []string{"policy"}},
 	{name: "workspace-validated", check: checkWorkspaceValidated},
-	{name: "encryption-at-rest", plans: []string{"default"}, planCheck: checkEncryptionAtRest},
+	{name: "encryption-at-rest", plans: []string{"default", "features"}, planCheck: checkEncryptionAtRest},
 	{name: "bucket-public-access-blocked", check: checkPublicAccessBlocked},
 	{name: "bucket-tls-only", check: checkBucketTLSOnly},
 	{name: "retention", check: checkLogGroupsWired, plans: []string{"default", "policy"}, planCheck: checkRetention, breakPlans: []string{"policy"}},
@@ -108,7 +108,7 @@ func ph(addr string) string { return "<" + addr + ">" }
 var featureVars = map[string]cty.Value{
 	"xray_tracing":       cty.True,
 	"create_alarm_topic": cty.True,
-	"ttl_attribute":      cty.StringVal("expires_at"),
+	"table_encryption":   cty.StringVal("aws-managed"),
 }
 
 func contains(ss []string, s string) bool {

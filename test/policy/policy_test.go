@@ -136,10 +136,10 @@ resource "aws_iam_role_policy" "compute" {`},
 		`message_retention_seconds = local.dlq_retention_seconds
   sqs_managed_sse_enabled   = true`, `message_retention_seconds = local.dlq_retention_seconds
   sqs_managed_sse_enabled   = false`},
-	{"encryption-at-rest", "table SSE off", "modules/pipeline/storage.tf",
-		`server_side_encryption {
-    enabled = true`, `server_side_encryption {
-    enabled = false`},
+	{"encryption-at-rest", "table on the paid KMS key by default", "modules/pipeline/storage.tf",
+		`enabled     = var.table_encryption != "aws-owned"`, `enabled     = true`},
+	{"encryption-at-rest", "table_encryption ignored", "modules/pipeline/storage.tf",
+		`enabled     = var.table_encryption != "aws-owned"`, `enabled     = false`},
 	{"bucket-public-access-blocked", "public policies allowed", "modules/pipeline/storage.tf",
 		`block_public_policy     = true`, `block_public_policy     = false`},
 	{"bucket-public-access-blocked", "ACLs enabled", "modules/pipeline/storage.tf",

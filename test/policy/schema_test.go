@@ -38,7 +38,7 @@ var schemaMistakes = []struct {
 		[]string{"Error: Unsupported argument", `An argument named "batch_size" is not expected here.`}},
 	{"block where an argument belongs", "modules/pipeline/storage.tf",
 		`server_side_encryption {
-    enabled = true`, `server_side_encryption {
+    enabled     = var.table_encryption != "aws-owned"`, `server_side_encryption {
     enabled {}`,
 		[]string{"Error: Unsupported block type", `Blocks of type "enabled" are not expected here.`}},
 }

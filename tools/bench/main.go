@@ -8,7 +8,8 @@
 // test -bench, one core, best of 3), the splitter's memory in a process of
 // its own (./splitmem, once per size), the SDK's CPU per call against a
 // stub, a 2,000-op batch through the twin with memo's handlers and then with
-// a naive baseline (API calls counted by an SDK middleware), a 20,000-op
+// a naive baseline (API calls counted by an SDK middleware), the seed's
+// design (an S3 object per op and per result) on the same ops, a 20,000-op
 // batch through the twin (its rate against the 2,000-op one's), the cost model
 // and the on-paper AWS estimate from those, and the artifacts' sizes and
 // init durations under aws-lambda-rie. The measurement code is in
@@ -161,13 +162,22 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("sdk_cpu_us_per_put_item_call", float64(sdk.Put.Microseconds()), nil, "one conditional PutItem through results, against a loopback stub (stub included)")
 
 	// 4. API calls per op: the same batch through memo and through the
-	// naive baseline, each on a fresh twin, twice each in the order memo,
-	// naive, naive, memo, so that neither side always runs first (or on a
-	// warmer machine). The counts come from each side's first run (they do
-	// not move); the wall times are reported as the median of the runs
-	// with their spread.
+	// naive baseline, each on a fresh twin, and the seed's design on the
+	// same ops, twice each in the order memo, naive, seed, seed, naive,
+	// memo, so that no side always runs first (or on a warmer machine).
+	// The counts come from each side's first run (they do not move); the
+	// wall times are reported as the median of the runs with their spread.
 	var memoRuns, naiveRuns []measure.TwinRun
-	for _, d := range []measure.Design{measure.Memo, measure.Naive, measure.Naive, measure.Memo} {
+	var seedRuns []measure.SeedRun
+	for _, d := range []measure.Design{measure.Memo, measure.Naive, seedDesign, seedDesign, measure.Naive, measure.Memo} {
+		if d == seedDesign {
+			run, err := measure.RunSeed(ctx, o.twinOps, logw)
+			if err != nil {
+				return err
+			}
+			seedRuns = append(seedRuns, run)
+			continue
+		}
 		run, err := measure.RunTwin(ctx, d, o.twinOps, logw)
 		if err != nil {
 			return err
@@ -224,12 +234,20 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("cost_usd_per_1m_ops_naive_queue", naiveQC.Total, nil, "the twin's naive baseline (SendMessage + PutItem per op), index off; "+breakdown(naiveQC))
 
 	// 6. Side by side in the twin.
-	p.Comment("side by side: the same %d-op batch through memo and through the naive baseline, each on a fresh twin (moto behind a one-request-at-a-time proxy)", o.twinOps)
+	p.Comment("side by side: the same %d-op batch through memo and through the naive baseline, each on a fresh twin (two moto processes, S3 and SQS in one, DynamoDB in the other, each behind the proxy one request at a time)", o.twinOps)
 	memoWall, naiveWall := wallSpread(memoRuns), wallSpread(naiveRuns)
 	p.Figure("side_by_side_memo_wall_s", memoWall.mid, nil, "upload to every op accounted for; "+memoWall.String())
 	p.Figure("side_by_side_naive_wall_s", naiveWall.mid, nil, naiveWall.String()+"; "+naive.Rec)
 	p.Figure("side_by_side_naive_vs_memo_wall", naiveWall.mid/memoWall.mid, nil,
 		fmt.Sprintf("medians; %.1fx to %.1fx from the extremes", naiveWall.lo/memoWall.hi, naiveWall.hi/memoWall.lo))
+	// The seed's design against memo, as rates (ops over wall time).
+	seedRate := rateSpread(len(seedRuns), func(i int) float64 { return seedRuns[i].Rate() })
+	memoRate := rateSpread(len(memoRuns), func(i int) float64 { return memoRuns[i].Rate() })
+	p.Comment("the seed's design: per op, in order, PutObject of the op, GetObject of it, evaluate, PutObject of the result; a loop with no Lambda, queue or waiter, on a moto of its own (%d ops, the same as memo's batch)", o.twinOps)
+	p.Figure("side_by_side_seed_ops_per_s", seedRate.mid, nil, fmt.Sprintf("median of %d runs, range %.0f to %.0f ops/s; lost=0 (a result object per op)", len(seedRuns), seedRate.lo, seedRate.hi))
+	p.Figure("side_by_side_memo_ops_per_s", memoRate.mid, nil, fmt.Sprintf("median of %d runs, range %.0f to %.0f ops/s; upload to every op accounted for, %s", len(memoRuns), memoRate.lo, memoRate.hi, memo.Rec))
+	p.Figure("side_by_side_memo_vs_seed", memoRate.mid/seedRate.mid, measure.AtLeast(5),
+		fmt.Sprintf("medians; %.1fx to %.1fx from the extremes", memoRate.lo/seedRate.hi, memoRate.hi/seedRate.lo))
 	p.Figure("side_by_side_memo_api_calls_per_op", mp.PipelineCalls, nil, "the functions' calls and the event source mapping's receives and deletes")
 	p.Figure("side_by_side_naive_api_calls_per_op", np.PipelineCalls, nil, "")
 	p.Figure("side_by_side_naive_vs_memo_api_calls", np.PipelineCalls/mp.PipelineCalls, nil, "")
@@ -311,6 +329,19 @@ type spread struct{ lo, mid, hi float64 }
 
 func (s spread) String() string {
 	return fmt.Sprintf("median of runs, range %.1f to %.1f s", s.lo, s.hi)
+}
+
+// seedDesign marks the seed's design's runs in the side-by-side order.
+const seedDesign measure.Design = "seed"
+
+// rateSpread is the spread of n rates.
+func rateSpread(n int, rate func(int) float64) spread {
+	r := make([]float64, n)
+	for i := range r {
+		r[i] = rate(i)
+	}
+	sort.Float64s(r)
+	return spread{lo: r[0], mid: (r[(n-1)/2] + r[n/2]) / 2, hi: r[n-1]}
 }
 
 // wallSpread is the spread of the runs' wall times in seconds (the median

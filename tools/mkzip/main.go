@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -34,12 +35,19 @@ func pack(out, bin string) error {
 		return err
 	}
 	defer in.Close()
-	tmp := out + ".tmp"
-	f, err := os.Create(tmp)
+	// A temporary name of its own in out's folder (the rename stays on one
+	// file system): two builds of the same zip at once must not write one
+	// file (two e2e runs, or make -j).
+	f, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	defer os.Remove(tmp)
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
 	zw := zip.NewWriter(f)
 	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	h.SetMode(0o755)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/dev/local/localtest"
@@ -79,8 +80,8 @@ func TestBatchIndexAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(seen) != fmt.Sprint(want) {
-		t.Fatalf("QueryBatch(b) read %d results, want the %d of b", len(seen), len(want))
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Fatalf("QueryBatch(b) read other results than b's (-want +got):\n%s", diff)
 	}
 
 	// The count query itself, paged small: Count (after the filter) and

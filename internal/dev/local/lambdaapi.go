@@ -46,6 +46,15 @@ func isInvoke(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, invokePathPrefix) && strings.HasSuffix(r.URL.Path, "/invocations")
 }
 
+// filter is the proxy's filter of Lambda requests: it answers Invoke.
+func (a *lambdaAPI) filter(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	if !isInvoke(r) {
+		return false
+	}
+	a.serve(w, r, body)
+	return true
+}
+
 func (a *lambdaAPI) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	raw := strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), invokePathPrefix), "/invocations")
 	ref, err := url.PathUnescape(raw)

@@ -32,21 +32,38 @@ type Moto struct {
 
 // StartMoto starts moto_server on a free loopback port and waits until it
 // answers. Its output goes to log (which may be nil).
+//
+// moto is started through motopatch.py by python3 (see there why), unless
+// MEMO_MOTO_UNPATCHED is set; a python3 that cannot import moto exits at
+// once with motoPatchNoMoto, and moto_server is then started as it is.
+// (Asking python3 first would cost a second interpreter's start-up.)
 func StartMoto(ctx context.Context, log io.Writer) (*Moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNoMoto
 	}
+	if py, err := exec.LookPath("python3"); err == nil && os.Getenv("MEMO_MOTO_UNPATCHED") == "" {
+		m, err := startMoto(ctx, log, py, "-c", motoPatch)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != motoPatchNoMoto {
+			return m, err
+		}
+	}
+	return startMoto(ctx, log, bin)
+}
+
+// motoPatchNoMoto is motopatch.py's exit status when its python3 cannot
+// import moto (its NO_MOTO).
+const motoPatchNoMoto = 97
+
+// startMoto runs name args... -H 127.0.0.1 -p PORT and waits until it
+// answers; if it exits first, the error is its *exec.ExitError.
+func startMoto(ctx context.Context, log io.Writer, name string, args ...string) (*Moto, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}
-	cmd := exec.Command(bin, args...)
-	if py := pythonWithMoto(); py != "" {
-		// The same moto, started through motopatch.py (see there why).
-		cmd = exec.Command(py, append([]string{"-c", motoPatch}, args...)...)
-	}
+	cmd := exec.Command(name, append(args, "-H", "127.0.0.1", "-p", strconv.Itoa(port))...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so that Stop also ends any child it forks.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -54,27 +71,32 @@ func StartMoto(ctx context.Context, log io.Writer) (*Moto, error) {
 		return nil, fmt.Errorf("starting moto_server: %w", err)
 	}
 	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(m.done) }()
+	var exit error
+	go func() { exit = cmd.Wait(); close(m.done) }()
 	if err := WaitReady(ctx, m.URL, 60*time.Second, m.done); err != nil {
+		select {
+		case <-m.done:
+			if exit != nil {
+				return nil, fmt.Errorf("moto_server exited before it was ready (see its log): %w", exit)
+			}
+		default:
+		}
 		m.Stop()
 		return nil, err
 	}
 	return m, nil
 }
 
-// Stop ends moto_server and waits for it.
+// Stop ends moto_server and waits for it. It kills it: moto keeps its
+// state in memory only, and on SIGTERM its interpreter's orderly exit
+// (moto.server calls sys.exit) takes about a second and a half for
+// nothing.
 func (m *Moto) Stop() {
 	if m == nil || m.cmd == nil || m.cmd.Process == nil {
 		return
 	}
-	pgid := -m.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-m.done
-	}
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	<-m.done
 }
 
 // WaitReady polls an emulator until it answers HTTP, or fails after timeout
@@ -113,18 +135,3 @@ func FreePort() (int, error) {
 
 //go:embed motopatch.py
 var motoPatch string
-
-// pythonWithMoto returns a python3 that can import moto's server, or "".
-func pythonWithMoto() string {
-	if os.Getenv("MEMO_MOTO_UNPATCHED") != "" {
-		return ""
-	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return ""
-	}
-	if exec.Command(py, "-c", "import moto.server, moto.sqs.models").Run() != nil {
-		return ""
-	}
-	return py
-}

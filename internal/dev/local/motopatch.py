@@ -1,4 +1,5 @@
-# Starts moto_server with speed-only patches to moto 5.2.1's SQS backend.
+# Starts moto_server with speed-only patches to moto 5.2.1's SQS and
+# DynamoDB backends.
 #
 # The rule: nothing moto answers changes. Each patch replaces a part of
 # moto whose cost grows with the depth of the queue by one that gives the
@@ -34,8 +35,27 @@
 #    describe_, list_ ones, query, scan, batch_get_item and
 #    transact_get_items; and Table.put_item, delete_item and delete).
 #
+# 4. DynamoDB condition expressions: moto parses a PutItem's
+#    ConditionExpression twice per call (once to validate the names it
+#    uses, once to evaluate it), lexing it character by character; the
+#    twin's compute sends the same expression with the same names and
+#    values for every result of a batch, and the parse was about a third of
+#    moto's time per PutItem. The patch remembers, for an exact repeat of
+#    the expression, its names and its values (compared as their JSON
+#    text), the tree the parser returned and the names and values it found;
+#    a parse that fails is not remembered (it fails again, the same way).
+#    The tree's nodes are not changed after the parse (their expr methods
+#    only read), so one tree serves every repeat.
+# 5. dispatch: for every request moto_server lists the folders of moto's
+#    package (backends.list_of_moto_modules, a directory listing and a
+#    stat per folder) to find the request's backend, and lists the methods
+#    of the response class (utils.method_names_from_class, with
+#    inspect.getmembers) to find the action's. Neither changes while moto
+#    runs (moto's files, and its classes once this file has patched them);
+#    the patch computes each once (the methods once per class).
+#
 # The proof is a differential test (sqsdiff_test.go, sqsdiff.py; and
-# ddbdiff_test.go, ddbdiff.py for 3.): the same random sequence of calls
+# ddbdiff_test.go, ddbdiff.py for 3., 4. and 5.): the same random sequence of calls
 # through moto as installed and through the patched moto (for SQS under one
 # frozen clock) must give the same answers.
 #
@@ -52,6 +72,7 @@ import threading
 import time
 from copy import deepcopy
 
+NO_MOTO = 97  # the exit status when this python3 has no moto (moto.go)
 _m = None  # moto.sqs.models, once apply has imported it
 _tick = itertools.count()  # tie-breaker of heap entries
 
@@ -101,6 +122,21 @@ _INDEX_SOURCES = {
 }
 
 
+# 4. (names under moto.dynamodb.comparisons)
+_CONDITION_SOURCES = {
+    "comparisons:ConditionExpressionParser.__init__": "4a3f092d6b0f1a260976048a99937788a7387015d1f0c7b0fc6360cf582508f0",
+    "comparisons:ConditionExpressionParser.parse": "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453",
+}
+
+
+# 5. (names under moto)
+_DISPATCH_SOURCES = {
+    "moto:backends.list_of_moto_modules": "4f741a10b06500e840c3aaa1b4f02706e6f2bfbababc0e8a2a7b9c9d0e8957dc",
+    "moto:core.utils.method_names_from_class": "9dbac89d082b655fee902c450e69de9dbadf9699ad06411298494984b55138c3",
+    "moto:core.responses.BaseResponse.call_action": "26076963fd17fd1a40be642032b5a8d90f159c19d01b80a5f0b0c839770ee0d6",
+}
+
+
 def _source(qualname):
     import moto.sqs.models
 
@@ -109,7 +145,22 @@ def _source(qualname):
         import moto.dynamodb.models
 
         obj, qualname = moto.dynamodb.models, qualname[len("dynamodb:"):]
-    for part in qualname.split("."):
+    elif qualname.startswith("moto:"):
+        import importlib
+
+        path, qualname = qualname[len("moto:"):].split("."), ""
+        for i in range(len(path), 0, -1):
+            try:
+                obj = importlib.import_module("moto." + ".".join(path[:i]))
+            except ImportError:
+                continue
+            qualname = ".".join(path[i:])
+            break
+    elif qualname.startswith("comparisons:"):
+        import moto.dynamodb.comparisons
+
+        obj, qualname = moto.dynamodb.comparisons, qualname[len("comparisons:"):]
+    for part in qualname.split(".") if qualname else ():
         obj = getattr(obj, part)
     if isinstance(obj, property):
         obj = obj.fget
@@ -550,6 +601,71 @@ def _patch_index(models):
     t.Table.query = query
 
 
+# 4. DynamoDB condition expressions.
+
+_CONDITIONS_MAX = 1024  # remembered parses; all are forgotten when full
+
+
+def _patch_conditions(comparisons):
+    import json
+
+    parser = comparisons.ConditionExpressionParser
+    orig_parse = parser.parse
+    parsed = {}
+
+    def parse(self):
+        try:
+            key = (
+                self.condition_expression,
+                json.dumps(self.expression_attribute_names),
+                json.dumps(self.expression_attribute_values),
+            )
+        except (TypeError, ValueError):
+            return orig_parse(self)
+        hit = parsed.get(key)
+        if hit is None:
+            op = orig_parse(self)
+            hit = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            if len(parsed) >= _CONDITIONS_MAX:
+                parsed.clear()
+            parsed[key] = hit
+            return op
+        op, names, values = hit
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return op
+
+    parser.parse = parse
+
+
+# 5. dispatch.
+
+
+def _patch_dispatch():
+    import moto.backends as backends
+    import moto.core.responses as responses
+
+    orig_modules = backends.list_of_moto_modules
+    modules = []
+
+    def list_of_moto_modules():
+        if not modules:
+            modules.append(tuple(orig_modules()))
+        return iter(modules[0])
+
+    orig_names = responses.method_names_from_class
+    names = {}
+
+    def method_names_from_class(clazz):
+        hit = names.get(clazz)
+        if hit is None:
+            hit = names[clazz] = tuple(orig_names(clazz))
+        return list(hit)
+
+    backends.list_of_moto_modules = list_of_moto_modules
+    responses.method_names_from_class = method_names_from_class
+
+
 def apply():
     """Applies each patch that fits the installed moto; returns the names of
     those applied and says on stderr why any other was not."""
@@ -566,6 +682,8 @@ def apply():
         ("clock", _CLOCK_SOURCES, _patch_clock),
         ("store", _STORE_SOURCES, _patch_store),
         ("index", _INDEX_SOURCES, _patch_index),
+        ("conditions", _CONDITION_SOURCES, _patch_conditions),
+        ("dispatch", _DISPATCH_SOURCES, _patch_dispatch),
     ):
         try:
             _check(sources)
@@ -573,6 +691,12 @@ def apply():
                 import moto.dynamodb.models
 
                 patch(moto.dynamodb.models)
+            elif name == "dispatch":
+                patch()
+            elif name == "conditions":
+                import moto.dynamodb.comparisons
+
+                patch(moto.dynamodb.comparisons)
             else:
                 patch(m)
             applied.append(name)
@@ -585,9 +709,17 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--sources"]:
         import moto.sqs.models
 
-        for name in sorted(set(_CLOCK_SOURCES) | set(_STORE_SOURCES) | set(_INDEX_SOURCES)):
+        for name in sorted(set(_CLOCK_SOURCES) | set(_STORE_SOURCES) | set(_INDEX_SOURCES) | set(_CONDITION_SOURCES) | set(_DISPATCH_SOURCES)):
             print(name, _source(name))
         sys.exit(0)
+    try:
+        import moto.server  # noqa: F401
+        import moto.sqs.models  # noqa: F401
+    except Exception as e:
+        # Not this python's moto (moto_server may be another's): the twin
+        # then starts moto_server as it is.
+        print("memo twin: python3 cannot import moto: %r" % (e,), file=sys.stderr)
+        sys.exit(NO_MOTO)
     apply()
 
     from moto.server import main

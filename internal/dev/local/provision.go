@@ -128,7 +128,7 @@ type Provisioned struct {
 
 // Provision creates the resources Terraform creates, by the same names, on
 // the emulator cfg points at. It is idempotent.
-func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, error) {
+func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, errOut error) {
 	s = s.withDefaults()
 	if err := naming.ValidWorkspace(s.Workspace); err != nil {
 		return Provisioned{}, err
@@ -146,6 +146,16 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 	if cfg.BaseEndpoint != nil {
 		p.Endpoint = *cfg.BaseEndpoint
 	}
+
+	// The table is created while the queues and the bucket are: the twin
+	// keeps DynamoDB in a moto process of its own.
+	tableErr := make(chan error, 1)
+	go func() { tableErr <- createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names) }()
+	defer func() {
+		if err := <-tableErr; err != nil && errOut == nil {
+			errOut = err
+		}
+	}()
 
 	sq := sqs.NewFromConfig(cfg)
 	dlqURL, dlqARN, err := createQueue(ctx, sq, p.Names.DLQ, map[string]string{
@@ -190,12 +200,14 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (Provisioned, er
 		return p, err
 	}
 
-	if err := createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names); err != nil {
-		return p, err
-	}
-
 	s3c := awsconfig.S3(cfg)
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
+	in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+	if cfg.Region != "us-east-1" {
+		// Outside us-east-1, CreateBucket names the region (S3 API
+		// reference, CreateBucketConfiguration); us-east-1 takes none.
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(cfg.Region)}
+	}
+	if _, err := s3c.CreateBucket(ctx, in); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
 		return p, fmt.Errorf("create bucket %s: %w", p.Bucket, err)
 	}
 	if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{

@@ -26,6 +26,9 @@ import (
 type Options struct {
 	// Endpoint of a running emulator; empty starts moto_server.
 	Endpoint string
+	// Region the twin's resources live in (moto keeps one set per
+	// region); empty means awsconfig.DefaultRegion.
+	Region   string
 	Settings Settings
 	// Functions, when set, returns the invokers of the splitter and compute
 	// functions (for example binaries under aws-lambda-rie); by default
@@ -54,8 +57,8 @@ type Twin struct {
 	Stats    Stats
 	// ChunkStats counts the chunk queue mapping's work.
 	ChunkStats Stats
-	moto       *Moto
-	proxy      *serialProxy
+	motos      []*Moto
+	proxy      *proxy
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	busy       atomic.Int64
@@ -71,23 +74,31 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(logw, nil)).With("component", "twin")
 	endpoint := o.Endpoint
+	var routes []route
 	if endpoint == "" {
-		m, err := StartMoto(ctx, logw)
+		motos, err := startMotos(ctx, logw)
+		t.motos = motos
 		if err != nil {
+			t.Stop()
 			return nil, err
 		}
-		t.moto, endpoint = m, m.URL
+		endpoint = motos[0].URL
+		routes = []route{{services: ddbServices, target: motos[1].URL}}
 	}
 	// Everyone, the AWS CLI included, reaches moto through the proxy.
-	proxy, err := startSerialProxy(endpoint)
+	proxy, err := startProxy(endpoint, routes...)
 	if err != nil {
 		t.Stop()
 		return nil, err
 	}
 	t.proxy, endpoint = proxy, proxy.URL
 	// cfg adds o.APIOptions to base.
+	region := o.Region
+	if region == "" {
+		region = awsconfig.DefaultRegion
+	}
 	base, err := awsconfig.Load(ctx, awsconfig.Options{
-		Endpoint: endpoint, Region: awsconfig.DefaultRegion, StaticCredentials: true,
+		Endpoint: endpoint, Region: region, StaticCredentials: true,
 	})
 	if err != nil {
 		t.Stop()
@@ -127,8 +138,9 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
 		reorder: o.ReorderNotifications}
 	t.wg.Go(func() { d.run(runCtx) })
-	t.proxy.lambda.Store(&lambdaAPI{region: cfg.Region, account: t.Account,
-		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}})
+	api := &lambdaAPI{region: cfg.Region, account: t.Account,
+		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}}
+	t.proxy.setFilter("lambda", api.filter)
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
 		batchSize: t.Settings.BatchSize, window: t.Settings.BatchingWindow, timeout: t.Settings.ComputeTimeout,
@@ -150,6 +162,34 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	return t, nil
 }
 
+// ddbServices are the services of the twin's second moto process.
+var ddbServices = []string{"dynamodb", "dynamodbstreams"}
+
+// startMotos starts the twin's two moto processes at once: the first for
+// S3, SQS and everything else, the second for DynamoDB (see proxy). On an
+// error it returns those that started, for the caller to stop.
+func startMotos(ctx context.Context, log io.Writer) ([]*Moto, error) {
+	motos := make([]*Moto, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range motos {
+		wg.Go(func() { motos[i], errs[i] = StartMoto(ctx, log) })
+	}
+	wg.Wait()
+	var started []*Moto
+	for _, m := range motos {
+		if m != nil {
+			started = append(started, m)
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return started, err
+		}
+	}
+	return motos, nil
+}
+
 // Endpoint is the emulator's URL.
 func (t *Twin) Endpoint() string { return t.Provisioned.Endpoint }
 
@@ -169,7 +209,9 @@ func (t *Twin) Stop() {
 		if t.proxy != nil {
 			t.proxy.Close()
 		}
-		t.moto.Stop()
+		for _, m := range t.motos {
+			m.Stop()
+		}
 	})
 }
 

@@ -3,7 +3,12 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/record"
@@ -27,8 +32,9 @@ type WaitOptions struct {
 	Quiet int
 	// Stall, when set, ends the wait with ErrStalled once nothing has moved
 	// for that long: no change in the ops accounted for, the ops queue's
-	// depth or the report. A batch that keeps moving is waited for however
-	// long it takes.
+	// depth, the report or the chunks done. A batch that keeps moving is
+	// waited for however long it takes. While the batch is splitting, the
+	// limit is at least one chunk retry (see stallLimit).
 	Stall time.Duration
 	// Progress is called after every poll. Between full reconciliations
 	// the counts are those of the last one, and Queued is fresh.
@@ -60,7 +66,8 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 	quiet := 0
 	var still stillness
 	var lastFull time.Time
-	var fullCost time.Duration // how long the last full reconciliation took
+	chunkVisibility := time.Duration(-1) // read once, when a batch is splitting
+	var fullCost time.Duration           // how long the last full reconciliation took
 	for poll := 0; ; poll++ {
 		idle, queued, err := queueIdle(ctx)
 		if err != nil {
@@ -119,8 +126,14 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		if quiet >= o.Quiet {
 			return last, nil
 		}
-		if o.Stall > 0 && still.since(last, time.Now()) >= o.Stall {
-			return last, fmt.Errorf("%w for %v", ErrStalled, o.Stall)
+		if o.Stall > 0 {
+			if splitting && chunkVisibility < 0 {
+				chunkVisibility = c.chunkVisibility(ctx)
+			}
+			limit := stallLimit(o.Stall, splitting, chunkVisibility)
+			if still.since(last, time.Now()) >= limit {
+				return last, fmt.Errorf("%w for %v", ErrStalled, limit)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -139,15 +152,49 @@ type stillness struct {
 }
 
 type mark struct {
-	accounted, queued, total int
-	report                   bool
+	accounted, queued, total, chunksDone int
+	report                               bool
 }
 
 // since returns how long r has looked the same up to now.
 func (s *stillness) since(r status.Reconciliation, now time.Time) time.Duration {
-	m := mark{r.OK + r.Error + r.Rejected + r.DLQ, r.Queued, r.Total, r.Report != nil}
+	m := mark{r.OK + r.Error + r.Rejected + r.DLQ, r.Queued, r.Total, r.ChunksDone, r.Report != nil}
 	if s.at.IsZero() || m != s.seen {
 		s.seen, s.at = m, now
 	}
 	return now.Sub(s.at)
+}
+
+// stallLimit is how long a wait lets a batch stand still. A chunk that
+// failed or was throttled comes back only after the chunk queue's
+// visibility timeout (6 x the splitter timeout: 30 minutes at Terraform's
+// defaults), and then runs up to one splitter timeout (a sixth of it), so
+// while the batch is splitting the limit is at least that long: a 20-minute
+// stall would give up on a batch that is only waiting for its chunk's
+// retry. chunkVisibility <= 0 (unknown) leaves stall as it is.
+func stallLimit(stall time.Duration, splitting bool, chunkVisibility time.Duration) time.Duration {
+	if !splitting || chunkVisibility <= 0 {
+		return stall
+	}
+	return max(stall, chunkVisibility+chunkVisibility/6)
+}
+
+// chunkVisibility reads the chunk queue's visibility timeout; 0 when it
+// cannot (no chunk queue named, or the call failed: the stall stays as set).
+func (c *Client) chunkVisibility(ctx context.Context) time.Duration {
+	if c.Res.ChunkQueueURL == "" {
+		return 0
+	}
+	out, err := c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(c.Res.ChunkQueueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameVisibilityTimeout},
+	})
+	if err != nil {
+		return 0
+	}
+	secs, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameVisibilityTimeout)])
+	if err != nil {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
 }

@@ -36,3 +36,40 @@ func TestStillnessCountsFromTheLastMove(t *testing.T) {
 		}
 	}
 }
+
+// A chunk done is progress: a batch whose chunks complete one by one
+// (each queuing its ops before any is computed) is not standing still.
+func TestStillnessCountsChunksDone(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	rep := &record.Report{Status: record.ReportSplitting, Totals: record.Totals{Ops: 100_000}}
+	var s stillness
+	s.since(status.Reconciliation{Report: rep, ChunksDone: 1}, t0)
+	if got := s.since(status.Reconciliation{Report: rep, ChunksDone: 1}, t0.Add(10*time.Minute)); got != 10*time.Minute {
+		t.Fatalf("same chunks done: still for %v, want 10m", got)
+	}
+	if got := s.since(status.Reconciliation{Report: rep, ChunksDone: 2}, t0.Add(11*time.Minute)); got != 0 {
+		t.Fatalf("a chunk done: still for %v, want 0", got)
+	}
+}
+
+// While a batch is splitting, the wait outlasts a chunk's retry: the chunk
+// queue's visibility timeout (1,800 s at Terraform's defaults) and one
+// splitter timeout (a sixth of it) before giving up; otherwise --stall.
+func TestStallLimitOutlastsAChunkRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		stall      time.Duration
+		splitting  bool
+		visibility time.Duration
+		want       time.Duration
+	}{
+		{"split: the stall as set", 20 * time.Minute, false, 30 * time.Minute, 20 * time.Minute},
+		{"splitting at the defaults", 20 * time.Minute, true, 30 * time.Minute, 35 * time.Minute},
+		{"splitting, a longer stall stands", 2 * time.Hour, true, 30 * time.Minute, 2 * time.Hour},
+		{"splitting, visibility unknown", 20 * time.Minute, true, 0, 20 * time.Minute},
+	} {
+		if got := stallLimit(tc.stall, tc.splitting, tc.visibility); got != tc.want {
+			t.Errorf("%s: stallLimit = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

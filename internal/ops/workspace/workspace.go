@@ -109,7 +109,9 @@ func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
 		}
 		out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q.name)})
 		if err != nil {
-			return fmt.Errorf("queue %s of workspace %q not found (is the workspace deployed, and the region right?): %w", q.name, res.Workspace, err)
+			// Terraform deploys to its region input (eu-west-1 unless set);
+			// the SDK's chain may name another: say which was asked.
+			return fmt.Errorf("queue %s of workspace %q not found in region %s (is the workspace deployed there? Terraform deploys to its region input, eu-west-1 unless set: pass --region, or --from-terraform terraform to read it from the outputs): %w", q.name, res.Workspace, cfg.Region, err)
 		}
 		*q.url = aws.ToString(out.QueueUrl)
 	}

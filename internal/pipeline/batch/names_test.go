@@ -33,20 +33,17 @@ func TestNameSet(t *testing.T) {
 	}
 }
 
-func TestNameSetIndexBeyond32Bits(t *testing.T) {
-	s := newNameSet()
-	const big = 1<<32 + 7
-	if _, dup := s.add("a", big); dup {
-		t.Fatal("first add is a duplicate")
+// An op whose index does not fit the set's 32 bits is rejected, not let
+// through unchecked for duplicates.
+func TestOpIndexBeyond32BitsIsRejected(t *testing.T) {
+	r := &opRules{names: newNameSet()}
+	it := Item{Index: indexMask + 1, Op: Op{Name: "a", Op: "1"}}
+	if got, want := r.verdict(&it, "", ""), "a batch file holds at most 4294967296 ops"; got != want {
+		t.Errorf("verdict = %q, want %q", got, want)
 	}
-	if first, dup := s.add("a", big+1); !dup || first != big {
-		t.Fatalf("second add: dup=%v first=%d, want %d", dup, first, big)
-	}
-	if _, dup := s.add("b", 3); dup {
-		t.Fatal("b is a duplicate")
-	}
-	if first, dup := s.add("b", big+2); !dup || first != 3 {
-		t.Fatalf("b again: dup=%v first=%d", dup, first)
+	it.Index = indexMask
+	if got := r.verdict(&it, "", ""); got != "" {
+		t.Errorf("verdict of op 2^32-1 = %q, want accepted", got)
 	}
 }
 
@@ -152,20 +149,14 @@ func TestTableGrowsPastSevenEighths(t *testing.T) {
 }
 
 // TestLargestIndexFitsASlot: op indexes up to 2^32-1 are stored in the
-// table's slot itself; only larger ones need the overflow map.
+// table's slot itself.
 func TestLargestIndexFitsASlot(t *testing.T) {
 	s := newNameSet()
-	if _, dup := s.add("a", indexMask); dup || s.big != nil {
-		t.Fatalf("index 2^32-1: dup=%v, overflow map %v", dup, s.big)
+	if _, dup := s.add("a", indexMask); dup {
+		t.Fatal("index 2^32-1: the first add is a duplicate")
 	}
 	if first, dup := s.add("a", 7); !dup || first != indexMask {
 		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask)
-	}
-	if _, dup := s.add("b", indexMask+1); dup || len(s.big) != 1 {
-		t.Fatalf("index 2^32: dup=%v, overflow map %v", dup, s.big)
-	}
-	if first, dup := s.add("b", 7); !dup || first != indexMask+1 {
-		t.Fatalf("add again = %d, %v; want %d, true", first, dup, indexMask+1)
 	}
 }
 

@@ -52,6 +52,11 @@ func (r *opRules) verdict(it *Item, nameProblem, opProblem string) string {
 	if r.names == nil {
 		return ""
 	}
+	if uint64(it.Index) > indexMask {
+		// The duplicate check keeps 32-bit indexes; the splitter's
+		// MaxOps is far below.
+		return fmt.Sprintf("a batch file holds at most %d ops", uint64(indexMask)+1)
+	}
 	if first, dup := r.names.add(it.Op.Name, it.Index); dup {
 		return fmt.Sprintf("duplicate of op %d", first)
 	}

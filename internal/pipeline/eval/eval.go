@@ -288,7 +288,7 @@ func checkTokens(tokens []govaluate.ExpressionToken) error {
 func finishRaw(raw any) (record.Value, error) {
 	switch v := raw.(type) {
 	case float64:
-		return finishNumber(v, causeNone)
+		return finishNumber(v)
 	case bool:
 		return record.Bool(v), nil
 	case string:
@@ -308,36 +308,17 @@ func finishRaw(raw any) (record.Value, error) {
 	}
 }
 
-// cause says how a number became non-finite, when the fast path knows.
-type cause uint8
-
-const (
-	causeNone     cause = iota // unknown (the slow path) or finite
-	causeDivZero               // x/0 with x != 0, x%0 (0%0 too), or 0**negative
-	causeZeroZero              // 0/0
-	causeOverflow              // finite operands, infinite result
-	causeNaN                   // finite operands, NaN result
-)
-
 // finishNumber checks that f is finite and fits DynamoDB's number range.
-// Negative zero becomes zero (DynamoDB has no negative zero).
-func finishNumber(f float64, c cause) (record.Value, error) {
+// Negative zero becomes zero (DynamoDB has no negative zero). A non-finite
+// number has one message whichever path computed it: only the value is
+// known by then, not how it came about.
+func finishNumber(f float64) (record.Value, error) {
 	switch {
 	case math.IsInf(f, 0) || math.IsNaN(f):
-		switch c {
-		case causeDivZero:
-			return record.Value{}, newError(classNotFinite, "division by zero")
-		case causeZeroZero:
-			return record.Value{}, newError(classNotFinite, "division by zero: 0/0 is not a finite number")
-		case causeOverflow:
-			return record.Value{}, newError(classNotFinite, "out of range: the result overflows float64 (%v)", f)
-		case causeNaN:
-			return record.Value{}, newError(classNotFinite, "not a finite number (NaN)")
-		}
 		if math.IsNaN(f) {
 			return record.Value{}, newError(classNotFinite, "not a finite number (NaN)")
 		}
-		return record.Value{}, newError(classNotFinite, "not a finite number (%v): division by zero or overflow", f)
+		return record.Value{}, newError(classNotFinite, "not a finite number (%v): division by zero, or a result out of range", f)
 	case f == 0:
 		return record.Number(0), nil
 	}

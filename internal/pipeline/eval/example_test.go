@@ -19,7 +19,7 @@ func ExampleEvaluate() {
 	// (1 + 2) * 4 -> 12
 	// sqrt(16) > 3 -> true
 	// "a" + "b" -> "ab"
-	// 1/0 -> error: division by zero
+	// 1/0 -> error: not a finite number (+Inf): division by zero, or a result out of range
 	// foo.Bar -> error: field and method access is not allowed (found "foo.Bar")
 	// exec(1) -> error: unknown function "exec" (allowed: abs, ceil, floor, max, min, pow, round, sqrt)
 }

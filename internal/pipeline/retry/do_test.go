@@ -173,12 +173,14 @@ func TestBatchStopsAtAPermanentCallError(t *testing.T) {
 }
 
 func TestBatchRefusesAFailureOfAnUnknownEntry(t *testing.T) {
-	c := &call{answers: []func([]string) ([]Failure, error){
-		func([]string) ([]Failure, error) { return []Failure{{Index: 5}}, nil },
-	}}
-	_, err := Batch(context.Background(), noWait, []string{"a"}, quoted, c.send)
-	if !IsPermanent(err) {
-		t.Errorf("Batch = %v, want a permanent error", err)
+	for _, index := range []int{-1, 1, 5} { // one entry sent: index 0 only
+		c := &call{answers: []func([]string) ([]Failure, error){
+			func([]string) ([]Failure, error) { return []Failure{{Index: index}}, nil },
+		}}
+		_, err := Batch(context.Background(), noWait, []string{"a"}, quoted, c.send)
+		if !IsPermanent(err) {
+			t.Errorf("a failure of entry %d: Batch = %v, want a permanent error", index, err)
+		}
 	}
 }
 

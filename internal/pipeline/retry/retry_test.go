@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestDelayIsCappedAndJittered(t *testing.T) {
@@ -45,11 +47,17 @@ func TestWaitStopsOnCancel(t *testing.T) {
 func TestPermanent(t *testing.T) {
 	base := errors.New("access denied")
 	err := fmt.Errorf("send: %w", Permanent(base))
-	if !IsPermanent(err) || !errors.Is(err, base) {
-		t.Fatalf("IsPermanent(%v) = false or lost the cause", err)
+	if !IsPermanent(err) {
+		t.Errorf("IsPermanent(%v) = false, want true", err)
 	}
-	if IsPermanent(base) || Permanent(nil) != nil {
-		t.Fatal("plain error reported permanent")
+	if !errors.Is(err, base) {
+		t.Errorf("errors.Is(%v, base) = false: Permanent lost the cause", err)
+	}
+	if IsPermanent(base) {
+		t.Error("IsPermanent of a plain error = true, want false")
+	}
+	if err := Permanent(nil); err != nil {
+		t.Errorf("Permanent(nil) = %v, want nil", err)
 	}
 }
 
@@ -68,8 +76,9 @@ func TestWorstCase(t *testing.T) {
 // retry waiting at most 50ms, doubling up to 2s, so that the 7 waits of a
 // call that never succeeds add up to at most 5.15s.
 func TestDefault(t *testing.T) {
-	if Default.Attempts != 8 || Default.Base != 50*time.Millisecond || Default.Max != 2*time.Second {
-		t.Fatalf("Default = %+v", Default)
+	want := Policy{Attempts: 8, Base: 50 * time.Millisecond, Max: 2 * time.Second}
+	if diff := cmp.Diff(want, Default); diff != "" {
+		t.Fatalf("Default (-want +got):\n%s", diff)
 	}
 	var worst time.Duration
 	for n := 1; n < Default.Attempts; n++ {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
@@ -166,12 +168,17 @@ func TestDuplicateAcrossChunks(t *testing.T) {
 		{Index: 1200, Name: opName(3), Reason: "duplicate of op 3"},
 		{Index: 2999, Name: opName(700), Reason: "duplicate of op 700"},
 	}
-	if rep.Totals != (record.Totals{Ops: 3000, Enqueued: 2997, Rejected: 3}) || fmt.Sprint(rep.Rejections) != fmt.Sprint(wantRej) {
-		t.Fatalf("report totals %+v rejections %v, want %v", rep.Totals, rep.Rejections, wantRej)
+	if diff := cmp.Diff(record.Totals{Ops: 3000, Enqueued: 2997, Rejected: 3}, rep.Totals); diff != "" {
+		t.Errorf("report totals (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRej, rep.Rejections); diff != "" {
+		t.Errorf("report rejections (-want +got):\n%s", diff)
 	}
 	p := plan(t, objs, "batches/dup.jsonl@v")
-	if fmt.Sprint(p.Chunks[1].Skip, p.Chunks[2].Skip, p.Chunks[5].Skip) != "[[701 702]] [[1200 1201]] [[2999 3000]]" {
-		t.Fatalf("skips %v %v %v", p.Chunks[1].Skip, p.Chunks[2].Skip, p.Chunks[5].Skip)
+	for n, want := range map[int][][2]int{1: {{701, 702}}, 2: {{1200, 1201}}, 5: {{2999, 3000}}} {
+		if diff := cmp.Diff(want, p.Chunks[n].Skip); diff != "" {
+			t.Errorf("chunk %d skips (-want +got):\n%s", n, diff)
+		}
 	}
 }
 
@@ -206,8 +213,14 @@ func TestTooLargeBatchIsRejectedUpFront(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := report(t, objs, "reports/huge.jsonl.json")
-	if len(q.Messages()) != 0 || rep.Status != record.ReportRejected || !strings.Contains(rep.Error, "more than 100 ops") {
-		t.Fatalf("%d messages, report %+v", len(q.Messages()), rep)
+	if n := len(q.Messages()); n != 0 {
+		t.Errorf("%d ops enqueued, want 0", n)
+	}
+	if rep.Status != record.ReportRejected {
+		t.Errorf("report status %q, want %q", rep.Status, record.ReportRejected)
+	}
+	if !strings.Contains(rep.Error, "more than 100 ops") {
+		t.Errorf("report error %q, want it to say more than 100 ops", rep.Error)
 	}
 	// 100 ops are fine.
 	objs.Set(bucket, "batches/ok.jsonl", batchFile(true, 100, opName))
@@ -234,12 +247,18 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasks := chunks.Tasks()
-	if len(tasks) != 6 || len(q.Messages()) != 0 || rep.Status != record.ReportSplitting || rep.Totals.Ops != 3000 {
-		t.Fatalf("%d tasks, %d messages, report %+v", len(tasks), len(q.Messages()), rep)
+	if len(tasks) != 6 {
+		t.Errorf("%d chunk tasks queued, want 6", len(tasks))
+	}
+	if n := len(q.Messages()); n != 0 {
+		t.Errorf("%d ops enqueued by the plan pass, want 0", n)
+	}
+	if rep.Status != record.ReportSplitting || rep.Totals.Ops != 3000 {
+		t.Errorf("returned report %+v, want splitting, 3000 ops", rep)
 	}
 	// Until the chunks are done the stored report says so.
-	if r := report(t, objs, "reports/q.json.json"); r.Status != record.ReportSplitting || r.Chunks != 6 || r.Totals.Enqueued != 0 {
-		t.Fatalf("in-progress report %+v", r)
+	if diff := cmp.Diff(outcome{Status: record.ReportSplitting, Totals: record.Totals{Ops: 3000}, Chunks: 6}, outcomeOf(report(t, objs, "reports/q.json.json"))); diff != "" {
+		t.Fatalf("in-progress report (-want +got):\n%s", diff)
 	}
 
 	// Chunk 2's first delivery crashes after 7 send calls.
@@ -269,8 +288,8 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatalf("last chunk: %+v %v", resp, err)
 	}
 	got := report(t, objs, "reports/q.json.json")
-	if got.Status != record.ReportSplit || got.Totals != (record.Totals{Ops: 3000, Enqueued: 3000}) || got.Chunks != 6 {
-		t.Fatalf("report %+v", got)
+	if diff := cmp.Diff(outcome{Status: record.ReportSplit, Totals: record.Totals{Ops: 3000, Enqueued: 3000}, Chunks: 6}, outcomeOf(got)); diff != "" {
+		t.Fatalf("report (-want +got):\n%s", diff)
 	}
 	seen := map[int]bool{}
 	for _, m := range q.Messages() {
@@ -309,7 +328,10 @@ func TestChunkBookkeepingIsRetried(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%+v %v", resp, err)
 	}
-	if rep := report(t, objs, "reports/r.jsonl.json"); rep.Status != record.ReportSplit || rep.Totals.Enqueued != 20 || len(failed) != 3 {
-		t.Fatalf("report %+v, failed writes %v", rep, failed)
+	if rep := report(t, objs, "reports/r.jsonl.json"); rep.Status != record.ReportSplit || rep.Totals.Enqueued != 20 {
+		t.Errorf("report %+v, want split with 20 ops enqueued", rep)
+	}
+	if len(failed) != 3 {
+		t.Errorf("failed writes %v, want 3", failed)
 	}
 }

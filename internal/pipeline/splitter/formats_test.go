@@ -48,15 +48,15 @@ func fileOf(t *testing.T, f batch.Format, ops []batch.Op) []byte {
 
 var linePrefix = regexp.MustCompile(`^line \d+: `)
 
-// outcome is what a split did: the messages (in index order) and the
+// formatOutcome is what a split did: the messages (in index order) and the
 // report's totals and rejections (a CSV rejection's line left out).
-type outcome struct {
+type formatOutcome struct {
 	Messages   []record.Message
 	Totals     record.Totals
 	Rejections []record.Rejection
 }
 
-func split(t *testing.T, f batch.Format, data []byte, chunkOps int) outcome {
+func split(t *testing.T, f batch.Format, data []byte, chunkOps int) formatOutcome {
 	t.Helper()
 	objs, q := inmem.NewObjects(), &inmem.Queue{}
 	key := "batches/same" + f.Suffix()
@@ -69,7 +69,7 @@ func split(t *testing.T, f batch.Format, data []byte, chunkOps int) outcome {
 	if rep.Status != record.ReportSplit {
 		t.Fatalf("%s: report %+v", key, rep)
 	}
-	var o outcome
+	var o formatOutcome
 	for _, m := range q.Messages() {
 		m.Batch, m.Stamp = "", ""
 		o.Messages = append(o.Messages, m)

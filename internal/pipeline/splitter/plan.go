@@ -80,25 +80,19 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		)
 		switch {
 		case errors.As(err, &se):
-			off := se.Offset
-			rep.Status, rep.Error, rep.Offset = record.ReportRejected, se.Error(), &off
 			log.Warn("batch rejected", "offset", se.Offset, "reason", se.Reason)
-			return rep, s.writeReport(ctx, &rep)
+			return s.settle(ctx, rep, record.ReportRejected, se.Error(), &se.Offset)
 		case errors.As(err, &big):
-			off := big.offset
-			rep.Status, rep.Error, rep.Offset = record.ReportRejected, big.Error(), &off
 			log.Warn("batch rejected", "offset", big.offset, "reason", "too many ops", "max_ops", big.max)
-			return rep, s.writeReport(ctx, &rep)
+			return s.settle(ctx, rep, record.ReportRejected, big.Error(), &big.offset)
 		case errors.Is(err, ErrNotFound):
 			// The object was deleted or overwritten before we got to it:
 			// retrying cannot help. Say so in a report.
-			rep.Status, rep.Error = record.ReportFailed, err.Error()
 			log.Warn("batch vanished", "error", err)
-			return rep, s.writeReport(ctx, &rep)
+			return s.settle(ctx, rep, record.ReportFailed, err.Error(), nil)
 		default:
-			rep.Status, rep.Error = record.ReportFailed, err.Error()
 			log.Error("batch unreadable", "error", err)
-			return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
+			return s.fail(ctx, rep, err, err.Error())
 		}
 	}
 	body, err := plan.Encode()
@@ -106,8 +100,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		err = s.objects.Put(ctx, ref.Bucket, naming.PlanKey(id), body, "application/json")
 	}
 	if err != nil {
-		rep.Status, rep.Error = record.ReportFailed, "store the plan: "+err.Error()
-		return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
+		return s.fail(ctx, rep, err, "store the plan: "+err.Error())
 	}
 	log.Info("batch planned", "ops", plan.Report.Totals.Ops, "rejected", plan.Report.Totals.Rejected, "chunks", len(plan.Chunks))
 	if len(plan.Chunks) == 0 {
@@ -122,8 +115,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 			return rep, err
 		}
 		if err := s.queueChunks(ctx, &plan); err != nil {
-			rep.Status, rep.Error = record.ReportFailed, err.Error()
-			return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
+			return s.fail(ctx, rep, err, err.Error())
 		}
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.Split(Counts{Rejected: plan.Report.Totals.Rejected})
@@ -132,17 +124,32 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	}
 	stats, err := s.runChunks(ctx, &plan)
 	if err != nil {
-		rep = plan.Report
-		rep.Status, rep.Error = record.ReportFailed, err.Error()
-		rep.Totals.Enqueued = stats.enqueued
 		log.Error("batch failed", "error", err, "enqueued", stats.enqueued)
-		return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
+		rep = plan.Report
+		rep.Totals.Enqueued = stats.enqueued
+		return s.fail(ctx, rep, err, err.Error())
 	}
 	rep, err = s.finish(ctx, &plan, stats)
 	if err == nil && s.cfg.Metrics != nil {
 		s.cfg.Metrics.Split(Counts{Enqueued: rep.Totals.Enqueued, Rejected: rep.Totals.Rejected, SendCalls: stats.calls, Retries: stats.retries})
 	}
 	return rep, err
+}
+
+// settle writes the report of a batch whose object decided its fate
+// (broken, too large, gone): retrying would decide the same, so only a
+// report that cannot be written is an error.
+func (s *Service) settle(ctx context.Context, rep record.Report, status record.ReportStatus, reason string, offset *int64) (record.Report, error) {
+	rep.Status, rep.Error, rep.Offset = status, reason, offset
+	return rep, s.writeReport(ctx, &rep)
+}
+
+// fail writes a failed report for a batch that a retry may yet split, even
+// once ctx has ended (the margin is kept for it), and returns err for the
+// trigger's retries, with the report's own write error if any.
+func (s *Service) fail(ctx context.Context, rep record.Report, err error, reason string) (record.Report, error) {
+	rep.Status, rep.Error = record.ReportFailed, reason
+	return rep, errors.Join(err, s.writeReport(context.WithoutCancel(ctx), &rep))
 }
 
 // plan streams the whole object once and returns its plan; rep is the

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
@@ -92,8 +94,11 @@ func TestResumedSplitIsIdempotent(t *testing.T) {
 		}
 	}
 	got := report(t, objs, naming.ReportKey(key))
-	if got.Status != record.ReportSplit || got.Totals != (record.Totals{Ops: 3000, Enqueued: 3000}) || got.Chunks != 6 || got.Batch != id {
-		t.Fatalf("final report %+v", got)
+	if diff := cmp.Diff(outcome{Status: record.ReportSplit, Totals: record.Totals{Ops: 3000, Enqueued: 3000}, Chunks: 6}, outcomeOf(got)); diff != "" {
+		t.Errorf("final report (-want +got):\n%s", diff)
+	}
+	if got.Batch != id {
+		t.Errorf("final report of batch %q, want %q", got.Batch, id)
 	}
 	if done, _ := objs.List(ctx, bucket, naming.ChunkDonePrefix(id)); len(done) != 6 {
 		t.Fatalf("%d done markers, want 6", len(done))

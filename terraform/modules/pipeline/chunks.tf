@@ -61,18 +61,17 @@ data "aws_iam_policy_document" "splitter_chunks" {
     resources = ["${aws_s3_bucket.batches.arn}/${local.report_prefix}*"]
   }
 
-  # ListObjectsV2 is authorized by s3:ListBucket on the bucket; the
-  # condition keeps it to keys under reports/.
+  # ListObjectsV2 (the done markers under reports/) is authorized by
+  # s3:ListBucket on the bucket. The same permission decides what GetObject
+  # answers for a missing batch: 404 NoSuchKey with s3:ListBucket "on the
+  # bucket", 403 AccessDenied without (GetObject, Permissions), and the
+  # splitter takes only the 404 as "the object is gone". AWS does not say
+  # whether a grant limited by an s3:prefix condition counts there, so the
+  # grant has none: the splitter may list key names of its own bucket.
   statement {
-    sid       = "ListChunkMarkers"
+    sid       = "ListBucket"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.batches.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.report_prefix}*"]
-    }
   }
 }
 

@@ -163,7 +163,7 @@ resource "aws_s3_bucket_policy" "batches" {
 # recent 6.x releases deprecate it in favour of key_schema blocks, which older
 # 6.x releases reject. Switch when the root module's constraint is raised.
 #
-#tfsec:ignore:aws-dynamodb-table-customer-key Encrypted with the AWS managed key (aws/dynamodb); a customer managed key would add a key policy to manage for results that hold no secrets.
+#tfsec:ignore:aws-dynamodb-table-customer-key Encrypted at rest with DynamoDB's AWS owned key by default (free); table_encryption chooses the AWS managed key or a customer managed key, which add KMS request charges and, for a customer key, a key policy to manage, for results that hold no secrets.
 resource "aws_dynamodb_table" "results" {
   name         = local.names.table
   billing_mode = "PAY_PER_REQUEST"
@@ -211,20 +211,19 @@ resource "aws_dynamodb_table" "results" {
     }
   }
 
-  dynamic "ttl" {
-    for_each = var.ttl_attribute == null ? [] : [var.ttl_attribute]
-    content {
-      enabled        = true
-      attribute_name = ttl.value
-    }
-  }
-
   point_in_time_recovery {
     enabled = var.point_in_time_recovery
   }
 
+  # DynamoDB encrypts every table at rest. enabled = false keeps its AWS
+  # owned key (free); true uses the AWS managed key aws/dynamodb, or the key
+  # given, with KMS request charges (AWS::DynamoDB::Table SSESpecification:
+  # "If enabled (true) ... an AWS managed key is used (AWS KMS charges
+  # apply). If disabled (false) or not specified ... AWS owned key").
+  #tfsec:ignore:aws-dynamodb-enable-at-rest-encryption DynamoDB encrypts every table at rest; enabled = false selects the AWS owned key (free), not an unencrypted table (AWS::DynamoDB::Table SSESpecification); table_encryption selects KMS.
   server_side_encryption {
-    enabled = true
+    enabled     = var.table_encryption != "aws-owned"
+    kms_key_arn = startswith(var.table_encryption, "arn:") ? var.table_encryption : null
   }
 
   deletion_protection_enabled = local.deletion_protection

@@ -215,14 +215,14 @@ variable "enable_batch_index" {
   default     = true
 }
 
-variable "ttl_attribute" {
-  description = "Name of a results-table attribute holding an expiry time in epoch seconds, or null for no TTL."
+variable "table_encryption" {
+  description = "Key that encrypts the results table at rest: aws-owned (DynamoDB's own key, free), aws-managed (the account's aws/dynamodb KMS key, KMS request charges) or the ARN of a customer managed KMS key."
   type        = string
-  default     = null
+  default     = "aws-owned"
 
   validation {
-    condition     = var.ttl_attribute == null || can(regex("^[A-Za-z0-9_.-]{1,255}$", var.ttl_attribute))
-    error_message = "The TTL attribute must be null or 1-255 characters of letters, digits, '_', '.' or '-'."
+    condition     = contains(["aws-owned", "aws-managed"], var.table_encryption) || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.table_encryption))
+    error_message = "The table encryption must be aws-owned, aws-managed or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 

@@ -3,7 +3,7 @@
 # variables' values).
 xray_tracing        = true
 create_alarm_topic  = true
-ttl_attribute       = "expires_at"
+table_encryption    = "aws-managed"
 force_destroy       = true
 deletion_protection = true
 alarm_actions       = ["arn:aws:sns:eu-west-1:123456789012:ops-pager"]

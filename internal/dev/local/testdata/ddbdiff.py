@@ -1,5 +1,5 @@
 # Drives moto's DynamoDB (in process, through boto3 and moto's mock) with a
-# seeded random sequence of writes and index queries and prints every
+# seeded random sequence of writes (plain and conditional) and index queries and prints every
 # answer, one JSON line per call. Run once with moto as installed and once
 # with --patch motopatch.py: the two transcripts must be equal
 # (ddbdiff_test.go). The table is memo's results table: hash key name, a
@@ -14,7 +14,7 @@ import random
 
 from diffharness import parse_and_patch
 
-args = parse_and_patch(500, ["index"])
+args = parse_and_patch(500, ["index", "conditions", "dispatch"])
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -39,14 +39,19 @@ def answer(op, f, **kw):
         out.pop("ResponseMetadata", None)
         res = {"op": op, "out": out}
     except Exception as e:  # the error, as moto gives it
-        code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
-        res = {"op": op, "error": code}
+        resp = getattr(e, "response", {})
+        code = resp.get("Error", {}).get("Code", type(e).__name__)
+        # the message, and the item a refused condition returns
+        res = {"op": op, "error": code, "message": resp.get("Error", {}).get("Message"), "item": resp.get("Item")}
     print(json.dumps(res, sort_keys=True))
     return res
 
 
 with mock_aws():
     ddb = boto3.client("dynamodb", region_name="us-east-1")
+    # another service between DynamoDB's calls: each answers from its own
+    # response class's actions
+    sts = boto3.client("sts", region_name="us-east-1")
     ddb.create_table(
         TableName="t",
         BillingMode="PAY_PER_REQUEST",
@@ -100,10 +105,48 @@ with mock_aws():
                 return
             kw["ExclusiveStartKey"] = last
 
+    # memo's conditional PutItem (results.PutInput) and a few variants:
+    # the same expression with values drawn from a small set, so that the
+    # same request comes again, with either outcome; a placeholder that is
+    # not defined, a name that is not used, an expression that does not
+    # parse (each an error, every time).
+    CONDITIONS = [
+        "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s) OR #s < :s",
+        "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s)",
+        "#b = :b AND #s < :s",
+        "attribute_not_exists(#n) OR #b = :undefined",
+        "attribute_not_exists(#n) OR #b = :b OR",
+    ]
+
+    def conditional_put():
+        it = item()
+        it["batch"] = {"S": rnd.choice(["b1", "b2", "b3"])}
+        if rnd.random() < 0.8:
+            it["stamp"] = {"S": rnd.choice(["s1", "s2", "s3"])}
+        cond = rnd.choice(CONDITIONS)
+        names = {"#b": "batch"}
+        if "#n" in cond or rnd.random() < 0.05:
+            names["#n"] = "name"
+        values = {":b": {"S": rnd.choice(["b1", "b2", "b3"])}}
+        if "#s" in cond:
+            names["#s"] = "stamp"
+        if ":s" in cond:
+            values[":s"] = {"S": rnd.choice(["s1", "s2", "s3", "s4"])}
+        kw = dict(TableName="t", Item=it, ConditionExpression=cond, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        if rnd.random() < 0.3:
+            kw["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        res = answer("cput", ddb.put_item, **kw)
+        if rnd.random() < 0.2:
+            answer("get", ddb.get_item, TableName="t", Key={"name": it["name"]})
+        return res
+
     for _ in range(args.calls):
         r = rnd.random()
         if r < 0.35:
-            answer("put", ddb.put_item, TableName="t", Item=item())
+            if rnd.random() < 0.5:
+                answer("put", ddb.put_item, TableName="t", Item=item())
+            else:
+                conditional_put()
         elif r < 0.42:
             answer("delete", ddb.delete_item, TableName="t", Key={"name": {"S": rnd.choice(NAMES)}})
         elif r < 0.50:
@@ -118,6 +161,8 @@ with mock_aws():
             names = {q["PutRequest"]["Item"]["name"]["S"] for q in reqs}
             if len(names) == len(reqs):
                 answer("batch", ddb.batch_write_item, RequestItems={"t": reqs})
+        elif r < 0.57:
+            answer("sts", sts.get_caller_identity)
         else:
             key = rnd.choice([{"S": s} for s in SHARDS] + [{"S": "none"}, {"N": "1"}])
             extra = {}
@@ -137,3 +182,8 @@ with mock_aws():
             query(index, key, **extra)
             if rnd.random() < 0.05:
                 answer("scan", ddb.scan, TableName="t", IndexName="batch-shard")
+
+# what moto_server finds a request's backend among (moto's folders)
+import moto.backends  # noqa: E402
+
+print(json.dumps({"op": "modules", "out": list(moto.backends.list_of_moto_modules())}))
