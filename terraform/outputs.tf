@@ -17,7 +17,7 @@ output "workspace" {
 }
 
 output "bucket" {
-  description = "Batch bucket: upload batch files under batches/ (.json or .jsonl); reports appear under reports/."
+  description = "Batch bucket: upload batch files under batches/ (.json, .jsonl, .csv, each also .gz); reports appear under reports/."
   value       = module.pipeline.bucket
 }
 
@@ -59,4 +59,9 @@ output "dashboard_name" {
 output "alarm_topic_arn" {
   description = "ARN of the SNS topic the alarms notify, or null when create_alarm_topic is false."
   value       = module.pipeline.alarm_topic_arn
+}
+
+output "operator_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, dlq list/redrive, resume. Attach it to their role or group."
+  value       = module.pipeline.operator_policy_json
 }

@@ -180,10 +180,17 @@ func TestServedTwinWithAWSCLI(t *testing.T) {
 	}
 	s := serve(t)
 	key := "batches/my mixed é.json"
-	id := key + "@" + etag(t, mixedFile)
 	awsCLI(t, s, "s3", "cp", mixedFile, "s3://"+s.bucket+"/"+key)
+	// A batch is one upload, named by its version id; the key@ETag that
+	// aws s3 cp shows names the newest upload with that content.
+	var head struct{ VersionId string }
+	if err := json.Unmarshal([]byte(awsCLI(t, s, "s3api", "head-object", "--bucket", s.bucket, "--key", key)), &head); err != nil || head.VersionId == "" {
+		t.Fatalf("head-object: %v %+v", err, head)
+	}
+	id := key + "@" + head.VersionId
+	byETag := key + "@" + etag(t, mixedFile)
 
-	out, code := s.memo(t, "status", "--watch", "--interval", "300ms", id)
+	out, code := s.memo(t, "status", "--watch", "--interval", "300ms", byETag)
 	if code != 0 || !strings.Contains(out, mixedLine) {
 		t.Fatalf("memo status --watch: exit %d\n%s", code, out)
 	}
@@ -193,7 +200,7 @@ func TestServedTwinWithAWSCLI(t *testing.T) {
 		}
 	}
 
-	out, code = s.memo(t, "results", "--batch", id, "--format", "arrow")
+	out, code = s.memo(t, "results", "--batch", byETag, "--format", "arrow")
 	if code != 0 || strings.TrimSpace(out) != strings.Join(mixedResults, "\n") {
 		t.Fatalf("memo results --batch: exit %d\n%s\nwant:\n%s", code, out, strings.Join(mixedResults, "\n"))
 	}
@@ -318,7 +325,7 @@ func TestLocalBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("memo local --batch: %v\n%s", err, out)
 	}
-	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9a-f]{32}: total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0\n$`)
+	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9A-Za-z._-]+: total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0\n$`)
 	if !want.Match(out) {
 		t.Fatalf("output:\n%s", out)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,7 +75,8 @@ func declareDLQ(fs *flag.FlagSet, env *cli) func(context.Context, []string) erro
 			return redrive(ctx, env, c, q, *loop)
 		}
 		msgs, err := c.Peek(ctx, q)
-		if err != nil {
+		var partial *workspace.PartialPeekError
+		if err != nil && !errors.As(err, &partial) {
 			return err
 		}
 		if *asJSON {
@@ -84,9 +86,13 @@ func declareDLQ(fs *flag.FlagSet, env *cli) func(context.Context, []string) erro
 					return err
 				}
 			}
-			return nil
+		} else if err := printQueue(env.stdout, q, msgs); err != nil {
+			return err
 		}
-		return printQueue(env.stdout, q, msgs)
+		if partial != nil {
+			fmt.Fprintf(env.stderr, "memo: only part of the queue was listed: %v\n", partial)
+		}
+		return nil
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/weak"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -59,6 +61,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	chunkOps := fs.Int("split-chunk-ops", local.DefaultChunkOps, "the most ops of one chunk of a batch (Terraform's split_chunk_ops): small values make small batches run as many chunks")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
+	weakPromises := fs.Bool("weak", false, "keep AWS's weak promises where moto keeps strong ones: empty short polls, queue counts that lag (3 s, AWS's minute scaled down), deletes that do not take, 403 for a missing key, duplicate and late S3 notifications")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)
@@ -78,6 +81,10 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			opts.APIOptions = append(opts.APIOptions, inj.APIOption)
 			defer func() { fmt.Fprintf(env.stderr, "faults injected: %d %v\n", inj.Stats().Total(), inj.Stats().ByKind()) }()
 		}
+		if *weakPromises {
+			w := weak.Default()
+			opts.Weak = &w
+		}
 		if *logFile != "" {
 			f, err := os.Create(*logFile)
 			if err != nil {
@@ -91,6 +98,8 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 				return usageErr("--batch: %v", err)
 			}
 		}
+		// The twin's timing is AWS's scaled down (memo help status).
+		status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 		twin, err := local.Start(ctx, opts)
 		if errors.Is(err, local.ErrNoMoto) {
 			return err
@@ -130,7 +139,7 @@ func submitAndReport(ctx context.Context, env *cli, c *workspace.Client, file, k
 	if err != nil {
 		return err
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	rec, err := c.Wait(ctx, id, wo)
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w (%s)", id, err, rec.Line())

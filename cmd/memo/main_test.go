@@ -36,6 +36,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "batches/x.txt: not a batch file: memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz or .csv.gz"},
 		{[]string{"local", "--batch", "work.txt"}, "--batch: batches/work.txt: not a batch file: memo reads .json, .jsonl, .csv"},
 		{[]string{"submit", "gzipped.json"}, "gzipped.json is gzip-compressed: name it batches/gzipped.json.gz"},
+		// Issue 18, point 8: S3's 1,024 bytes less what memo derives.
+		{[]string{"submit", "--key", "batches/" + strings.Repeat("k", 1000) + ".json", "f.json"}, "a batch key is at most 940 bytes"},
 		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},
 		{[]string{"local", "--bogus"}, "flag provided but not defined: -bogus"},
 	} {

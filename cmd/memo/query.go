@@ -38,8 +38,10 @@ stderr and makes the exit code 1.`,
 		name:    "status",
 		summary: "reconcile a batch: its report and how many ops are ok, error, rejected, superseded, in the DLQ or lost",
 		usage:   "[--watch] [--json] [target flags] BATCH_ID",
-		help: `BATCH_ID is the key of the upload and its ETag, as memo submit, memo local
-and the report print it: batches/work.json@c3cd268ba3e4bc47df81415117b92055
+		help: `BATCH_ID is the key of the upload and its version id, as memo submit, memo
+local and the report print it: one upload is one batch, even of identical
+content. KEY@ETAG (what aws s3 cp shows) names the newest upload of KEY with
+that ETag: batches/work.json@c3cd268ba3e4bc47df81415117b92055
 
 It prints the report and the line
   batch ID: total=N ok=N error=N rejected=N superseded=N dlq=N lost=N
@@ -52,13 +54,24 @@ The batch has settled when nothing about it can still change: a rejected
 batch at once; a split batch when every op is accounted for, or when the
 ops queue is empty (no message visible, in flight or delayed, of any batch),
 whatever is then lost; a failed batch when the ops queue is empty and its
-report is 5 minutes old (S3's retries of the splitter are over). A batch
-whose report says splitting has not settled: its chunks are still queuing
-its ops, and memo status prints how many of them are done. Until then
-the line ends in "(in progress)" and lost counts the ops not yet accounted
-for. SQS's queue counts are approximate: memo status reads them once, while
---watch (like submit --wait and local --batch) calls ops lost only after a
-few polls in a row found the queue empty.
+report is 15 minutes old. A batch whose report says splitting has not
+settled: its chunks are still queuing its ops, and memo status prints how
+many of them are done. Until then the line ends in "(in progress)" and lost
+counts the ops not yet accounted for.
+
+How long a settled answer can take, and why: a batch whose ops all arrive
+settles as soon as they do. One with ops missing settles no sooner than
+90 s after its split finished, because SQS's queue counts "may not achieve
+consistency until at least 1 minute after the producers stop sending"
+(GetQueueAttributes); --watch (like submit --wait) also wants a few empty
+readings in a row. A failed split settles 15 minutes after its report:
+Lambda retries it about 1 and 2 minutes apart, each attempt up to the
+splitter's 300 s timeout; a throttled event can be retried for up to 6
+hours, which memo does not wait for (memo resume takes what then lands in
+the split-failures queue). The DLQ is read with long polls (short polls
+can miss messages); a DLQ too large to read whole counts the ops missing as
+dlq, up to the messages it could not read, and says so. On the twin
+(--endpoint) these times are scaled down: 5 s and 10 s.
 
 Examples:
   memo status --workspace dev 'batches/work.json@c3cd268ba3e4bc47df81415117b92055'
@@ -105,6 +118,9 @@ func declareResults(fs *flag.FlagSet, env *cli) func(context.Context, []string) 
 				return err
 			}
 		case *batch != "":
+			if *batch, err = c.ResolveBatch(ctx, *batch); err != nil {
+				return err
+			}
 			var ns []string
 			if err := c.Results(ctx, *batch, func(n string, _ record.Status) error { ns = append(ns, n); return nil }); err != nil {
 				return err
@@ -158,8 +174,11 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if len(args) != 1 {
 			return usageErr("want exactly one batch id")
 		}
-		id := args[0]
 		c, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		id, err := c.ResolveBatch(ctx, args[0])
 		if err != nil {
 			return err
 		}

@@ -59,6 +59,11 @@ func declareResume(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if err != nil {
 			return err
 		}
+		if id != "" {
+			if id, err = c.ResolveBatch(ctx, id); err != nil {
+				return err
+			}
+		}
 		res, err := c.Resume(ctx, id)
 		printResume(env, c, res)
 		if errors.Is(err, workspace.ErrNothingToResume) {

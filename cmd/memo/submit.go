@@ -63,6 +63,9 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if !strings.HasPrefix(k, naming.BatchPrefix) {
 			return usageErr("--key %q: batches are read only under %s", k, naming.BatchPrefix)
 		}
+		if err := naming.ValidBatchKey(k); err != nil {
+			return usageErr("--key: %v", err)
+		}
 		if err := checkBatchFile(file, k); err != nil {
 			return usageErr("%v", err)
 		}
@@ -74,7 +77,7 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if err != nil {
 			return err
 		}
-		id := naming.BatchID(up.Key, up.ETag)
+		id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 		fmt.Fprintf(env.stdout, "batch %s\n", id)
 		if !*wait {
 			return nil

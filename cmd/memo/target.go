@@ -14,6 +14,7 @@ import (
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -49,6 +50,8 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 		// Emulators accept any credentials; use fixed ones so that a
 		// machine without AWS credentials can talk to the twin.
 		opts.StaticCredentials = true
+		// The twin's timing is AWS's scaled down (memo help status).
+		status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 	}
 	var res workspace.Resources
 	if t.fromTerraform != "" {

@@ -78,7 +78,7 @@ func validate(t *testing.T, d Deployment, cfg aws.Config) {
 		if up.Key != bc.key {
 			t.Fatalf("uploaded %q, S3 answered for %q", bc.key, up.Key)
 		}
-		ups = append(ups, &upload{c: bc, id: naming.BatchID(up.Key, up.ETag), at: time.Now()})
+		ups = append(ups, &upload{c: bc, id: naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag)), at: time.Now()})
 		logger.Default.Logf(t, "uploaded %s (%d ops) as s3://%s/%s", bc.label, bc.total(), res.Bucket, bc.key)
 	}
 

@@ -174,6 +174,8 @@ func checkIAMNoWildcards(c *Config) []string {
 						// Lambda names the streams of the function's own group.
 					case typ == "aws_s3_bucket" && (suffix == "/"+naming.BatchPrefix+"*" || suffix == "/"+naming.ReportPrefix+"*") && allHavePrefix(st.actions, "s3:"):
 						// Objects under one prefix of the batch bucket.
+					case typ == "aws_dynamodb_table" && suffix == "/index/"+naming.For("", "").BatchIndex && allHavePrefix(st.actions, "dynamodb:"):
+						// The results table's one index, by its name (no wildcard).
 					default:
 						p.add("%s: resource %q widens an ARN with %q (allowed: %s, %s under the batch bucket, :log-stream:* under a log group)", st.where, r, suffix, naming.BatchPrefix+"*", naming.ReportPrefix+"*")
 					}

@@ -40,6 +40,9 @@ func checkAlarms(_ *Config, ps plans) []string {
 			"AWS/Lambda Errors FunctionName=" + n.Compute,
 			"AWS/Lambda Throttles FunctionName=" + n.Splitter,
 			"AWS/Lambda Throttles FunctionName=" + n.Compute,
+			// The on-failure destination itself failing (issue 18, point 13).
+			"AWS/Lambda AsyncEventsDropped FunctionName=" + n.Splitter,
+			"AWS/Lambda DestinationDeliveryFailures FunctionName=" + n.Splitter,
 			// compute's own metric, read with both dimensions it is published with.
 			"memo BatchItemFailures function=compute,workspace=" + pl.Workspace,
 		} {

@@ -108,8 +108,13 @@ func checkBackendExample(c *Config) []string {
 			lockFile = v.True()
 		}
 	}
-	if lockTable == "" && !lockFile {
-		p.add("terraform/%s: the s3 backend must lock (dynamodb_table for Terraform 1.5-1.9, or use_lockfile = true from 1.10)", name)
+	switch {
+	case lockTable == "" && !lockFile:
+		p.add("terraform/%s: the s3 backend must lock (use_lockfile = true; dynamodb_table for Terraform 1.5-1.9)", name)
+	case !lockFile:
+		// Terraform 1.11 deprecates dynamodb_table; teams run 1.10+ or
+		// OpenTofu 1.10+, which lock natively.
+		p.add("terraform/%s: the example must lock natively by default (use_lockfile = true); the DynamoDB table is the path for Terraform 1.5-1.9", name)
 	}
 	return p
 }

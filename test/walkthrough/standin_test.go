@@ -61,6 +61,8 @@ func twinOutputs(ws string, summary map[string]string, region string) map[string
 		"compute_function":  n.Compute,
 		"dashboard_name":    naming.Prefix + "-" + ws + "-" + dashboardSuffix,
 		"alarm_topic_arn":   nil, // create_alarm_topic is off (dev)
+		// moto enforces no IAM: a policy that grants nothing stands in.
+		"operator_policy_json": `{"Version":"2012-10-17","Statement":[]}`,
 	}
 }
 

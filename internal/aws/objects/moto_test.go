@@ -13,6 +13,7 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/dev/weak"
 	"github.com/memohq/memo/internal/pipeline/retry"
 	"github.com/memohq/memo/internal/pipeline/splitter"
 )
@@ -62,5 +63,47 @@ func TestObjectsAgainstMoto(t *testing.T) {
 	}
 	if _, err := store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/none.json"}); !objects.IsNotFound(err) || !retry.IsPermanent(err) {
 		t.Fatalf("missing object: %v (want not found, permanent)", err)
+	}
+}
+
+// Issue 18, point 6: a missing batch object answers 403 to a caller
+// without s3:ListBucket on its key (weak.Config.MissingKeyForbidden); the
+// splitter must still see it as gone ("batch vanished"), not as an error
+// to retry.
+func TestMissingObjectForbiddenIsNotFound(t *testing.T) {
+	cfg, res := localtest.Provisioned(t, "objects403")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := weak.New(weak.Config{MissingKeyForbidden: true, ListablePrefixes: []string{"reports/"}})
+	wcfg := cfg.Copy()
+	wcfg.APIOptions = append(wcfg.APIOptions, w.APIOption)
+	store := objects.New(awsconfig.S3(wcfg))
+	_, err := store.Open(ctx, splitter.Ref{Bucket: res.Bucket, Key: "batches/gone.json", Version: "v1"})
+	if !objects.IsNotFound(err) || !retry.IsPermanent(err) {
+		t.Fatalf("open of a missing object answered 403: %v, want not found and permanent", err)
+	}
+	if w.Stats.Forbidden.Load() != 1 {
+		t.Fatalf("the 403 knob did not act: %d", w.Stats.Forbidden.Load())
+	}
+	// Under reports/ (listable), S3 answers 404.
+	if _, err := store.Get(ctx, res.Bucket, "reports/gone.json.json"); !objects.IsNotFound(err) {
+		t.Fatalf("get of a missing report: %v", err)
+	}
+}
+
+// Issue 18, point 9: a key with a character XML 1.0 cannot carry lists
+// (EncodingType=url), decoded to the key it is.
+func TestListKeysWithControlCharacters(t *testing.T) {
+	cfg, res := localtest.Provisioned(t, "objectsenc")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store := objects.New(awsconfig.S3(cfg))
+	key := "reports/x.plan/v/done/a b+c%d\x01e"
+	if err := store.Put(ctx, res.Bucket, key, []byte("x"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := store.List(ctx, res.Bucket, "reports/x.plan/")
+	if err != nil || len(keys) != 1 || keys[0] != key {
+		t.Fatalf("List = %q, %v; want [%q]", keys, err, key)
 	}
 }

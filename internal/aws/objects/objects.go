@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/memohq/memo/internal/pipeline/retry"
@@ -49,9 +51,22 @@ func (s *Store) Open(ctx context.Context, ref splitter.Ref) (io.ReadCloser, erro
 	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
-		return nil, classify(fmt.Errorf("get s3://%s/%s: %w", ref.Bucket, ref.Key, err))
+		return nil, classifyRead(fmt.Errorf("get s3://%s/%s: %w", ref.Bucket, ref.Key, err))
 	}
 	return out.Body, nil
+}
+
+// classifyRead is classify for the read of a batch object, whose caller
+// (the splitter, memo status) may list only reports/: S3 answers a missing
+// key with 403 AccessDenied, not 404, to a caller without s3:ListBucket
+// ("Permissions", GetObject, Amazon S3 API Reference). Retrying cannot fix
+// either cause, so a 403 is taken as the object being gone, and says both.
+func classifyRead(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
+		return fmt.Errorf("%w (S3 answers 403 both for a missing object when the caller may not list its key and for an object the caller may not read): %w", splitter.ErrNotFound, retry.Permanent(err))
+	}
+	return classify(err)
 }
 
 // Put writes a small object.
@@ -79,20 +94,40 @@ func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 }
 
 // List returns the keys under prefix (ListObjectsV2, 1,000 a page; it
-// needs s3:ListBucket on the bucket).
+// needs s3:ListBucket on the bucket). It asks for EncodingType=url: XML
+// 1.0 cannot carry some characters a key may hold, and S3 "encodes object
+// key names in the XML response" only when asked (ListObjectsV2,
+// "EncodingType", Amazon S3 API Reference).
 func (s *Store) List(ctx context.Context, bucket, prefix string) ([]string, error) {
 	var keys []string
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), EncodingType: types.EncodingTypeUrl})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, classify(fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err))
 		}
 		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
+			k, err := DecodeKey(page.EncodingType, aws.ToString(o.Key))
+			if err != nil {
+				return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+			}
+			keys = append(keys, k)
 		}
 	}
 	return keys, nil
+}
+
+// DecodeKey decodes a key of a list answer, URL-encoded when the answer
+// says EncodingType url (an emulator may not honour the request).
+func DecodeKey(enc types.EncodingType, key string) (string, error) {
+	if enc != types.EncodingTypeUrl {
+		return key, nil
+	}
+	k, err := url.QueryUnescape(key)
+	if err != nil {
+		return "", fmt.Errorf("undecodable key %q in a list answer: %w", key, err)
+	}
+	return k, nil
 }
 
 // Uploaded identifies an uploaded object.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -79,16 +80,29 @@ func sendBodies(ctx context.Context, client *sqs.Client, queueURL string, bodies
 	return failures, nil
 }
 
-// Classify marks SQS errors that retrying cannot fix.
+// Classify marks SQS errors that retrying cannot fix. SQS's JSON protocol
+// answers with the x-amzn-query-error header, and the SDK reports that
+// query-compatible code ("AWS.SimpleQueueService.BatchRequestTooLong")
+// rather than the JSON one ("BatchRequestTooLong"): both are matched, by
+// the name after the prefix ("Amazon SQS APIs in the AWS JSON protocol",
+// Amazon SQS Developer Guide; the error lists of the SQS API Reference).
 func Classify(err error) error {
 	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied",
-			"AccessDeniedException", "InvalidAddress", "InvalidParameterValue", "BatchRequestTooLong",
-			"TooManyEntriesInBatchRequest", "BatchEntryIdsNotDistinct":
-			return retry.Permanent(err)
-		}
+	if errors.As(err, &api) && permanentCodes[strings.TrimPrefix(api.ErrorCode(), "AWS.SimpleQueueService.")] {
+		return retry.Permanent(err)
 	}
 	return err
+}
+
+// permanentCodes are the SQS error codes, without the query prefix, that
+// no retry can fix: a missing queue, no permission, a malformed request.
+var permanentCodes = map[string]bool{
+	"NonExistentQueue": true, "QueueDoesNotExist": true,
+	"AccessDenied": true, "AccessDeniedException": true, "InvalidSecurity": true,
+	"KmsAccessDenied": true, "KMS.AccessDeniedException": true, "KmsDisabled": true, "KMS.DisabledException": true,
+	"KmsNotFound": true, "KMS.NotFoundException": true, "KmsInvalidState": true, "KMS.KMSInvalidStateException": true,
+	"InvalidAddress": true, "InvalidParameterValue": true, "MissingParameter": true, "InvalidMessageContents": true,
+	"BatchRequestTooLong": true, "TooManyEntriesInBatchRequest": true, "BatchEntryIdsNotDistinct": true,
+	"EmptyBatchRequest": true, "InvalidBatchEntryId": true, "UnsupportedOperation": true,
+	"InvalidAttributeName": true, "InvalidAttributeValue": true,
 }

@@ -34,6 +34,11 @@ const (
 	AttrBatchShard = "batch_shard"
 	AttrStamp      = "stamp"
 	AttrComputedAt = "computed_at"
+	// AttrStampKey and AttrStampSeq are the object key and the sequencer
+	// field of the stamp (record.StampParts), which the write condition
+	// compares: one key's uploads are ordered by sequencer (record.Newer).
+	AttrStampKey = "stamp_key"
+	AttrStampSeq = "stamp_seq"
 )
 
 // Table reads and writes one results table.
@@ -78,6 +83,10 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 	}
 	if r.Stamp != "" {
 		item[AttrStamp] = &types.AttributeValueMemberS{Value: r.Stamp}
+		if key, seq, ok := record.StampParts(r.Stamp); ok {
+			item[AttrStampKey] = &types.AttributeValueMemberS{Value: key}
+			item[AttrStampSeq] = &types.AttributeValueMemberS{Value: seq}
+		}
 	}
 	return item
 }
@@ -125,12 +134,14 @@ func Decode(item map[string]types.AttributeValue) (record.Result, error) {
 }
 
 // Put implements compute.ResultWriter with one conditional PutItem: the
-// write happens only if the item is absent, belongs to the same batch (a
-// redelivery), has no stamp (written before stamps existed) or has an
-// older stamp. A stamp is a string that sorts in upload order (see
-// record.Stamp) and DynamoDB compares strings by their UTF-8 bytes
-// ("Comparison operator and function reference", Amazon DynamoDB Developer
-// Guide), so "<" orders uploads. A refused write answers
+// write happens only if record.MayReplace allows it: the item is absent,
+// has no stamp (written before stamps existed), has the same stamp (a
+// redelivery of the same upload) or an older one (record.Newer: by
+// sequencer within one key, by the whole stamp across keys). Comparing
+// batch ids is not enough: a redelivered message of an older upload would
+// rewind a newer upload's stamp. DynamoDB compares strings by their UTF-8
+// bytes ("Comparison operator and function reference", Amazon DynamoDB
+// Developer Guide), so "<" orders stamps. A refused write answers
 // ConditionalCheckFailedException, which is returned as
 // compute.ErrSuperseded.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
@@ -149,17 +160,40 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 // PutInput is the conditional PutItem request that stores r (the bench
 // measures the SDK's cost of exactly this request).
 func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
-	cond := "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s)"
-	values := map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: r.Batch}}
-	if r.Stamp != "" {
-		cond += " OR #s < :s"
-		values[":s"] = &types.AttributeValueMemberS{Value: r.Stamp}
+	names := map[string]string{"#n": AttrName, "#s": AttrStamp}
+	cond := "attribute_not_exists(#n) OR attribute_not_exists(#s)"
+	var values map[string]types.AttributeValue
+	key, seq, ok := record.StampParts(r.Stamp)
+	switch {
+	case r.Stamp == "":
+		// A message queued before stamps existed: only its own batch's
+		// unstamped result may be rewritten.
+		names["#b"] = AttrBatch
+		cond += " OR #b = :b"
+		values = map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: r.Batch}}
+	case !ok:
+		cond += " OR #s <= :s"
+		values = map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: r.Stamp}}
+	default:
+		// record.MayReplace as a condition. A comparison with a missing
+		// attribute is false, hence the attribute_not_exists for items
+		// written before stamp_key existed.
+		names["#k"], names["#q"] = AttrStampKey, AttrStampSeq
+		cond += " OR #s = :s" +
+			" OR (#k = :k AND #q < :q)" +
+			" OR (#k = :k AND #q = :q AND #s < :s)" +
+			" OR ((attribute_not_exists(#k) OR #k <> :k) AND #s < :s)"
+		values = map[string]types.AttributeValue{
+			":s": &types.AttributeValueMemberS{Value: r.Stamp},
+			":k": &types.AttributeValueMemberS{Value: key},
+			":q": &types.AttributeValueMemberS{Value: seq},
+		}
 	}
 	return &dynamodb.PutItemInput{
 		TableName:                 aws.String(table),
 		Item:                      Encode(r),
 		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp},
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	}
 }

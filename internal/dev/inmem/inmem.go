@@ -215,7 +215,8 @@ func NewTable() *Table {
 }
 
 // Put implements compute.ResultWriter with the condition of
-// results.Table.Put: absent, same batch, no stamp, or an older stamp.
+// results.Table.Put: absent, no stamp, or record.MayReplace (the same
+// upload or an older one); an unstamped result only over its own batch's.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
 	t.Calls.Add(1)
 	if t.Fail != nil {
@@ -225,7 +226,7 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.items[r.Name]; ok && old.Batch != r.Batch && old.Stamp != "" && !(old.Stamp < r.Stamp) {
+	if old, ok := t.items[r.Name]; ok && old.Stamp != "" && (r.Stamp == "" && old.Batch != r.Batch || r.Stamp != "" && !record.MayReplace(r.Stamp, old.Stamp)) {
 		t.Superseded.Add(1)
 		return fmt.Errorf("%w: %s", compute.ErrSuperseded, r.Name)
 	}

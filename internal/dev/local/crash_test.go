@@ -27,6 +27,7 @@ import (
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/eval"
+	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
@@ -204,7 +205,7 @@ func TestSplitterTwiceOnTheTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := up.Key + "@" + up.ETag
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle})
 	if err != nil || !rec.Settled() || rec.Lost != 0 {
 		t.Fatalf("first delivery: %s (%v)", rec.Line(), err)

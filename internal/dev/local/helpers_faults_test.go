@@ -51,7 +51,7 @@ func upload(t *testing.T, ctx context.Context, c *workspace.Client, file string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return naming.BatchID(up.Key, up.ETag)
+	return naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 }
 
 // checkValues checks that op_i holds i*3+1 from batch id, for i < n.

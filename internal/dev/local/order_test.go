@@ -182,3 +182,58 @@ func TestUploadsSplitNewestFirst(t *testing.T) {
 		}
 	}
 }
+
+// Issue 18, point 3, as reproduced there: upload k, then k with other
+// values, then k's first content again. Each upload is its own batch: the
+// third memo submit --wait follows its own upload to its own account, the
+// first content's values stand when it returns, and the first upload's
+// account stays readable (superseded by the third, which shares its ETag).
+func TestSameContentUploadedAgainIsItsOwnBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	localtest.RequireMoto(t)
+	bin := buildMemo(t)
+	twin := localtest.StartTwin(t, local.Options{Settings: local.Settings{BatchingWindow: 200 * time.Millisecond}})
+	endpoint := twin.Endpoint()
+	first := `{"ops": [{"name": "x", "op": "1+1"}, {"name": "y", "op": "2+2"}]}`
+	second := `{"ops": [{"name": "x", "op": "10+10"}, {"name": "y", "op": "20+20"}]}`
+	submit := func(body string) (string, string) {
+		out, errOut, code := memoCLI(t, bin, "submit", "--wait", "--key", "batches/k.json", "--endpoint", endpoint, writeFile(t, "k.json", body))
+		if code != 0 {
+			t.Fatalf("memo submit --wait: exit %d\n%s%s", code, out, errOut)
+		}
+		l := lines(out)
+		return strings.TrimPrefix(l[0], "batch "), l[len(l)-1]
+	}
+	results := func() string {
+		out, _, _ := memoCLI(t, bin, "results", "--endpoint", endpoint, "x", "y")
+		return strings.TrimSpace(out)
+	}
+	id1, _ := submit(first)
+	id2, _ := submit(second)
+	id3, line3 := submit(first)
+	if id1 == id3 || id1 == id2 {
+		t.Fatalf("one batch id for two uploads: %s %s %s", id1, id2, id3)
+	}
+	if want := "batch " + id3 + ": total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0"; !strings.HasPrefix(line3, want) {
+		t.Fatalf("the third upload's --wait: %q, want %q", line3, want)
+	}
+	if r := results(); r != "x -> 2\ny -> 4" {
+		t.Fatalf("when the third --wait returned: %q, want the third upload's values", r)
+	}
+	for id, want := range map[string]string{
+		id1: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (settled)",
+		id2: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (settled)",
+		id3: "total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0 (settled)",
+	} {
+		out, _, code := memoCLI(t, bin, "status", "--endpoint", endpoint, id)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("memo status %s: exit %d\n%s\nwant %s", id, code, out, want)
+		}
+	}
+	out, _, code := memoCLI(t, bin, "results", "--batch", id3, "--endpoint", endpoint)
+	if code != 0 || strings.TrimSpace(out) != "x -> 2\ny -> 4" {
+		t.Errorf("memo results --batch %s: exit %d\n%s", id3, code, out)
+	}
+}

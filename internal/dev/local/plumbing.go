@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/memohq/memo/internal/dev/weak"
 )
 
 // asyncRetries is how often Lambda retries a failed asynchronous invocation
@@ -61,6 +65,11 @@ type s3Delivery struct {
 	// Amazon S3 User Guide, "Event message structure"); tests use this to
 	// show that the order of delivery does not decide the results.
 	reorder int
+	// uploads ranks the events of one key and content (uploadRanks).
+	uploads uploadRanks
+	// weak, when set, delivers some notifications again, late
+	// (weak.Config.DuplicateNotifications).
+	weak *weak.Promises
 }
 
 // reorderWait bounds how long a reordering delivery holds notifications.
@@ -69,6 +78,13 @@ const reorderWait = 3 * time.Second
 func (d *s3Delivery) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		msgs := d.receive(ctx)
+		for _, m := range msgs {
+			if _, ok := m.MessageAttributes[invokeAttribute]; !ok {
+				if payload, skip, err := S3EventPayload([]byte(aws.ToString(m.Body))); err == nil && !skip {
+					d.uploads.note(payload)
+				}
+			}
+		}
 		for i := range msgs {
 			m := msgs[i]
 			if d.reorder > 1 {
@@ -79,6 +95,7 @@ func (d *s3Delivery) run(ctx context.Context) {
 				d.invoke(ctx, []byte(aws.ToString(m.Body)))
 			} else {
 				d.deliver(ctx, aws.ToString(m.Body))
+				d.again(ctx, aws.ToString(m.Body))
 			}
 			_, _ = d.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(d.queueURL), ReceiptHandle: m.ReceiptHandle})
 			d.busy.Add(-1)
@@ -134,6 +151,20 @@ func (d *s3Delivery) deliver(ctx context.Context, body string) {
 		return // s3:TestEvent, sent when a notification is configured
 	}
 	d.invoke(ctx, d.withVersions(ctx, payload))
+}
+
+// again queues a notification a second time, up to NotificationDelay
+// later, at the weak promises' DuplicateNotifications rate: S3 delivers at
+// least once, sometimes a minute or more late (weak.Config).
+func (d *s3Delivery) again(ctx context.Context, body string) {
+	if d.weak == nil || !d.weak.Draw(d.weak.Config().DuplicateNotifications) {
+		return
+	}
+	delay := int32(d.weak.Config().NotificationDelay / time.Second)
+	_, err := d.sqs.SendMessage(context.WithoutCancel(ctx), &sqs.SendMessageInput{QueueUrl: aws.String(d.queueURL), MessageBody: aws.String(body), DelaySeconds: min(delay, 900)})
+	if err != nil {
+		d.log.Warn("twin: queueing a duplicate notification", "error", err)
+	}
 }
 
 // invokeAttribute marks a message of the notification queue that an
@@ -204,12 +235,15 @@ func (d *s3Delivery) recordFailure(ctx context.Context, payload []byte, ferr err
 }
 
 // withVersions adds the versionId that S3 puts in the events of a versioned
-// bucket and moto 5.2.1 leaves out: the version of the key with the event's
-// ETag (the newest such, when the same content was uploaded more than
-// once: any of them has the same content). With it the splitter reads the
-// upload the event announced even after a newer upload of the key, as on
-// AWS. A record whose version cannot be found is left as it is (the
-// splitter then reads the key's object if its ETag still matches).
+// bucket and moto 5.2.1 leaves out. The event names the upload by key and
+// ETag only, and two uploads of identical content share an ETag, so the
+// version is the one of the same rank: the n-th event of a key and ETag in
+// sequencer order (the order S3 accepted the PUTs, S3EventPayload) is the
+// n-th oldest version of the key with that ETag. With it each upload is
+// its own batch and the splitter reads the upload the event announced even
+// after a newer upload of the key, as on AWS. A record whose version cannot
+// be found is left as it is (the splitter then reads the key's object if
+// its ETag still matches).
 func (d *s3Delivery) withVersions(ctx context.Context, payload []byte) []byte {
 	if d.s3 == nil {
 		return payload
@@ -221,32 +255,31 @@ func (d *s3Delivery) withVersions(ctx context.Context, payload []byte) []byte {
 		return payload
 	}
 	for _, r := range ev.Records {
-		s3m, _ := r["s3"].(map[string]any)
-		bucket, _ := s3m["bucket"].(map[string]any)
-		obj, _ := s3m["object"].(map[string]any)
-		if obj == nil || bucket == nil {
+		name, key, etag, seq, obj := eventUpload(r)
+		if obj == nil || name == "" || etag == "" {
 			continue
 		}
 		if v, _ := obj["versionId"].(string); v != "" {
 			continue
 		}
-		name, _ := bucket["name"].(string)
-		rawKey, _ := obj["key"].(string)
-		etag, _ := obj["eTag"].(string)
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil || name == "" || etag == "" {
-			continue
-		}
+		rank := d.uploads.rank(name, key, etag, seq)
 		out, err := d.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), Prefix: aws.String(key)})
 		if err != nil {
 			d.log.Warn("twin: finding the version of an upload", "key", key, "error", err)
 			continue
 		}
+		var same []string // newest first, as S3 lists them
 		for _, v := range out.Versions {
-			if aws.ToString(v.Key) == key && strings.Trim(aws.ToString(v.ETag), `"`) == strings.Trim(etag, `"`) && aws.ToString(v.VersionId) != "null" {
-				obj["versionId"] = aws.ToString(v.VersionId)
-				break
+			if aws.ToString(v.Key) == key && strings.Trim(aws.ToString(v.ETag), `"`) == etag && aws.ToString(v.VersionId) != "null" {
+				same = append(same, aws.ToString(v.VersionId))
 			}
+		}
+		switch {
+		case len(same) == 0:
+		case rank >= 0 && rank < len(same):
+			obj["versionId"] = same[len(same)-1-rank]
+		default:
+			obj["versionId"] = same[0]
 		}
 	}
 	b, err := json.Marshal(map[string]any{"Records": ev.Records})
@@ -254,6 +287,71 @@ func (d *s3Delivery) withVersions(ctx context.Context, payload []byte) []byte {
 		return payload
 	}
 	return b
+}
+
+// eventUpload reads a record's bucket, decoded key, ETag (unquoted) and
+// sequencer, and returns its object map to fill in.
+func eventUpload(r map[string]any) (bucket, key, etag, seq string, obj map[string]any) {
+	s3m, _ := r["s3"].(map[string]any)
+	b, _ := s3m["bucket"].(map[string]any)
+	obj, _ = s3m["object"].(map[string]any)
+	if obj == nil || b == nil {
+		return "", "", "", "", nil
+	}
+	bucket, _ = b["name"].(string)
+	rawKey, _ := obj["key"].(string)
+	etag, _ = obj["eTag"].(string)
+	seq, _ = obj["sequencer"].(string)
+	key, err := url.QueryUnescape(rawKey)
+	if err != nil {
+		return "", "", "", "", nil
+	}
+	return bucket, key, strings.Trim(etag, `"`), seq, obj
+}
+
+// uploadRanks remembers the sequencers of the events seen per key and
+// ETag, so that an event's rank among the uploads of identical content
+// does not depend on the order of delivery (which S3 does not promise):
+// run notes every event it received before delivering any of them.
+type uploadRanks struct {
+	mu   sync.Mutex
+	seqs map[string][]string // bucket/key/etag -> distinct sequencers, sorted
+}
+
+func (u *uploadRanks) note(payload []byte) {
+	var ev struct {
+		Records []map[string]any `json:"Records"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		return
+	}
+	for _, r := range ev.Records {
+		if name, key, etag, seq, obj := eventUpload(r); obj != nil && seq != "" {
+			u.rank(name, key, etag, seq)
+		}
+	}
+}
+
+// rank notes seq and returns its rank among the sequencers noted for the
+// same key and ETag (-1 without one). The twin's sequencers have one
+// length (S3EventPayload), so they compare as strings.
+func (u *uploadRanks) rank(bucket, key, etag, seq string) int {
+	if seq == "" {
+		return -1
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.seqs == nil {
+		u.seqs = map[string][]string{}
+	}
+	k := bucket + "/" + key + "\x00" + etag
+	s := u.seqs[k]
+	i, found := slices.BinarySearch(s, seq)
+	if !found {
+		s = slices.Insert(s, i, seq)
+		u.seqs[k] = s
+	}
+	return i
 }
 
 // S3EventPayload turns an S3 notification as an emulator writes it into the

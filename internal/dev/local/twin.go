@@ -19,6 +19,7 @@ import (
 
 	"github.com/memohq/memo/internal/aws/app"
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/dev/weak"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -47,6 +48,12 @@ type Options struct {
 	// and deliver them newest first: S3 does not order notifications, and
 	// tests use this to show that results do not depend on their order.
 	ReorderNotifications int
+	// Weak, when set, makes the twin keep AWS's weak promises where moto
+	// keeps strong ones (internal/dev/weak: empty short polls, lagging
+	// counts, deletes that do not take, 403 for a missing key, duplicate
+	// and late S3 notifications), for every client but the twin's own
+	// view (Idle), which knows what moto holds.
+	Weak *weak.Config
 }
 
 // Twin is a running local pipeline.
@@ -54,7 +61,9 @@ type Twin struct {
 	Provisioned
 	Settings Settings
 	Config   aws.Config
-	Stats    Stats
+	// exact is Config without the weak promises: the twin's own view.
+	exact aws.Config
+	Stats Stats
 	// ChunkStats counts the chunk queue mapping's work.
 	ChunkStats Stats
 	motos      []*Moto
@@ -106,6 +115,12 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	cfg := base.Copy()
 	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), base.APIOptions...), o.APIOptions...)
+	t.exact = cfg.Copy()
+	var w *weak.Promises
+	if o.Weak != nil {
+		w = weak.New(*o.Weak)
+		cfg.APIOptions = append(cfg.APIOptions, w.APIOption)
+	}
 	t.Config = cfg
 	t.Provisioned, err = Provision(ctx, cfg, t.Settings)
 	if err != nil {
@@ -136,7 +151,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	// lost receive would hide the event for its 900s visibility timeout).
 	d := &s3Delivery{sqs: sqs.NewFromConfig(base), s3: awsconfig.S3(base), queueURL: t.NotifyURL, splitter: split, timeout: t.Settings.SplitterTimeout,
 		failuresURL: t.SplitFailuresURL, functionARN: "arn:aws:lambda:" + cfg.Region + ":" + t.Account + ":function:" + t.Names.Splitter, log: log, busy: &t.busy,
-		reorder: o.ReorderNotifications}
+		reorder: o.ReorderNotifications, weak: w}
 	t.wg.Go(func() { d.run(runCtx) })
 	api := &lambdaAPI{region: cfg.Region, account: t.Account,
 		functions: map[string]func(context.Context, []byte) error{t.Names.Splitter: d.queueInvoke}}
@@ -221,7 +236,7 @@ func (t *Twin) Idle(ctx context.Context) (bool, error) {
 	if t.Busy() {
 		return false, nil
 	}
-	c := t.Client()
+	c := workspace.New(t.exact, t.Resources)
 	for _, url := range []string{t.NotifyURL, t.ChunkQueueURL, t.QueueURL} {
 		v, f, err := c.QueueDepth(ctx, url)
 		if err != nil {

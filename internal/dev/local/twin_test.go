@@ -40,7 +40,7 @@ func TestTwin2000Ops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle})
 	if err != nil {
 		t.Fatalf("wait: %v (%s)", err, rec.Line())

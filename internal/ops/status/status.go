@@ -8,6 +8,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,6 +63,19 @@ type Reconciliation struct {
 	// report's Chunks is the total), when the source can count them; -1
 	// otherwise.
 	ChunksDone int
+	// DLQUnread is how many DLQ messages could not be read
+	// (DLQPartialError), and DLQEstimated how many of the ops missing
+	// were therefore counted in DLQ rather than lost: at most DLQUnread.
+	DLQUnread, DLQEstimated int
+}
+
+// DLQPartialError is returned by Source.DLQ, with the names it did read,
+// when the DLQ holds more messages than one read can reach (SQS caps the
+// messages in flight; see workspace.PartialPeekError).
+type DLQPartialError struct{ Unread int }
+
+func (e *DLQPartialError) Error() string {
+	return fmt.Sprintf("%d messages of the DLQ were not read", e.Unread)
 }
 
 // ChunkCounter is a Source that can count the done chunks of a batch
@@ -138,7 +152,7 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 			r.OK, r.Error = c.OK, c.Error
 			return r, nil
 		}
-		if dlq, err = src.DLQ(ctx, batch); err != nil {
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
 			return r, err
 		}
 		dlqRead = true
@@ -171,7 +185,7 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		return r, err
 	}
 	if !dlqRead {
-		if dlq, err = src.DLQ(ctx, batch); err != nil {
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
 			return r, err
 		}
 	}
@@ -239,28 +253,67 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		}
 	}
 	r.Lost = max(r.Total-r.OK-r.Error-r.Rejected-r.Superseded-r.DLQ, 0)
+	// Ops missing while DLQ messages went unread are not known lost: the
+	// DLQ holds at least that many messages memo could not tell apart.
+	if r.DLQUnread > 0 && r.Lost > 0 {
+		r.DLQEstimated = min(r.Lost, r.DLQUnread)
+		r.DLQ += r.DLQEstimated
+		r.Lost -= r.DLQEstimated
+	}
 	return r, nil
+}
+
+// readDLQ is src.DLQ, taking a partial read as one (r.DLQUnread).
+func readDLQ(ctx context.Context, src Source, batch string, r *Reconciliation) ([]string, error) {
+	names, err := src.DLQ(ctx, batch)
+	var partial *DLQPartialError
+	if errors.As(err, &partial) {
+		r.DLQUnread = partial.Unread
+		return names, nil
+	}
+	return names, err
 }
 
 // Newer reports whether a stored item is a result of an upload newer than
 // the batch of rep: another batch, with a greater stamp.
 func Newer(it record.Result, rep record.Report) bool {
-	return it.Batch != rep.Batch && it.Stamp > rep.Stamp
+	return it.Batch != rep.Batch && record.Newer(it.Stamp, rep.Stamp)
 }
 
 // FailedSettleAfter is how long after a "failed" report memo waits before
 // taking it as final: S3 invokes the splitter asynchronously, and Lambda
-// retries a failed asynchronous invocation twice, about one and then two
-// minutes apart ("Asynchronous invocation", AWS Lambda Developer Guide);
-// a retry that succeeds rewrites the report.
-const FailedSettleAfter = 5 * time.Minute
+// retries a failed asynchronous invocation twice, "one minute after the
+// first attempt and two minutes after the second" ("Error handling and
+// automatic retries", AWS Lambda Developer Guide), each attempt up to the
+// splitter's 300 s timeout: 60 + 300 + 120 + 300 s after a first attempt's
+// report, 13 minutes, and a margin. A retry that succeeds rewrites the
+// report. Throttled events are retried for up to 6 hours (the maximum
+// event age): memo does not wait for those; the split-failures queue and
+// memo resume take them. The twin's retries come after 1 and 2 seconds, so
+// memo sets it to TwinFailedSettleAfter there.
+var FailedSettleAfter = 15 * time.Minute
+
+// CountLag is how long after a batch's split finished an empty reading of
+// the ops queue's counts is believed: "ApproximateNumberOfMessages... may
+// not achieve consistency until at least 1 minute after the producers stop
+// sending messages" (GetQueueAttributes, Amazon SQS API Reference). Before
+// that, ops missing are in flight, not lost. moto's counts are exact (the
+// weak promises lag them 3 s): memo sets TwinCountLag on the twin.
+var CountLag = 90 * time.Second
+
+// The twin's scaled-down times (internal/dev/local, internal/dev/weak).
+const (
+	TwinFailedSettleAfter = 10 * time.Second
+	TwinCountLag          = 5 * time.Second
+)
 
 // Settled reports whether the batch can no longer change:
 //
 //   - a rejected batch: at once (nothing was enqueued);
 //   - a split batch: when every op is accounted for, or when the ops
 //     queue is empty (no message visible, in flight or delayed: nothing
-//     of the batch can still arrive), whatever is then lost;
+//     of the batch can still arrive), whatever is then lost, read at
+//     least CountLag after the split finished (SQS's counts lag);
 //   - a failed batch: when the ops queue is empty and the report is
 //     FailedSettleAfter old (the splitter's retries are over).
 //
@@ -273,7 +326,7 @@ func (r Reconciliation) Settled() bool {
 	case record.ReportRejected:
 		return true
 	case record.ReportSplit:
-		return r.Lost == 0 || r.Queued == 0
+		return r.Lost == 0 || r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= CountLag
 	case record.ReportFailed:
 		return r.Queued == 0 && r.At.Sub(r.Report.FinishedAt) >= FailedSettleAfter
 	case record.ReportSplitting:
@@ -285,6 +338,10 @@ func (r Reconciliation) Settled() bool {
 
 // Line is the one-line summary memo prints.
 func (r Reconciliation) Line() string {
-	return fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
+	line := fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
 		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.Superseded, r.DLQ, r.Lost)
+	if r.DLQEstimated > 0 {
+		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds %d more messages than memo reads at once)", r.DLQEstimated, r.DLQUnread)
+	}
+	return line
 }

@@ -305,3 +305,24 @@ func TestWithoutAReportResultsAndDLQAreCounted(t *testing.T) {
 		t.Fatalf("%+v: want ok=1 error=1 dlq=1, no report, not settled", r)
 	}
 }
+
+// Issue 18, point 4: an empty ops queue read less than CountLag after the
+// split finished proves nothing (SQS's counts lag at least a minute):
+// ops missing then are in flight, not settled as lost.
+func TestSettledOnlyAfterTheCountsCanBeBelieved(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		finished time.Duration // before now
+		want     bool
+	}{
+		{time.Second, false},
+		{CountLag - time.Second, false},
+		{CountLag, true},
+	} {
+		rep := record.Report{Status: record.ReportSplit, FinishedAt: now.Add(-c.finished)}
+		r := Reconciliation{Report: &rep, Total: 3, OK: 1, Lost: 2, Queued: 0, At: now}
+		if got := r.Settled(); got != c.want {
+			t.Errorf("split %v ago, queue empty, 2 ops missing: Settled() = %v, want %v", c.finished, got, c.want)
+		}
+	}
+}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -78,9 +81,38 @@ type ChunkTask struct {
 	PlanError string `json:"plan_error,omitempty"`
 }
 
-// peekVisibility hides peeked messages while a peek runs; they are made
-// visible again as soon as it ends.
-const peekVisibility = 30
+// How a peek reads a queue. SQS promises little that a count or one
+// answer could stand on ("Amazon SQS short and long polling", Amazon SQS
+// Developer Guide): a short poll "samples a subset of servers" and with
+// few messages "you might not receive any messages in a particular
+// ReceiveMessage response", so a peek long-polls, which "queries all of
+// the servers", and ends only after peekEmpties empty answers in a row.
+// Peeked messages are hidden while the peek runs, and a large queue cannot
+// be swept whole: more than about 120,000 messages in flight answer
+// OverLimit ("Amazon SQS message quotas"), every receive counts toward the
+// message's receive count, and a message hidden for peekVisibility comes
+// back while the sweep still runs. So a peek reads at most peekMax
+// messages for at most peekTime, and says when it stopped short
+// (PartialPeekError): the caller then knows how many it did not read.
+const (
+	peekVisibility = 30 // seconds
+	peekWait       = 1  // seconds of long polling a receive (any wait > 0 queries all servers)
+	peekEmpties    = 2
+	peekMax        = 10_000
+	peekTime       = 20 * time.Second // < peekVisibility: no message is read twice
+)
+
+// PartialPeekError says that a peek read only part of a queue.
+type PartialPeekError struct {
+	Read int // distinct messages read
+	// Depth is the queue's approximate depth (visible and in flight) when
+	// the peek stopped: an estimate, SQS's counts lag.
+	Depth int
+}
+
+func (e *PartialPeekError) Error() string {
+	return fmt.Sprintf("the queue holds about %d messages; memo read %d of them (a peek reads at most %d, for at most %v)", e.Depth, e.Read, peekMax, peekTime)
+}
 
 // PeekDLQ lists the messages in the DLQ without removing them. Receiving
 // hides a message for a while and counts as a receive on the DLQ (which has
@@ -136,20 +168,30 @@ func (c *Client) peek(ctx context.Context, q Queue) ([]DLQMessage, error) {
 	var handles []string
 	seen := map[string]bool{}
 	defer func() { c.release(context.WithoutCancel(ctx), url, handles) }()
-	for {
+	start := time.Now()
+	for empties := 0; empties < peekEmpties; {
+		if len(seen) >= peekMax || time.Since(start) >= peekTime {
+			v, f, err := c.QueueDepth(ctx, url)
+			if err != nil {
+				return out, err
+			}
+			return out, &PartialPeekError{Read: len(seen), Depth: max(v+f, len(seen))}
+		}
 		resp, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         10,
 			VisibilityTimeout:           peekVisibility,
-			WaitTimeSeconds:             0,
+			WaitTimeSeconds:             peekWait,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reading the queue %s: %w", url, err)
 		}
 		if len(resp.Messages) == 0 {
-			return out, nil
+			empties++
+			continue
 		}
+		empties = 0
 		for _, m := range resp.Messages {
 			handles = append(handles, aws.ToString(m.ReceiptHandle))
 			id := aws.ToString(m.MessageId)
@@ -160,6 +202,7 @@ func (c *Client) peek(ctx context.Context, q Queue) ([]DLQMessage, error) {
 			out = append(out, toDLQMessage(m, q))
 		}
 	}
+	return out, nil
 }
 
 func toDLQMessage(m types.Message, q Queue) DLQMessage {
@@ -255,7 +298,10 @@ type RedriveResult struct {
 // a greater stamp): one BatchGetItem per 100 names.
 func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, err error) {
 	msgs, err := c.PeekDLQ(ctx)
-	if err != nil {
+	var partial *PartialPeekError
+	if errors.As(err, &partial) {
+		found = partial.Depth
+	} else if err != nil {
 		return 0, 0, err
 	}
 	var names []string
@@ -264,19 +310,20 @@ func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, er
 			names = append(names, m.Decoded.Name)
 		}
 	}
+	found = max(found, len(msgs))
 	items, err := c.Table.Get(ctx, names)
 	if err != nil {
-		return len(msgs), 0, err
+		return found, 0, err
 	}
 	for _, m := range msgs {
 		if m.Decoded == nil {
 			continue
 		}
-		if it, ok := items[m.Decoded.Name]; ok && it.Batch != m.Decoded.Batch && it.Stamp > m.Decoded.Stamp {
+		if it, ok := items[m.Decoded.Name]; ok && it.Batch != m.Decoded.Batch && record.Newer(it.Stamp, m.Decoded.Stamp) {
 			superseded++
 		}
 	}
-	return len(msgs), superseded, nil
+	return found, superseded, nil
 }
 
 // Redrive moves the DLQ's messages back to the ops queue: with SQS's
@@ -307,6 +354,10 @@ func (c *Client) RedriveQueue(ctx context.Context, q Queue, forceLoop bool) (Red
 		var msgs []DLQMessage
 		msgs, err = c.peek(ctx, q)
 		found = len(msgs)
+		var partial *PartialPeekError
+		if errors.As(err, &partial) {
+			found, err = partial.Depth, nil
+		}
 	}
 	if err != nil {
 		return RedriveResult{}, err
@@ -350,13 +401,50 @@ func (c *Client) redrive(ctx context.Context, p queuePair, forceLoop bool) (Redr
 		if err == nil {
 			return RedriveResult{Method: "StartMessageMoveTask", TaskHandle: aws.ToString(out.TaskHandle)}, nil
 		}
-		// Emulators lack the API (moto answers 500). The loop is always
-		// safe, so fall back to it whatever the reason, and say why.
+		// Fall back to the loop only where the service lacks the API
+		// (moto answers 500) and no move task of this DLQ runs: a task
+		// already running ("Only one active message movement task is
+		// supported per queue", StartMessageMoveTask, Amazon SQS API
+		// Reference) is moving the messages, and a loop beside it would
+		// copy some twice; AccessDenied would deny the loop too.
+		if !moveTaskUnsupported(err) || c.moveTaskRunning(ctx, src) {
+			return RedriveResult{Method: "StartMessageMoveTask"}, fmt.Errorf("StartMessageMoveTask from %s: %w (memo dlq redrive --loop moves the messages one by one instead)", src, err)
+		}
 		res, lerr := c.redriveLoop(ctx, p, nil)
 		res.Fallback = err.Error()
 		return res, lerr
 	}
 	return c.redriveLoop(ctx, p, nil)
+}
+
+// moveTaskUnsupported reports whether StartMessageMoveTask failed because
+// the service does not offer it: an unknown or unsupported operation, or a
+// 5xx (emulators answer 500 for operations they lack).
+func moveTaskUnsupported(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch strings.TrimPrefix(api.ErrorCode(), "AWS.SimpleQueueService.") {
+		case "UnsupportedOperation", "InvalidAction", "UnknownOperation", "UnknownOperationException":
+			return true
+		}
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
+}
+
+// moveTaskRunning reports whether a message move task of the queue with ARN
+// src is running (false when the service cannot say).
+func (c *Client) moveTaskRunning(ctx context.Context, src string) bool {
+	out, err := c.SQS.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(src)})
+	if err != nil {
+		return false
+	}
+	for _, t := range out.Results {
+		if aws.ToString(t.Status) == "RUNNING" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) queueARN(ctx context.Context, url string) (string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -38,13 +39,23 @@ func (c *Client) ChunksDone(ctx context.Context, batchID string) (int, error) {
 // to find the report of a batch whose key was uploaded again since.
 const maxReportVersions = 20
 
-// Report implements status.Source. The report key is the batch key's, so
-// a newer upload of the same key replaces the report; the bucket is
-// versioned, so the batch's own report is then found among the key's
-// older versions (newest first, at most maxReportVersions).
+// Report implements status.Source: the upload's own report
+// (naming.BatchReportKey). A batch split before uploads had reports of
+// their own has one only at the key's report key, which a newer upload of
+// the same key replaces; the bucket is versioned, so it is then found
+// among the key's older versions (newest first, at most
+// maxReportVersions).
 func (c *Client) Report(ctx context.Context, batchID string) (record.Report, bool, error) {
+	body, err := c.Objects.Get(ctx, c.Res.Bucket, naming.BatchReportKey(batchID))
+	if err == nil {
+		rep, err := record.DecodeReport(body)
+		return rep, err == nil, err
+	}
+	if !objects.IsNotFound(err) {
+		return record.Report{}, false, err
+	}
 	key := naming.ReportKey(naming.KeyOfBatch(batchID))
-	body, err := c.Objects.Get(ctx, c.Res.Bucket, key)
+	body, err = c.Objects.Get(ctx, c.Res.Bucket, key)
 	if objects.IsNotFound(err) {
 		return record.Report{}, false, nil
 	}
@@ -115,22 +126,32 @@ func (c *Client) depth(ctx context.Context, url string) (int, error) {
 }
 
 // Names implements status.Source: it streams the batch's object, the
-// version whose ETag the batch id names (found among the key's versions,
-// since a newer upload may have replaced it), and calls fn for every valid
-// op. Its cost is one GET of the object and a listing of the key's
-// versions; status.Reconcile asks only when ops are missing and nothing
-// is in flight.
+// version the batch id names (naming.UploadTag: its version id, or, for a
+// batch named by its ETag, the version with that ETag, found among the
+// key's versions since a newer upload may have replaced it), and calls fn
+// for every valid op. Its cost is one GET of the object and a listing of
+// the key's versions; status.Reconcile asks only when ops are missing and
+// nothing is in flight.
 func (c *Client) Names(ctx context.Context, rep record.Report, fn func(string) error) (bool, error) {
-	etag := strings.TrimPrefix(rep.Batch, naming.KeyOfBatch(rep.Batch)+"@")
-	ref := splitter.Ref{Bucket: c.Res.Bucket, Key: rep.Key, ETag: etag}
+	tag := strings.TrimPrefix(rep.Batch, naming.KeyOfBatch(rep.Batch)+"@")
+	ref := splitter.Ref{Bucket: c.Res.Bucket, Key: rep.Key}
 	versions, err := c.versions(ctx, rep.Key)
 	if err != nil {
 		return false, err
 	}
 	for _, v := range versions {
-		if strings.Trim(aws.ToString(v.ETag), `"`) == etag && aws.ToString(v.VersionId) != "null" {
-			ref.Version = aws.ToString(v.VersionId)
+		if aws.ToString(v.VersionId) == tag {
+			ref.Version = tag
 			break
+		}
+	}
+	if ref.Version == "" {
+		ref.ETag = tag
+		for _, v := range versions {
+			if strings.Trim(aws.ToString(v.ETag), `"`) == tag && aws.ToString(v.VersionId) != "null" {
+				ref.Version = aws.ToString(v.VersionId)
+				break
+			}
 		}
 	}
 	body, err := c.Objects.Open(ctx, ref)
@@ -166,20 +187,55 @@ type objectVersion struct {
 // versions lists the versions of exactly key, newest first.
 func (c *Client) versions(ctx context.Context, key string) ([]objectVersion, error) {
 	var out []objectVersion
-	p := s3.NewListObjectVersionsPaginator(c.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(c.Res.Bucket), Prefix: aws.String(key)})
+	// EncodingType url: see objects.Store.List.
+	p := s3.NewListObjectVersionsPaginator(c.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(c.Res.Bucket), Prefix: aws.String(key), EncodingType: s3types.EncodingTypeUrl})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("listing versions of s3://%s/%s: %w", c.Res.Bucket, key, err)
 		}
+		last := ""
 		for _, v := range page.Versions {
-			if aws.ToString(v.Key) == key {
+			k, err := objects.DecodeKey(page.EncodingType, aws.ToString(v.Key))
+			if err != nil {
+				return nil, err
+			}
+			if k == key {
 				out = append(out, objectVersion{VersionId: v.VersionId, ETag: v.ETag})
 			}
+			last = k
 		}
-		if len(page.Versions) > 0 && aws.ToString(page.Versions[len(page.Versions)-1].Key) > key {
+		if last > key {
 			break // listed past the key (keys sort, versions newest first)
 		}
 	}
 	return out, nil
+}
+
+// ResolveBatch returns the batch id an operator's id names. A batch is one
+// upload, named by its version id (naming.UploadTag); an id of the form
+// key@ETag, which is all an upload with `aws s3 cp` shows, names the
+// newest version of the key with that ETag. Any other id is returned as it
+// is (a batch id of an unversioned bucket, or one whose report is gone).
+func (c *Client) ResolveBatch(ctx context.Context, id string) (string, error) {
+	key := naming.KeyOfBatch(id)
+	tag := strings.TrimPrefix(id[len(key):], "@")
+	if tag == "" || key == id {
+		return id, nil
+	}
+	versions, err := c.versions(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range versions {
+		if aws.ToString(v.VersionId) == tag {
+			return id, nil
+		}
+	}
+	for _, v := range versions { // newest first
+		if strings.Trim(aws.ToString(v.ETag), `"`) == tag && aws.ToString(v.VersionId) != "null" {
+			return naming.BatchID(key, aws.ToString(v.VersionId)), nil
+		}
+	}
+	return id, nil
 }

@@ -154,7 +154,8 @@ func (c *Client) Resumable(ctx context.Context, id string) (records, chunks int,
 			continue
 		}
 		msgs, err := c.peek(ctx, q)
-		if err != nil {
+		var partial *PartialPeekError
+		if err != nil && !errors.As(err, &partial) {
 			return records, chunks, err
 		}
 		for _, m := range msgs {

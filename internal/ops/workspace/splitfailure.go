@@ -105,14 +105,11 @@ func DecodeSplitFailure(body string) (SplitFailure, error) {
 	}
 	for _, r := range ev.Records {
 		key, err := url.QueryUnescape(r.S3.Object.Key)
-		// As the splitter names a batch (splitter.Split): the ETag, or the
-		// version id when an event lacks it.
-		tag := r.S3.Object.ETag
-		if tag == "" {
-			tag = r.S3.Object.VersionID
-		}
+		// As the splitter names a batch (splitter.Split): the version id,
+		// or the ETag on an unversioned bucket.
+		tag := naming.UploadTag(r.S3.Object.VersionID, r.S3.Object.ETag)
 		if err != nil || key == "" || tag == "" {
-			return SplitFailure{}, fmt.Errorf("the record's S3 event has an undecodable key %q or no ETag", r.S3.Object.Key)
+			return SplitFailure{}, fmt.Errorf("the record's S3 event has an undecodable key %q or neither a versionId nor an ETag", r.S3.Object.Key)
 		}
 		f.Batches = append(f.Batches, naming.BatchID(key, tag))
 	}

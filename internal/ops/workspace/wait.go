@@ -123,7 +123,11 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		} else {
 			quiet = 0
 		}
-		if quiet >= o.Quiet {
+		// Without the twin's knowledge (o.Idle), idle polls end a wait
+		// only once the batch has settled by AWS's clock too: the queue's
+		// counts read empty at least status.CountLag after the split, a
+		// failed split's retries over (status.FailedSettleAfter).
+		if quiet >= o.Quiet && (o.Idle != nil || last.Settled()) {
 			return last, nil
 		}
 		if o.Stall > 0 {

@@ -131,18 +131,18 @@ func (c *Client) Results(ctx context.Context, batch string, fn func(string, reco
 }
 
 // DLQ implements status.Source: the names of the batch's ops whose messages
-// are in the DLQ. It reads the DLQ's depth first and peeks only a DLQ that
-// holds messages (visible, in flight or delayed).
+// are in the DLQ. It always peeks: the DLQ's approximate depth can read 0
+// for a minute or more after messages arrived ("ApproximateNumberOf... may
+// not achieve consistency until at least 1 minute after the producers stop
+// sending messages", GetQueueAttributes, Amazon SQS API Reference). A DLQ
+// too large to peek whole (PartialPeekError) answers the names it read
+// and a status.DLQPartialError with the number it did not.
 func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
-	n, err := c.depth(ctx, c.Res.DLQURL)
-	if err != nil {
-		return nil, fmt.Errorf("reading the DLQ's depth: %w", err)
-	}
-	if n == 0 {
-		return nil, nil
-	}
 	msgs, err := c.PeekDLQ(ctx)
-	if err != nil {
+	var partial *PartialPeekError
+	if errors.As(err, &partial) {
+		err = &status.DLQPartialError{Unread: max(partial.Depth-partial.Read, 1)}
+	} else if err != nil {
 		return nil, err
 	}
 	var names []string
@@ -151,7 +151,7 @@ func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
 			names = append(names, m.Decoded.Name)
 		}
 	}
-	return names, nil
+	return names, err
 }
 
 // ErrNoBatchIndex is returned where the batch index is needed but disabled.

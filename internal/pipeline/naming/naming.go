@@ -71,18 +71,56 @@ func For(ws, account string) Names {
 	}
 }
 
-// ReportKey is where the splitter writes the report of the batch at key:
-// batches/x/y.json -> reports/x/y.json.json.
+// ReportKey is where the splitter writes the report of the last split of
+// the batch key: batches/x/y.json -> reports/x/y.json.json. Two uploads of
+// one key share it, so it is for people browsing the bucket; memo reads a
+// batch's own report at BatchReportKey.
 func ReportKey(batchKey string) string {
 	return ReportPrefix + strings.TrimPrefix(batchKey, BatchPrefix) + ".json"
 }
 
-// BatchID identifies one upload: its key and its ETag. The ETag is what
-// both the uploader (PutObject's answer) and the S3 event carry on AWS and
-// on emulators alike (moto's events lack the version id); an identical
-// re-upload of a key gets the same id and converges to the same results.
-func BatchID(key, etag string) string {
-	return key + "@" + strings.Trim(etag, `"`)
+// MaxBatchKeyBytes is the longest batch key memo accepts. S3 keys are at
+// most 1,024 bytes of UTF-8 ("Naming Amazon S3 objects", Amazon S3 User
+// Guide), and the keys memo derives from a batch key are longer: the
+// longest, a chunk's done marker, is reports/<key without batches/>.plan/
+// <tag>/done/<8 digits>, 20 bytes and the tag more. Tags are version ids
+// (32 bytes on AWS, 36 on moto) or ETags (32 hex, and -N for multipart):
+// MaxTagBytes leaves room for them.
+const (
+	MaxTagBytes      = 64
+	MaxBatchKeyBytes = 1024 - 20 - MaxTagBytes
+)
+
+// ValidBatchKey says why a batch key cannot be processed, or nil.
+func ValidBatchKey(key string) error {
+	if len(key) > MaxBatchKeyBytes {
+		return fmt.Errorf("key of %d bytes: a batch key is at most %d bytes (S3's 1,024 less what memo adds for its report, plan and markers)", len(key), MaxBatchKeyBytes)
+	}
+	return nil
+}
+
+// BatchReportKey is the report of one upload, next to its plan: it is
+// never overwritten by another upload's, so an older upload's account
+// stays readable.
+func BatchReportKey(batchID string) string { return PlanDir(batchID) + "report.json" }
+
+// BatchID identifies one upload: its key and a tag that names that upload
+// alone, UploadTag. Two uploads of identical content are two batches.
+func BatchID(key, tag string) string {
+	return key + "@" + strings.Trim(tag, `"`)
+}
+
+// UploadTag is the tag of one upload in its batch id: the object's
+// versionId, which S3 gives every PutObject answer and every event of a
+// versioned bucket ("Event message structure": "versionId ... if bucket
+// is versioning-enabled, otherwise null"); memo's bucket is versioned.
+// Only on an unversioned bucket (no version, or "null") is it the ETag,
+// which names the content, not the upload.
+func UploadTag(versionID, etag string) string {
+	if versionID != "" && versionID != "null" {
+		return versionID
+	}
+	return strings.Trim(etag, `"`)
 }
 
 // KeyOfBatch returns the object key part of a batch id.

@@ -1,6 +1,9 @@
 package naming
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFor(t *testing.T) {
 	n := For("dev", "123456789012")
@@ -32,5 +35,24 @@ func TestKeysAndIDs(t *testing.T) {
 	}
 	if KeyOfBatch(id) != "batches/a@b.json" {
 		t.Errorf("KeyOfBatch(%q) = %q", id, KeyOfBatch(id))
+	}
+}
+
+// Issue 18, point 8: every key memo derives from the longest batch key it
+// accepts, with the longest tag, fits S3's 1,024 bytes; one byte more is
+// refused at the door with a reason.
+func TestLongestBatchKeyFitsS3(t *testing.T) {
+	key := BatchPrefix + strings.Repeat("k", MaxBatchKeyBytes-len(BatchPrefix)-len(".json")) + ".json"
+	if err := ValidBatchKey(key); err != nil {
+		t.Fatal(err)
+	}
+	id := BatchID(key, strings.Repeat("v", MaxTagBytes))
+	for _, k := range []string{key, ReportKey(key), BatchReportKey(id), PlanKey(id), ChunkDoneKey(id, 99_999_999)} {
+		if len(k) > 1024 {
+			t.Errorf("derived key of %d bytes: %.40s...", len(k), k)
+		}
+	}
+	if err := ValidBatchKey(key + "x"); err == nil || !strings.Contains(err.Error(), "at most 940 bytes") {
+		t.Errorf("a key one byte too long: %v", err)
 	}
 }

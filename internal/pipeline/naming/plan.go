@@ -5,15 +5,16 @@ import (
 	"strings"
 )
 
-// PlanDir is the folder of the plan of the batch with this id, next to its
-// report: batches/x/y.json@E -> reports/x/y.json.plan/E/. It holds
-// plan.json and one done marker per finished chunk (ChunkDoneKey). A
-// report's key always ends in a batch suffix and .json (.json.json,
-// .csv.json, .jsonl.gz.json, ...), so none of these keys can be a report's.
+// PlanDir is the folder of the upload with this batch id:
+// batches/x/y.json@V -> reports/x/y.json.plan/V/. It holds plan.json, the
+// upload's report (BatchReportKey) and one done marker per finished chunk
+// (ChunkDoneKey). A key's report (ReportKey) always ends in a batch suffix
+// and .json (.json.json, .csv.json, .jsonl.gz.json, ...), so none of these
+// keys can be one.
 func PlanDir(batchID string) string {
 	key := KeyOfBatch(batchID)
-	etag := strings.TrimPrefix(batchID[len(key):], "@")
-	return ReportPrefix + strings.TrimPrefix(key, BatchPrefix) + ".plan/" + etag + "/"
+	tag := strings.TrimPrefix(batchID[len(key):], "@")
+	return ReportPrefix + strings.TrimPrefix(key, BatchPrefix) + ".plan/" + tag + "/"
 }
 
 // PlanKey is where the splitter stores the plan of a batch.

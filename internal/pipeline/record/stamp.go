@@ -29,13 +29,72 @@ import (
 //	    two decimal digits of its length without leading zeros and then its
 //	    hex digits in upper case, which compares as numbers do whatever the
 //	    lengths. It matters when two uploads of one key share a millisecond.
-//	  - batch id (<key>@<ETag>): a deterministic tie-break for uploads of
-//	    different keys in the same millisecond (their sequencers are not
+//	  - batch id (<key>@<versionId>): a deterministic tie-break for uploads
+//	    of different keys in the same millisecond (their sequencers are not
 //	    comparable; S3 makes no promise, memo picks one).
 //
 // An empty stamp (a message queued before stamps existed) is older than
 // every stamp.
+//
+// Which upload is newer (Newer) is not always the plain string order. S3
+// documents only the sequencer as ordering the events of one key: "If you
+// compare the sequencer strings from two event notifications on the same
+// object key, the event notification with the greater sequencer
+// hexadecimal value is the event that occurred later" ("Event message
+// structure", Amazon S3 User Guide), and eventTime is when S3 "finished
+// processing the request", which for two overlapping PUTs of one key need
+// not follow the order in which they replaced each other. So two stamps of
+// the same key compare by sequencer first; stamps of different keys, whose
+// sequencers S3 says nothing about, by eventTime (the only clock they
+// share). results.PutInput writes the same rule as a DynamoDB condition.
 type Stamp = string
+
+// StampParts returns the object key of the stamp's batch and its sequencer
+// field (the comparable form NewStamp writes: two digits of length, then
+// upper-case hex), or ok false for a stamp not made by NewStamp.
+func StampParts(s Stamp) (key, seq string, ok bool) {
+	// <13 digits>-<2 digits><seq>-<batch id>
+	if len(s) < 17 || s[13] != '-' {
+		return "", "", false
+	}
+	d0, d1 := s[14], s[15]
+	if d0 < '0' || d0 > '9' || d1 < '0' || d1 > '9' {
+		return "", "", false
+	}
+	n := int(d0-'0')*10 + int(d1-'0')
+	if len(s) < 17+n || s[16+n] != '-' {
+		return "", "", false
+	}
+	batch := s[17+n:]
+	key = batch
+	if i := strings.LastIndex(batch, "@"); i >= 0 {
+		key = batch[:i]
+	}
+	return key, s[14 : 16+n], true
+}
+
+// Newer reports whether stamp a names a later upload than stamp b: by
+// sequencer when both are of the same key and their sequencers differ, by
+// the whole stamp otherwise (eventTime first). Equal stamps are one
+// upload, neither newer.
+func Newer(a, b Stamp) bool {
+	if a == b {
+		return false
+	}
+	ka, qa, oka := StampParts(a)
+	kb, qb, okb := StampParts(b)
+	if oka && okb && ka == kb && qa != qb {
+		return qa > qb
+	}
+	return a > b
+}
+
+// MayReplace reports whether a result of the upload stamped s may replace
+// one stored with stamp old: old has no stamp, is the same upload (a
+// redelivery, which writes the same result), or is older.
+func MayReplace(s, old Stamp) bool {
+	return old == "" || s == old || Newer(s, old)
+}
 
 // NewStamp returns the stamp of a batch announced by an S3 event with the
 // given event time and sequencer ("" when the event has none).

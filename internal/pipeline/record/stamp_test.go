@@ -35,3 +35,42 @@ func TestStampsSortInUploadOrder(t *testing.T) {
 		t.Errorf("leading zeros and case change the stamp: %q vs %q", a, b)
 	}
 }
+
+// Point 10 of issue 18: S3 orders one key's events by sequencer only; the
+// event times of two overlapping PUTs of one key may disagree with it.
+func TestNewerOrdersOneKeyBySequencerAndKeysByTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	later := t0.Add(time.Second)
+	cases := []struct {
+		name string
+		a, b Stamp
+		want bool // a newer than b
+	}{
+		{"same key: the greater sequencer wins though its eventTime is earlier",
+			NewStamp(t0, "0B", "batches/k.json@v2"), NewStamp(later, "0A", "batches/k.json@v1"), true},
+		{"same key: the smaller sequencer loses though its eventTime is later",
+			NewStamp(later, "0A", "batches/k.json@v1"), NewStamp(t0, "0B", "batches/k.json@v2"), false},
+		{"different keys: eventTime decides, sequencers are not comparable",
+			NewStamp(later, "01", "batches/a.json@v"), NewStamp(t0, "FF", "batches/b.json@v"), true},
+		{"same key, no sequencers: eventTime decides",
+			NewStamp(later, "", "batches/k.json@v2"), NewStamp(t0, "", "batches/k.json@v1"), true},
+		{"one upload is not newer than itself",
+			NewStamp(t0, "0A", "batches/k.json@v1"), NewStamp(t0, "0A", "batches/k.json@v1"), false},
+		{"a key with '@' and '-' in it", NewStamp(t0, "0B", "batches/a-b@c.json@v2"), NewStamp(later, "0A", "batches/a-b@c.json@v1"), true},
+		{"any stamp is newer than none", NewStamp(t0, "", "batches/k.json@v"), "", true},
+	}
+	for _, c := range cases {
+		if got := Newer(c.a, c.b); got != c.want {
+			t.Errorf("%s: Newer(%q, %q) = %v, want %v", c.name, c.a, c.b, got, c.want)
+		}
+	}
+	if !MayReplace(NewStamp(t0, "0A", "batches/k.json@v1"), NewStamp(t0, "0A", "batches/k.json@v1")) {
+		t.Error("a redelivery of one upload may not rewrite its own result")
+	}
+	if MayReplace(NewStamp(later, "0A", "batches/k.json@v1"), NewStamp(t0, "0B", "batches/k.json@v3")) {
+		t.Error("an older upload's redelivered message may replace a newer upload's result")
+	}
+	if _, _, ok := StampParts("garbage"); ok {
+		t.Error("StampParts accepted a stamp NewStamp cannot make")
+	}
+}

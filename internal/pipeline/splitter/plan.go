@@ -54,7 +54,7 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 		return record.Report{}, fmt.Errorf("%s: not a batch file (memo reads %s)", ref.Key, batch.SuffixList())
 	}
 	ref.Offset, ref.Length = 0, 0
-	id := naming.BatchID(ref.Key, firstNonEmpty(ref.ETag, ref.Version))
+	id := naming.BatchID(ref.Key, naming.UploadTag(ref.Version, ref.ETag))
 	stamp := record.NewStamp(ref.EventTime, ref.Sequencer, id)
 	rep := record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
 	log := s.cfg.Logger.With("batch", id)

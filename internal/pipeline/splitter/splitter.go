@@ -167,6 +167,12 @@ func (s *Service) Handle(ctx context.Context, ev events.S3Event) error {
 			s.cfg.Logger.Debug("ignoring object", "event", rec.EventName, "key", ref.Key)
 			continue
 		}
+		if err := naming.ValidBatchKey(ref.Key); err != nil {
+			// No report can be written for it (its key would pass S3's
+			// limit) and no retry can help: say why, and drop it.
+			s.cfg.Logger.Error("batch refused", "key", ref.Key, "error", err)
+			continue
+		}
 		if _, err := s.Split(ctx, ref); err != nil {
 			errs = append(errs, fmt.Errorf("split s3://%s/%s: %w", ref.Bucket, ref.Key, err))
 		}
@@ -218,15 +224,12 @@ func (s *Service) writeReport(ctx context.Context, rep *record.Report) error {
 	if err != nil {
 		return err
 	}
-	if err := s.objects.Put(ctx, rep.Bucket, naming.ReportKey(rep.Key), body, "application/json"); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	// The upload's own report first: it is the one memo reads. The key's
+	// copy is the last split's, for people browsing the bucket.
+	for _, key := range []string{naming.BatchReportKey(rep.Batch), naming.ReportKey(rep.Key)} {
+		if err := s.objects.Put(ctx, rep.Bucket, key, body, "application/json"); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
 	}
 	return nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -81,6 +81,33 @@ locals {
       periods     = 1
       threshold   = 0
     }
+    # A failed split is recorded in the split-failures queue (the on-failure
+    # destination) only if that delivery works: "never dropped" needs to
+    # hear when it does not. Lambda publishes AsyncEventsDropped (events
+    # dropped without being processed) and DestinationDeliveryFailures
+    # (events it could not send to the destination) for asynchronous
+    # invocation ("Types of metrics for Lambda functions", AWS Lambda
+    # Developer Guide).
+    "splitter-events-dropped" = {
+      description = "S3 events for the splitter were dropped without being processed (maximum event age or retries exceeded, or the destination failed): batches may have no report. Re-upload them or find their records with memo dlq list --queue split-failures."
+      namespace   = "AWS/Lambda"
+      metric      = "AsyncEventsDropped"
+      dimensions  = { FunctionName = aws_lambda_function.splitter.function_name }
+      statistic   = "Sum"
+      period      = 300
+      periods     = 1
+      threshold   = 0
+    }
+    "splitter-destination-failures" = {
+      description = "Lambda could not record failed splits in ${aws_sqs_queue.split_failures.name} (the on-failure destination): those S3 events are lost to memo resume. Check the queue's policy and the function's role."
+      namespace   = "AWS/Lambda"
+      metric      = "DestinationDeliveryFailures"
+      dimensions  = { FunctionName = aws_lambda_function.splitter.function_name }
+      statistic   = "Sum"
+      period      = 300
+      periods     = 1
+      threshold   = 0
+    }
     "compute-item-failures" = {
       description = "Compute reported failed messages in its partial batch responses for 15 minutes in a row: results are not being written. Retries are expected to clear a blip; this is not one."
       namespace   = local.metric_namespace

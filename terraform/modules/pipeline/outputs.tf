@@ -97,3 +97,8 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.pipeline.dashboard_name
 }
+
+output "operator_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for operators of memo on this workspace: submit, results, status, dlq list/redrive, resume."
+  value       = data.aws_iam_policy_document.operator.json
+}

@@ -67,11 +67,7 @@ func (n *NaiveSplitter) Handle(ctx context.Context, ev events.S3Event) error {
 func (n *NaiveSplitter) split(ctx context.Context, rec events.S3EventRecord, key string) error {
 	format, _ := batch.FormatOf(key)
 	ref := splitter.Ref{Bucket: rec.S3.Bucket.Name, Key: key, Version: rec.S3.Object.VersionID, ETag: rec.S3.Object.ETag}
-	tag := ref.ETag
-	if tag == "" {
-		tag = ref.Version
-	}
-	id := naming.BatchID(key, tag)
+	id := naming.BatchID(key, naming.UploadTag(ref.Version, ref.ETag))
 	rep := record.Report{Batch: id, Bucket: ref.Bucket, Key: key, StartedAt: time.Now().UTC()}
 	body, err := n.Objects.Open(ctx, ref)
 	if err != nil {
@@ -124,8 +120,10 @@ func (n *NaiveSplitter) split(ctx context.Context, rec events.S3EventRecord, key
 	if err != nil {
 		return err
 	}
-	if err := n.Objects.Put(ctx, ref.Bucket, naming.ReportKey(key), b, "application/json"); err != nil {
-		return err
+	for _, k := range []string{naming.BatchReportKey(id), naming.ReportKey(key)} {
+		if err := n.Objects.Put(ctx, ref.Bucket, k, b, "application/json"); err != nil {
+			return err
+		}
 	}
 	if rep.Status != record.ReportSplit {
 		return fmt.Errorf("naive split of %s: %s", key, rep.Error)

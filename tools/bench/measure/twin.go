@@ -133,7 +133,7 @@ func RunTwin(ctx context.Context, design Design, n int, log io.Writer) (TwinRun,
 	if err != nil {
 		return run, err
 	}
-	id := naming.BatchID(up.Key, up.ETag)
+	id := naming.BatchID(up.Key, naming.UploadTag(up.VersionID, up.ETag))
 	rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle, Poll: 100 * time.Millisecond})
 	run.Wall = time.Since(start)
 	run.CPU = processCPU() - cpu0

@@ -1,20 +1,21 @@
-// Package offline runs the pinned Terraform against terraform/ with no
-// network: it installs memo's schema-only stand-in for hashicorp/aws
-// (tools/tfprovider, its own Go module) into a filesystem mirror, writes a
-// CLI configuration that installs providers from that mirror only, and
-// runs init, validate, plan and show -json in throw-away copies of
-// terraform/, so that no .terraform folder, lock file or state lands in the
-// repository.
+// Package offline runs a pinned Terraform or OpenTofu against terraform/
+// with no network: it installs memo's schema-only stand-in for
+// hashicorp/aws (tools/tfprovider, its own Go module) into a filesystem
+// mirror, writes a CLI configuration that installs providers from that
+// mirror only, and runs init, validate, plan and show -json in throw-away
+// copies of terraform/, so that no .terraform folder, lock file or state
+// lands in the repository.
 //
 // Everything it makes lives under the git-ignored .cache/tf-offline/:
 //
 //	cdktf-provider-aws-<v>.tgz  the npm package the schema comes from
 //	schema-<v>-<hash>.json      the extracted schema (hash: the extractor's source)
 //	mirror/registry.terraform.io/hashicorp/aws/<aws version>/<os>_<arch>/
+//	mirror/registry.opentofu.org/hashicorp/aws/...  the same, for OpenTofu
 //	terraformrc                 the CLI configuration (TF_CLI_CONFIG_FILE)
 //
-// The user's own CLI configuration, credentials and TF_* variables are
-// never read: every command runs with a clean Terraform environment.
+// The user's own CLI configuration, credentials and TF_*, TOFU_* variables
+// are never read: every command runs with a clean environment.
 package offline
 
 import (
@@ -40,12 +41,15 @@ const (
 	NPMVersion  = "21.22.1"
 	AWSVersion  = "6.25.0"
 	ProviderSrc = "registry.terraform.io/hashicorp/aws"
+	// OpenTofu resolves the configuration's source = "hashicorp/aws" on
+	// its own registry: the mirror serves the stand-in under both names.
+	ProviderSrcOpenTofu = "registry.opentofu.org/hashicorp/aws"
 )
 
 // Env is a ready offline installation.
 type Env struct {
 	Repo      string // repository root
-	Terraform string // the pinned terraform binary
+	Terraform string // the pinned terraform (or tofu) binary
 	Cache     string // .cache/tf-offline
 	Schema    string // the extracted schema file
 	CLIConfig string // the CLI configuration file
@@ -85,6 +89,25 @@ func Setup(repo, terraform string, log io.Writer) (*Env, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// For returns an environment that runs cli (another Terraform or an
+// OpenTofu binary) with e's cache, schema, mirror and CLI configuration.
+func (e *Env) For(cli string) *Env {
+	return &Env{Repo: e.Repo, Terraform: cli, Cache: e.Cache, Schema: e.Schema, CLIConfig: e.CLIConfig, Log: e.Log}
+}
+
+// Version is the first line of the CLI's version command: "Terraform
+// v1.5.7", "OpenTofu v1.10.6".
+func (e *Env) Version() (string, error) {
+	cmd := exec.Command(e.Terraform, "version")
+	cmd.Env = e.environ()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s version: %v\n%s", e.Terraform, err, out)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line), nil
 }
 
 func (e *Env) providerModule() string { return filepath.Join(e.Repo, "tools", "tfprovider") }
@@ -177,17 +200,28 @@ func untar(tgz, dir string) error {
 }
 
 // mirror builds the provider into the filesystem mirror (go build is a
-// no-op when nothing changed) and writes the CLI configuration.
+// no-op when nothing changed), under Terraform's and OpenTofu's registry
+// names, and writes the CLI configuration (both read TF_CLI_CONFIG_FILE).
 func (e *Env) mirror() error {
 	platform := runtime.GOOS + "_" + runtime.GOARCH
-	dir := filepath.Join(e.Cache, "mirror", ProviderSrc, AWSVersion, platform)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	exe := "terraform-provider-aws_v" + AWSVersion
+	var dirs []string
+	for _, src := range []string{ProviderSrc, ProviderSrcOpenTofu} {
+		dir := filepath.Join(e.Cache, "mirror", src, AWSVersion, platform)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		dirs = append(dirs, dir)
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "terraform-provider-aws_v"+AWSVersion), ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dirs[0], exe), ".")
 	cmd.Dir = e.providerModule()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build tools/tfprovider: %v\n%s", err, out)
+	}
+	for _, dir := range dirs[1:] {
+		if err := copyFile(filepath.Join(dirs[0], exe), filepath.Join(dir, exe)); err != nil {
+			return err
+		}
 	}
 	e.CLIConfig = filepath.Join(e.Cache, "terraformrc")
 	cfg := fmt.Sprintf(`# Written by tools/tfcheck/offline: install hashicorp/aws from memo's
@@ -195,19 +229,35 @@ func (e *Env) mirror() error {
 provider_installation {
   filesystem_mirror {
     path    = %q
-    include = [%q]
+    include = [%q, %q]
   }
 }
-`, filepath.Join(e.Cache, "mirror"), ProviderSrc)
+`, filepath.Join(e.Cache, "mirror"), ProviderSrc, ProviderSrcOpenTofu)
 	return os.WriteFile(e.CLIConfig, []byte(cfg), 0o644)
 }
 
+// copyFile replaces dst with a copy of the executable src, through a
+// temporary name: a tf-check or policy test running elsewhere may be
+// executing the old one.
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", dst, os.Getpid())
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
 // environ is the environment of every terraform command: the caller's,
-// without any TF_* variable, plus the offline configuration.
+// without any TF_*, TOFU_*, AWS_* or CHECKPOINT_* variable, plus the
+// offline configuration.
 func (e *Env) environ(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TF_") && !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "CHECKPOINT_") {
+		if !strings.HasPrefix(kv, "TF_") && !strings.HasPrefix(kv, "TOFU_") && !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "CHECKPOINT_") {
 			env = append(env, kv)
 		}
 	}

@@ -172,7 +172,7 @@ func (w *Workdir) run(extraEnv []string, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if err != nil {
-		err = fmt.Errorf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		err = fmt.Errorf("%s %s: %v\n%s", filepath.Base(w.env.Terraform), strings.Join(args, " "), err, out.String())
 	}
 	return out.String(), err
 }

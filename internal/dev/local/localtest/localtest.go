@@ -12,6 +12,7 @@ import (
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -31,6 +32,8 @@ func RequireMoto(t testing.TB) {
 func StartTwin(t testing.TB, o local.Options) *local.Twin {
 	t.Helper()
 	RequireMoto(t)
+	// The twin's timing is AWS's scaled down (status.CountLag).
+	status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	twin, err := local.Start(ctx, o)
