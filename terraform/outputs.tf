@@ -17,7 +17,7 @@ output "workspace" {
 }
 
 output "bucket" {
-  description = "Batch bucket: upload batch files under batches/ (.json or .jsonl); reports appear under reports/."
+  description = "Batch bucket: upload batch files under batches/ (.json, .jsonl, .csv, each also .gz); reports appear under reports/."
   value       = module.pipeline.bucket
 }
 

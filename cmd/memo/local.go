@@ -17,6 +17,7 @@ import (
 	"github.com/memohq/memo/internal/dev/weak"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/splitter"
 )
@@ -41,6 +42,9 @@ the file was rejected whole). It waits as long as the batch moves, and gives
 up (exit 1) once nothing has moved for --stall.
 
   memo local --batch examples/work.json
+
+FILE's suffix names its format: ` + batch.SuffixList() + `; memo local
+refuses any other file before it starts the twin.
 
 With --function DIR it builds the Go main package in DIR (a function written
 with github.com/memohq/memo/fn) for linux/amd64 and runs it as the compute
@@ -117,7 +121,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 			defer stop()
 		}
 		if *batchFile != "" {
-			if _, err := os.Stat(*batchFile); err != nil {
+			if err := checkBatchFile(*batchFile, naming.BatchPrefix+filepath.Base(*batchFile)); err != nil {
 				return usageErr("--batch: %v", err)
 			}
 		}

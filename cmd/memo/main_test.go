@@ -16,6 +16,11 @@ func runMemo(args ...string) (stdout, stderr string, code int) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	// A gzip stream (its magic bytes suffice) under a plain suffix.
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("gzipped.json", []byte{0x1f, 0x8b, 8, 0}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -28,7 +33,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"status"}, "want exactly one batch id"},
 		{[]string{"dlq", "purge"}, "want 'list' or 'redrive'"},
 		{[]string{"submit", "--key", "other/x.json", "f.json"}, "batches are read only under batches/"},
-		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "a batch key ends in .json or .jsonl"},
+		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "batches/x.txt: not a batch file: memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz or .csv.gz"},
+		{[]string{"local", "--batch", "work.txt"}, "--batch: batches/work.txt: not a batch file: memo reads .json, .jsonl, .csv"},
+		{[]string{"submit", "gzipped.json"}, "gzipped.json is gzip-compressed: name it batches/gzipped.json.gz"},
 		// Issue 18, point 8: S3's 1,024 bytes less what memo derives.
 		{[]string{"submit", "--key", "batches/" + strings.Repeat("k", 1000) + ".json", "f.json"}, "a batch key is at most 940 bytes"},
 		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},

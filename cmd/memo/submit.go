@@ -25,6 +25,9 @@ func init() {
   memo submit --workspace dev work.json
   memo submit --endpoint http://127.0.0.1:PORT --wait big.jsonl
 
+The key's suffix names the format: ` + batch.SuffixList() + `
+(see README, "Batch files"); memo submit refuses any other key, and a
+gzip-compressed FILE under a key without .gz, before uploading.
 The key defaults to batches/<file name>. With --wait, memo prints progress
 (ops done of total; the total is counted from FILE with the splitter's own
 scanner) until the batch has settled (see memo help status), then the
@@ -60,13 +63,10 @@ func declareSubmit(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 		if !strings.HasPrefix(k, naming.BatchPrefix) {
 			return usageErr("--key %q: batches are read only under %s", k, naming.BatchPrefix)
 		}
-		if _, ok := batch.FormatOf(k); !ok {
-			return usageErr("key %q: a batch key ends in .json or .jsonl", k)
-		}
 		if err := naming.ValidBatchKey(k); err != nil {
 			return usageErr("--key: %v", err)
 		}
-		if _, err := os.Stat(file); err != nil {
+		if err := checkBatchFile(file, k); err != nil {
 			return usageErr("%v", err)
 		}
 		c, err := t.connect(ctx)
@@ -184,4 +184,26 @@ func (p *progress) done() {
 	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// checkBatchFile refuses, before anything is uploaded, a file the splitter
+// would not read: a key of no known format (S3 would not even notify the
+// splitter, and the wait would end with every op unaccounted for), or a
+// gzip stream under a key without .gz (the splitter goes by the suffix and
+// would reject it whole).
+func checkBatchFile(file, key string) error {
+	f, ok := batch.FormatOf(key)
+	if !ok {
+		return fmt.Errorf("%s: not a batch file: memo reads %s", key, batch.SuffixList())
+	}
+	r, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var head [2]byte
+	if n, _ := io.ReadFull(r, head[:]); n == 2 && head == [2]byte{0x1f, 0x8b} && !f.Compressed() {
+		return fmt.Errorf("%s is gzip-compressed: name it %s.gz", file, key)
+	}
+	return nil
 }

@@ -1,5 +1,6 @@
 // Command splitter is the splitter Lambda: S3 ObjectCreated events for
-// batches/*.json and batches/*.jsonl in (each planned into chunks), chunk
+// batches/ files (every format of batch's table) in (each planned into
+// chunks), chunk
 // tasks from the chunk queue's event source mapping in (each enqueued), ops
 // on the SQS queue and a plan and a report under reports/ out. It only
 // wires: configuration from the environment, clients built once, then

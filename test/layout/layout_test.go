@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
@@ -110,7 +111,7 @@ func TestReadmeCountsTheHostileCorpus(t *testing.T) {
 		if name == "expected.json" || name == "eval_expected.json" {
 			continue
 		}
-		if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".jsonl") {
+		if _, ok := batch.FormatOf(name); ok {
 			n++
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
@@ -264,7 +265,7 @@ func checkNotificationWiring(c *Config) []string {
 }
 
 // checkNotificationFilter, in the plan: the splitter is notified of object
-// creation under batches/ ending in .json or .jsonl, and of nothing under
+// creation under batches/ ending in each suffix of batch.Suffixes, and of nothing under
 // its own reports/; the permissions let S3 invoke a function, nothing else.
 func checkNotificationFilter(_ *Config, ps plans) []string {
 	var p problems
@@ -288,9 +289,14 @@ func checkNotificationFilter(_ *Config, ps plans) []string {
 				got[prefix+"*"+suffix] = true
 			}
 		}
-		want := map[string]bool{naming.BatchPrefix + "*.json": true, naming.BatchPrefix + "*.jsonl": true}
+		// Terraform's list of suffixes is the Go table's (batch.Suffixes):
+		// one notification for each format the splitter reads, and none else.
+		want := map[string]bool{}
+		for _, suffix := range batch.Suffixes() {
+			want[naming.BatchPrefix+"*"+suffix] = true
+		}
 		if !cmp.Equal(sortedKeys(got), sortedKeys(want)) {
-			p.add("the splitter is notified for %v, want exactly %v (prefix %s, suffixes .json and .jsonl)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
+			p.add("the splitter is notified for %v, want exactly %v (prefix %s, the suffixes of batch.Suffixes)", sortedKeys(got), sortedKeys(want), naming.BatchPrefix)
 		}
 		for _, addr := range pl.addresses("aws_lambda_permission") {
 			perm := pl.After[addr]

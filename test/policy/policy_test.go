@@ -79,15 +79,15 @@ var breakages = []breakage{
 	{"notification-filter", "no depends_on the permission", "modules/pipeline/functions.tf",
 		"depends_on = [aws_lambda_permission.splitter_from_bucket]", "depends_on = []"},
 	{"notification-filter", "prefix widened to the whole bucket", "modules/pipeline/main.tf",
-		`batch_prefix   = "batches/"`, `batch_prefix   = ""`},
+		`batch_prefix  = "batches/"`, `batch_prefix  = ""`},
 	{"notification-filter", ".jsonl not notified", "modules/pipeline/main.tf",
-		`batch_suffixes = [".json", ".jsonl"]`, `batch_suffixes = [".json", ".json"]`},
+		`".json", ".jsonl", ".csv"`, `".json", ".json", ".csv"`},
+	{"notification-filter", ".csv.gz not notified", "modules/pipeline/main.tf",
+		`".jsonl.gz", ".csv.gz"]`, `".jsonl.gz"]`},
+	{"notification-filter", "a suffix Go does not read", "modules/pipeline/main.tf",
+		`".jsonl.gz", ".csv.gz"]`, `".jsonl.gz", ".csv.gz", ".txt"]`},
 	{"notification-filter", "every object event", "modules/pipeline/functions.tf",
-		`id                  = "batches-json"
-    lambda_function_arn = aws_lambda_function.splitter.arn
-    events              = ["s3:ObjectCreated:*"]`, `id                  = "batches-json"
-    lambda_function_arn = aws_lambda_function.splitter.arn
-    events              = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]`},
+		`events              = ["s3:ObjectCreated:*"]`, `events              = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]`},
 	{"iam-no-wildcards", "wildcard action", "modules/pipeline/iam.tf",
 		`actions   = ["sqs:SendMessage"]`, `actions   = ["sqs:*"]`},
 	{"iam-no-wildcards", "wildcard resource", "modules/pipeline/iam.tf",

@@ -97,6 +97,14 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		p.Figure("decode_validate_"+f.form+"_vs_bare", ops(f.scan)/ops(f.bare), measure.AtLeast(1.0), "")
 		p.Figure("check_and_decode_"+f.form+"_vs_bare", ops(f.check)/ops(f.bare), nil, "batch.Check then batch.Scan (the splitter's two passes before plan and chunks) against one bare decode")
 	}
+	p.Figure("decode_validate_csv_ops_per_s", ops("ScanCSV"), nil, "batch.Scan of the same 100k ops as .csv; "+runs("ScanCSV"))
+	p.Figure("bare_decode_csv_ops_per_s", ops("BareDecodeCSV"), nil, "encoding/csv alone reading the same records, no rules; "+runs("BareDecodeCSV"))
+	p.Figure("decode_validate_csv_vs_bare", ops("ScanCSV")/ops("BareDecodeCSV"), nil, "the rules and the duplicate set cost this much of encoding/csv")
+	p.Figure("decode_validate_jsonl_gz_ops_per_s", ops("ScanJSONLGzip"), nil, "batch.Scan of the same 100k ops as .jsonl.gz; "+runs("ScanJSONLGzip"))
+	p.Figure("bare_gzip_jsonl_ops_per_s", ops("BareGzipJSONL"), nil, "compress/gzip in front of the JSON Lines reader (no bound, no error classification); "+runs("BareGzipJSONL"))
+	p.Figure("decode_validate_jsonl_gz_vs_bare", ops("ScanJSONLGzip")/ops("BareGzipJSONL"), nil, "")
+	p.Figure("decode_validate_csv_gz_ops_per_s", ops("ScanCSVGzip"), nil, "batch.Scan of the same 100k ops as .csv.gz; "+runs("ScanCSVGzip"))
+	p.Figure("gzip_inflate_ops_per_s", ops("InflateJSONLGzip"), nil, "compress/gzip alone inflating the .jsonl.gz: a compressed batch's chunk task skips to its run at this rate; "+runs("InflateJSONLGzip"))
 	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 plain arithmetic expressions (all on the fast path); "+runs("Evaluate"))
 	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions; "+runs("BareGovaluate"))
 	p.Figure("evaluate_vs_bare", ops("Evaluate")/ops("BareGovaluate"), nil, "fast path only")
@@ -261,7 +269,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("twin_rate_big_vs_small", scale.Rate()/memo.Rate(), measure.AtLeast(0.8), "the rate of the bigger batch over the smaller one's")
 
 	// 7. On paper: the split and 1M ops on AWS at the defaults.
-	awsOnPaper(p, model, mp, defaults)
+	awsOnPaper(p, model, mp, defaults, gzipRates{Plain: ops("ScanJSONL"), Scan: ops("ScanJSONLGzip"), Inflate: ops("InflateJSONLGzip")})
 
 	// 8. Artifacts.
 	p.Comment("artifacts: make build (linux/arm64 zips); init under aws-lambda-rie of the linux/amd64 build (make build-twin), median of 3 fresh starts")

@@ -21,6 +21,7 @@ import (
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/splitter"
 )
@@ -216,10 +217,10 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, 
 		return p, fmt.Errorf("versioning %s: %w", p.Bucket, err)
 	}
 	// The same filters as Terraform's aws_s3_bucket_notification: batches/
-	// with a .json or a .jsonl suffix. On AWS they target the splitter
-	// function; here a queue that the twin delivers from.
+	// with the suffix of one of batch's formats. On AWS they target the
+	// splitter function; here a queue that the twin delivers from.
 	var qcs []s3types.QueueConfiguration
-	for _, suffix := range []string{".json", ".jsonl"} {
+	for _, suffix := range batch.Suffixes() {
 		qcs = append(qcs, s3types.QueueConfiguration{
 			Id:       aws.String("batches" + suffix),
 			QueueArn: aws.String(notifyARN),

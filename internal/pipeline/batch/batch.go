@@ -2,47 +2,12 @@ package batch
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Op is one entry of a batch file.
 type Op struct {
 	Name string `json:"name"`
 	Op   string `json:"op"`
-}
-
-// Format is the layout of a batch file.
-type Format int
-
-const (
-	// JSON is {"ops": [{"name": ..., "op": ...}, ...]}.
-	JSON Format = iota + 1
-	// JSONL is one {"name": ..., "op": ...} object per line.
-	JSONL
-)
-
-// String returns "json" or "jsonl".
-func (f Format) String() string {
-	switch f {
-	case JSON:
-		return "json"
-	case JSONL:
-		return "jsonl"
-	}
-	return fmt.Sprintf("Format(%d)", int(f))
-}
-
-// FormatOf picks the format from an object key's suffix (.json / .jsonl);
-// ok=false otherwise. The match is case-sensitive, as S3's notification
-// suffix filter is.
-func FormatOf(key string) (f Format, ok bool) {
-	switch {
-	case strings.HasSuffix(key, ".jsonl"):
-		return JSONL, true
-	case strings.HasSuffix(key, ".json"):
-		return JSON, true
-	}
-	return 0, false
 }
 
 // Limits on one op, checked on the decoded bytes of each field before
@@ -89,4 +54,7 @@ type Item struct {
 	// the ops array or the line's value (surrounding whitespace, commas and
 	// newlines excluded). A plan cuts chunks at these offsets (ScanRun).
 	Start, End int64
+	// Line is the line of the file on which a CSV record starts (1 for
+	// the header); 0 for the JSON layouts.
+	Line int
 }

@@ -18,7 +18,14 @@ func TestFormat(t *testing.T) {
 		{"batches/dir.json/x.jsonl", JSONL, true, "jsonl"},
 		{"a b+c é.json", JSON, true, "json"},
 		{"work.JSON", 0, false, ""},
-		{"work.json.gz", 0, false, ""},
+		{"work.json.gz", JSONGzip, true, "json.gz"},
+		{"work.jsonl.gz", JSONLGzip, true, "jsonl.gz"},
+		{"work.csv", CSV, true, "csv"},
+		{"work.csv.gz", CSVGzip, true, "csv.gz"},
+		{"work.CSV", 0, false, ""},
+		{"work.json.GZ", 0, false, ""},
+		{"work.gz", 0, false, ""},
+		{"work.json.zst", 0, false, ""},
 		{"work.ndjson", 0, false, ""},
 		{"work", 0, false, ""},
 		{"", 0, false, ""},
@@ -30,9 +37,44 @@ func TestFormat(t *testing.T) {
 		if ok && f.String() != c.name {
 			t.Errorf("%v.String() = %q, want %q", f, f.String(), c.name)
 		}
+		if back, found := ParseFormat(c.name); ok && (!found || back != f) {
+			t.Errorf("ParseFormat(%q) = %v, %v; want %v", c.name, back, found, f)
+		}
 	}
 	if s := Format(9).String(); s != "Format(9)" {
 		t.Errorf("Format(9).String() = %q", s)
+	}
+}
+
+// The table of formats is the one list of suffixes: every format has one,
+// no suffix ends with another (S3 refuses overlapping suffix filters on one
+// event, and FormatOf must find exactly one), and messages name them all.
+func TestFormatTable(t *testing.T) {
+	fs, suffixes := Formats(), Suffixes()
+	if len(fs) != len(suffixes) || len(fs) == 0 {
+		t.Fatalf("%d formats, %d suffixes", len(fs), len(suffixes))
+	}
+	for i, f := range fs {
+		if f.Suffix() != suffixes[i] || !strings.HasPrefix(suffixes[i], ".") {
+			t.Errorf("%v: suffix %q, list says %q", f, f.Suffix(), suffixes[i])
+		}
+		if got, ok := FormatOf("batches/x" + f.Suffix()); !ok || got != f {
+			t.Errorf("FormatOf(x%s) = %v, %v", f.Suffix(), got, ok)
+		}
+		if f.Compressed() != strings.HasSuffix(f.Suffix(), ".gz") {
+			t.Errorf("%v: Compressed() = %v", f, f.Compressed())
+		}
+		if off, n := f.ReadRange(Run{Offset: 10, Length: 5}); f.Compressed() != (off == 0 && n == 0) {
+			t.Errorf("%v: ReadRange = %d, %d", f, off, n)
+		}
+		for j, other := range suffixes {
+			if i != j && strings.HasSuffix(suffixes[i], other) {
+				t.Errorf("suffix %q ends with %q: S3 would refuse the overlapping filters", suffixes[i], other)
+			}
+		}
+		if !strings.Contains(SuffixList(), f.Suffix()) {
+			t.Errorf("SuffixList() = %q lacks %q", SuffixList(), f.Suffix())
+		}
 	}
 }
 

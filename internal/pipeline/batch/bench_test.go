@@ -2,6 +2,8 @@ package batch
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -234,4 +236,110 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// benchOf is the 100k-op benchmark batch in any format (batch.Write).
+var benchOf = sync.OnceValue(func() map[Format][]byte {
+	ops := make([]Op, benchOps)
+	for i := range ops {
+		ops[i] = genOp(i)
+	}
+	files := map[Format][]byte{}
+	for _, f := range Formats() {
+		var b bytes.Buffer
+		if err := Write(&b, f, ops); err != nil {
+			panic(err)
+		}
+		files[f] = b.Bytes()
+	}
+	return files
+})
+
+func benchScanOf(b *testing.B, f Format) {
+	data := benchOf()[f]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		err := Scan(bytes.NewReader(data), f, func(it Item) error {
+			if it.Reject != "" {
+				return fmt.Errorf("op %d rejected: %s", it.Index, it.Reject)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != benchOps {
+			b.Fatalf("Scan: %v after %d ops", err, n)
+		}
+	}
+	reportOps(b, benchOps)
+}
+
+func BenchmarkScanCSV(b *testing.B)       { benchScanOf(b, CSV) }
+func BenchmarkScanJSONLGzip(b *testing.B) { benchScanOf(b, JSONLGzip) }
+func BenchmarkScanCSVGzip(b *testing.B)   { benchScanOf(b, CSVGzip) }
+
+// BenchmarkBareDecodeCSV is CSV's baseline: encoding/csv alone reading the
+// same file's records, no rules.
+func BenchmarkBareDecodeCSV(b *testing.B) {
+	data := benchOf()[CSV]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := csv.NewReader(bytes.NewReader(data))
+		r.FieldsPerRecord = -1
+		r.ReuseRecord = true
+		n := -1 // the header
+		for {
+			_, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != benchOps {
+			b.Fatalf("%d records", n)
+		}
+	}
+	reportOps(b, benchOps)
+}
+
+// BenchmarkBareGzipJSONL is the compressed baseline: compress/gzip in front
+// of the JSON Lines reader, without memo's bound and error classification.
+func BenchmarkBareGzipJSONL(b *testing.B) {
+	data := benchOf()[JSONLGzip]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := Scan(z, JSONL, func(Item) error { n++; return nil }); err != nil || n != benchOps {
+			b.Fatalf("%v after %d ops", err, n)
+		}
+	}
+	reportOps(b, benchOps)
+}
+
+// BenchmarkInflateJSONLGzip is inflating alone: what a chunk task of a
+// compressed batch spends skipping to its run, per op skipped.
+func BenchmarkInflateJSONLGzip(b *testing.B) {
+	data := benchOf()[JSONLGzip]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, z); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, benchOps)
 }

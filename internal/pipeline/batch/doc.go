@@ -1,6 +1,6 @@
-// Package batch reads memo's batch files: a streaming decoder with the
-// per-op rules and limits, for a whole file and for a run of its ops, with
-// one grammar.
+// Package batch reads memo's batch files: a table of formats (JSON, JSON
+// Lines, CSV, each optionally gzipped), streaming decoders with the per-op
+// rules and limits they share, for a whole file and for a run of its ops.
 //
 // # Formats
 //
@@ -13,6 +13,54 @@
 //	{"name": "1_plus_1", "op": "1+1"}
 //	{"name": "2_by_2", "op": "2*2"}
 //
+// A key ending in .csv holds a header row naming the columns name and op
+// (in either order), then one record per op (RFC 4180, encoding/csv):
+//
+//	name,op
+//	1_plus_1,1+1
+//	"2, by 2","2*2"
+//
+// Each of them gzip-compressed is .json.gz, .jsonl.gz or .csv.gz. The
+// formats are one table (formats.go): a suffix, a plan scan (the whole
+// file, ScanFile) and a chunk scan (one run of ops, ScanChunk). Every list
+// of suffixes (Suffixes: the S3 notifications of Terraform and of the twin,
+// the messages that name the formats) comes from it. The per-op rules that
+// do not depend on the format are rules.go's, applied alike to every format.
+//
+// # CSV
+//
+// The header names exactly the columns name and op, case-sensitively; any
+// other column, or one named twice, rejects the file (for now). Quoted
+// fields may hold commas, doubled quotes and newlines; CRLF and LF line
+// ends are both read; a leading byte order mark is skipped; empty lines
+// are skipped and take no index. An op's index is its record's ordinal
+// after the header, Item.Line the line its record starts on, and a
+// rejection starts with that line ("line 7: duplicate of op 3"). A record
+// with a number of fields other than the header's is that op's rejection;
+// a bare or unclosed quote rejects the file with its line and byte offset.
+// encoding/csv holds a whole record, so a record over MaxCSVRecordBytes
+// rejects the file; below that, a field over its limit is the op's
+// rejection, as in JSON. A file of only the header is a valid empty batch.
+// A plan carries the header (Run.Header) for the chunk tasks, whose runs
+// start at record boundaries (csv.Reader.InputOffset), never inside a
+// quoted newline.
+//
+// # Compressed batches
+//
+// A gzip stream is read as it inflates (concatenated members are one
+// stream, as gzip -d reads them). Offsets (Item.Start, SyntaxError.Offset)
+// count decompressed bytes. A stream cannot be entered in the middle, so a
+// chunk task reads the object from its first byte, inflates and discards up
+// to its run, then reads the run: a batch of k chunks inflates about k/2
+// times its size in all, each task at most the whole (make bench:
+// aws_chunk_seconds_jsonl_gz_1m). A file that inflates to more than
+// MaxDecompressedBytes is rejected when the bound is reached, so a bomb
+// costs the time to inflate the bound and no memory. A truncated or corrupt
+// stream rejects the file; a read that fails is a read error (retried).
+// The suffix decides: S3's Content-Encoding is not consulted, and a gzip
+// stream under a plain suffix is rejected with a reason that says to add
+// .gz (memo submit and memo local refuse it before uploading).
+//
 // # Plan and runs
 //
 // The splitter reads a batch once whole and then in runs. Its plan pass
@@ -23,8 +71,9 @@
 // enqueued until the plan pass has read the whole file: Scan may have
 // passed ops to its callback before it reaches the problem, and the plan
 // is dropped then. Each chunk task then reads only its chunk's bytes and
-// calls [ScanRun] on them: the same per-op rules but the duplicate rule,
-// whose verdicts the plan carries. [Check] says whether a whole file is
+// calls [ScanChunk] on them (with the header [ScanFile] found, for CSV; a
+// compressed batch is inflated up to its run): the same per-op rules but
+// the duplicate rule, whose verdicts the plan carries. [Check] says whether a whole file is
 // structurally sound without decoding an op; only tests and make bench use
 // it. Each holds one 64 KiB buffer and bounded scratch space whatever the
 // size of the file, of the ops, or of any value in it; Scan adds a
@@ -92,5 +141,5 @@
 //   - Parentheses are counted over the whole op text, quoted strings of the
 //     expression included, so the bound holds whatever the evaluator does.
 //   - FormatOf matches the suffix case-sensitively, as S3's suffix filter
-//     does.
+//     does; no suffix ends with another (S3 refuses overlapping filters).
 package batch

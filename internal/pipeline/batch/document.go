@@ -1,50 +1,46 @@
 package batch
 
-// The two forms of a batch file (.json and .jsonl) and the ops in them, read
-// with the lexer of lexer.go; each op's verdict comes from rules.go.
+// The two JSON layouts of a batch file (.json and .jsonl) and the ops in
+// them, read with the lexer of lexer.go. What makes an op object (its keys,
+// their types) is here; the rules every format shares are rules.go's.
 
 import (
 	"fmt"
 	"io"
 )
 
-// Check reads the whole file: nil if it is structurally sound. It returns a *SyntaxError for a broken file, or the reader's error
-// (wrapped) if reading fails; it never decodes an op.
-func Check(r io.Reader, f Format) error {
-	return check(r, f, bufSize)
-}
+// The rules of a JSON op object, before the shared ones (rules.go):
+//
+//  1. Each key:value pair, in document order (pairRule): a key other than
+//     "name" and "op" is an unknown field; a key seen before in the object
+//     is a duplicate field; a value that is not a string is the wrong type.
+//  2. A missing field: "name", then "op" (verdict).
+//
+// An element that is not an object at all is "not a JSON object" (element).
 
 func check(r io.Reader, f Format, size int) error {
-	s, err := newScanner(r, f, true, size)
-	if err != nil {
-		return err
-	}
-	return s.run()
+	return sniffed(r, func(r io.Reader) error {
+		s, err := newScanner(r, f, true, size)
+		if err != nil {
+			return err
+		}
+		return s.run()
+	})
 }
 
-// Scan streams the file calling fn for every op in order (valid or
-// rejected, duplicates included as rejections). It returns *SyntaxError on a
-// structural problem, or fn's error.
-//
-// Scan is one pass: the ops before a structural problem have already been
-// passed to fn when it returns the *SyntaxError. A caller that must act on
-// no op of a broken file holds what fn gave it until Scan returns nil (the
-// splitter's plan pass) or runs Check first. A read error is returned
-// wrapped.
-func Scan(r io.Reader, f Format, fn func(Item) error) error {
-	return scan(r, f, fn, bufSize)
-}
-
-func scan(r io.Reader, f Format, fn func(Item) error, size int) error {
-	s, err := newScanner(r, f, false, size)
-	if err != nil {
-		return err
+// planJSON is the plan scan of the .json or .jsonl layout.
+func planJSON(f Format) func(io.Reader, *opRules, func(Item) error, int) ([]string, error) {
+	return func(r io.Reader, rules *opRules, fn func(Item) error, size int) ([]string, error) {
+		s, err := newScanner(r, f, false, size)
+		if err != nil {
+			return nil, err
+		}
+		s.fn = fn
+		s.rules = rules
+		s.name.limit = MaxNameBytes
+		s.op.limit = MaxOpBytes
+		return nil, s.run()
 	}
-	s.fn = fn
-	s.names = newNameSet()
-	s.name.limit = MaxNameBytes
-	s.op.limit = MaxOpBytes
-	return s.run()
 }
 
 func (s *scanner) run() error {
@@ -312,4 +308,48 @@ func (s *scanner) object(depth int) error {
 	it.Op.Name, it.Op.Op = all[:len(s.name.buf)], all[len(s.name.buf):]
 	it.Reject = s.verdict(it, have, reject)
 	return s.emit(it)
+}
+
+const (
+	haveName = 1 << iota
+	haveOp
+)
+
+// pairRule is rule 1 for one key:value pair of an op object: known says the
+// key is "name" or "op" (label), repeated that the object held it already,
+// c is the first byte of the value. It returns the pair's problem and
+// whether the value is to be decoded into its field (a value that is not
+// kept is only checked). need says whether the problem's text is wanted:
+// only the first problem of an op is its reason.
+func (s *scanner) pairRule(known, repeated bool, label string, c byte, need bool) (problem string, keep bool) {
+	switch {
+	case !known:
+		if need {
+			return "unknown field " + s.keyText(), false
+		}
+		return "", false
+	case repeated:
+		return `duplicate field "` + label + `"`, false
+	case c != '"':
+		if kinds[c] != "" {
+			return `field "` + label + `" is ` + kinds[c] + ", not a string", false
+		}
+		return "", false
+	}
+	return "", true
+}
+
+// verdict applies the JSON rules left (a missing field) and then the
+// shared ones (rules.go) to the op object just read, whose fields are it.Op
+// and whose keys seen are have; reject is pairRule's first problem.
+func (s *scanner) verdict(it Item, have int, reject string) string {
+	switch {
+	case reject != "":
+		return reject
+	case have&haveName == 0:
+		return `missing field "name"`
+	case have&haveOp == 0:
+		return `missing field "op"`
+	}
+	return s.rules.verdict(&it, s.name.problem("name"), s.op.problem("op"))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -117,9 +118,14 @@ var reasonFamilies = []string{
 	"op contains a backslash",
 	"op nests parentheses ",
 	"duplicate of op ",
+	"the record has ",
 }
 
+// csvLine is how a CSV rejection starts: the record's line.
+var csvLine = regexp.MustCompile(`^line [1-9][0-9]*: `)
+
 func knownReason(r string) bool {
+	r = csvLine.ReplaceAllString(r, "")
 	for _, p := range reasonFamilies {
 		if strings.HasPrefix(r, p) {
 			return true

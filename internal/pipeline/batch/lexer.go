@@ -71,7 +71,7 @@ type scanner struct {
 
 	// Scan only.
 	fn    func(Item) error
-	names *nameSet
+	rules *opRules
 	index int
 	start int64 // offset of the element being read
 	name  field

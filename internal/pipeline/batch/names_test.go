@@ -36,13 +36,13 @@ func TestNameSet(t *testing.T) {
 // An op whose index does not fit the set's 32 bits is rejected, not let
 // through unchecked for duplicates.
 func TestOpIndexBeyond32BitsIsRejected(t *testing.T) {
-	s := &scanner{names: newNameSet()}
+	r := &opRules{names: newNameSet()}
 	it := Item{Index: indexMask + 1, Op: Op{Name: "a", Op: "1"}}
-	if got, want := s.verdict(it, haveName|haveOp, ""), "a batch file holds at most 4294967296 ops"; got != want {
+	if got, want := r.verdict(&it, "", ""), "a batch file holds at most 4294967296 ops"; got != want {
 		t.Errorf("verdict = %q, want %q", got, want)
 	}
 	it.Index = indexMask
-	if got := s.verdict(it, haveName|haveOp, ""); got != "" {
+	if got := r.verdict(&it, "", ""); got != "" {
 		t.Errorf("verdict of op 2^32-1 = %q, want accepted", got)
 	}
 }

@@ -1,91 +1,63 @@
 package batch
 
-// memo's per-op rules: what makes an op valid, and the order in which they
-// are checked. The first rule an op breaks is its reason (Item.Reject), and
-// an op that breaks one is rejected alone; the rest of the batch goes on.
+// memo's per-op rules that every format shares, applied to an op once its
+// format has read its name and op (document.go for the JSON layouts, csv.go
+// for CSV). The first rule an op breaks is its reason (Item.Reject), and an
+// op that breaks one is rejected alone; the rest of the batch goes on.
 //
-//  1. Each key:value pair, in document order (pairRule): a key other than
-//     "name" and "op" is an unknown field; a key seen before in the object
-//     is a duplicate field; a value that is not a string is the wrong type.
-//  2. A missing field: "name", then "op" (verdict).
-//  3. The name: its length and UTF-8 as decoded (field.problem), then
-//     ValidateName: 1..255 bytes of valid UTF-8, no control characters.
-//  4. The op: its length and UTF-8 as decoded, then ValidateOp: 1..1024
-//     bytes of valid UTF-8, no backslash, parentheses nested at most 64 deep.
-//  5. Duplicates: the first op with a name wins; a later one is a
-//     "duplicate of op N" (nameSet, names.go). Only an op that passed 1-4
+// Before these, each format has its own rules for what makes an entry an
+// op at all (an object with the keys "name" and "op", both strings; a
+// record with the header's number of fields); their reasons come first.
+// Then, in this order:
+//
+//  1. The name: a problem the format found reading it (a field over its
+//     limit, a lone surrogate escape), then ValidateName: 1..255 bytes of
+//     valid UTF-8, no control characters.
+//  2. The op: the same, then ValidateOp: 1..1024 bytes of valid UTF-8, no
+//     backslash, parentheses nested at most 64 deep.
+//  3. Duplicates: the first op with a name wins; a later one is a
+//     "duplicate of op N" (nameSet, names.go). Only an op that passed 1-2
 //     claims its name.
 //
-// An element that is not an object at all is "not a JSON object" (element,
-// document.go). Structural faults are not per-op: they reject the file
-// (*SyntaxError).
+// Structural faults are not per-op: they reject the file (*SyntaxError).
 
 import (
 	"fmt"
 	"unicode/utf8"
 )
 
-const (
-	haveName = 1 << iota
-	haveOp
-)
-
-// pairRule is rule 1 for one key:value pair of an op object: known says the
-// key is "name" or "op" (label), repeated that the object held it already,
-// c is the first byte of the value. It returns the pair's problem and
-// whether the value is to be decoded into its field (a value that is not
-// kept is only checked). need says whether the problem's text is wanted:
-// only the first problem of an op is its reason.
-func (s *scanner) pairRule(known, repeated bool, label string, c byte, need bool) (problem string, keep bool) {
-	switch {
-	case !known:
-		if need {
-			return "unknown field " + s.keyText(), false
-		}
-		return "", false
-	case repeated:
-		return `duplicate field "` + label + `"`, false
-	case c != '"':
-		if kinds[c] != "" {
-			return `field "` + label + `" is ` + kinds[c] + ", not a string", false
-		}
-		return "", false
-	}
-	return "", true
+// opRules applies the shared rules to the ops of one scan. names is nil in
+// a chunk's run: the plan pass, which saw the whole batch, found the
+// duplicates.
+type opRules struct {
+	names *nameSet
 }
 
-// verdict applies rules 2 to 5 to the op object just read, whose fields are
-// it.Op and whose keys seen are have; reject is rule 1's first problem.
-func (s *scanner) verdict(it Item, have int, reject string) string {
-	switch {
-	case reject != "":
-		return reject
-	case have&haveName == 0:
-		return `missing field "name"`
-	case have&haveOp == 0:
-		return `missing field "op"`
+// verdict returns the reason op it (its Index and Op set) is rejected, or
+// "". nameProblem and opProblem are what the format found wrong reading
+// each field ("" if nothing).
+func (r *opRules) verdict(it *Item, nameProblem, opProblem string) string {
+	if nameProblem != "" {
+		return nameProblem
 	}
-	if reject = s.name.problem("name"); reject != "" {
+	if reject := ValidateName(it.Op.Name); reject != "" {
 		return reject
 	}
-	if reject = ValidateName(it.Op.Name); reject != "" {
+	if opProblem != "" {
+		return opProblem
+	}
+	if reject := ValidateOp(it.Op.Op); reject != "" {
 		return reject
 	}
-	if reject = s.op.problem("op"); reject != "" {
-		return reject
-	}
-	if reject = ValidateOp(it.Op.Op); reject != "" {
-		return reject
-	}
-	if s.names == nil {
-		return "" // a run of a planned batch (ScanRun): the plan found the duplicates
+	if r.names == nil {
+		return ""
 	}
 	if uint64(it.Index) > indexMask {
 		// The duplicate check keeps 32-bit indexes; the splitter's
 		// MaxOps is far below.
 		return fmt.Sprintf("a batch file holds at most %d ops", uint64(indexMask)+1)
 	}
-	if first, dup := s.names.add(it.Op.Name, it.Index); dup {
+	if first, dup := r.names.add(it.Op.Name, it.Index); dup {
 		return fmt.Sprintf("duplicate of op %d", first)
 	}
 	return ""

@@ -26,8 +26,8 @@ func TestScanRunMatchesScan(t *testing.T) {
 	tested := 0
 	for _, file := range files {
 		f, ok := FormatOf(file)
-		if !ok {
-			continue
+		if !ok || (f != JSON && f != JSONL) {
+			continue // the other formats: TestChunksReadThePlansOps
 		}
 		data, ok := []byte(inline[file]), inline[file] != ""
 		if !ok {

@@ -8,8 +8,9 @@ import (
 // PlanDir is the folder of the upload with this batch id:
 // batches/x/y.json@V -> reports/x/y.json.plan/V/. It holds plan.json, the
 // upload's report (BatchReportKey) and one done marker per finished chunk
-// (ChunkDoneKey). A key's report (ReportKey) always ends in .json.json or
-// .jsonl.json, so none of these keys can be one.
+// (ChunkDoneKey). A key's report (ReportKey) always ends in a batch suffix
+// and .json (.json.json, .csv.json, .jsonl.gz.json, ...), so none of these
+// keys can be one.
 func PlanDir(batchID string) string {
 	key := KeyOfBatch(batchID)
 	tag := strings.TrimPrefix(batchID[len(key):], "@")

@@ -22,8 +22,12 @@ type Plan struct {
 	Key     string `json:"key"`
 	Version string `json:"version,omitempty"`
 	ETag    string `json:"etag,omitempty"`
-	// Format is "json" or "jsonl".
+	// Format is the batch format's name (batch.Format.String: "json",
+	// "jsonl", "csv", "jsonl.gz", ...).
 	Format string `json:"format"`
+	// Header is what a chunk task reads the ops with besides their bytes:
+	// a CSV file's columns, in order (batch.Run.Header).
+	Header []string `json:"header,omitempty"`
 	// Report has the batch's totals (Ops, Rejected) and rejections; its
 	// Status is empty until the chunks are done.
 	Report Report  `json:"report"`

@@ -1,6 +1,7 @@
 package splitter
 
-// Chunks: each reads only its run of the object (a ranged read) and
+// Chunks: each reads only its run of the object (a ranged read; a
+// compressed batch is decompressed from its start up to the run) and
 // enqueues its valid ops with batched, retried sends. A chunk is
 // idempotent: its messages are keyed by op name and carry the batch's stamp
 // from the plan, so running it twice computes the same items again.
@@ -107,11 +108,15 @@ func (s *Service) runChunk(ctx context.Context, p *record.Plan, n int) (sendStat
 // on this goroutine; Concurrency workers send groups of MaxSendBatch.
 func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (sendStats, error) {
 	c := p.Chunks[n]
-	f, ok := batch.FormatOf("." + p.Format)
+	f, ok := batch.ParseFormat(p.Format)
 	if !ok {
 		return sendStats{}, fmt.Errorf("plan of %s: unknown format %q", p.Batch, p.Format)
 	}
-	ref := Ref{Bucket: p.Bucket, Key: p.Key, Version: p.Version, ETag: p.ETag, Offset: c.Offset, Length: c.Length}
+	run := batch.Run{Offset: c.Offset, Length: c.Length, First: c.First, Header: p.Header}
+	// A compressed batch is read whole and decompressed up to the run
+	// (batch.Format.ReadRange); the others by a ranged read of the run.
+	off, length := f.ReadRange(run)
+	ref := Ref{Bucket: p.Bucket, Key: p.Key, Version: p.Version, ETag: p.ETag, Offset: off, Length: length}
 	body, err := s.objects.Open(ctx, ref)
 	if err != nil {
 		return sendStats{}, fmt.Errorf("%w: %w", errRead, err)
@@ -159,7 +164,7 @@ func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (send
 		return nil
 	}
 	seen, valid := 0, 0
-	scanErr := batch.ScanRun(body, f, c.First, func(it batch.Item) error {
+	scanErr := batch.ScanChunk(body, f, run, func(it batch.Item) error {
 		seen++
 		if it.Index >= c.First+c.Count {
 			return fmt.Errorf("%w: the run holds more than its %d ops", errChanged, c.Count)

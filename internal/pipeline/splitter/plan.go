@@ -51,7 +51,7 @@ func (e *errTooLarge) Error() string {
 func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	format, ok := batch.FormatOf(ref.Key)
 	if !ok {
-		return record.Report{}, fmt.Errorf("%s: not a .json or .jsonl batch", ref.Key)
+		return record.Report{}, fmt.Errorf("%s: not a batch file (memo reads %s)", ref.Key, batch.SuffixList())
 	}
 	ref.Offset, ref.Length = 0, 0
 	id := naming.BatchID(ref.Key, naming.UploadTag(ref.Version, ref.ETag))
@@ -162,7 +162,7 @@ func (s *Service) plan(ctx context.Context, ref Ref, f batch.Format, rep record.
 	defer body.Close()
 	p := record.Plan{Batch: rep.Batch, Stamp: rep.Stamp, Bucket: ref.Bucket, Key: ref.Key, Version: ref.Version,
 		ETag: ref.ETag, Format: f.String(), Report: rep}
-	err = batch.Scan(body, f, func(it batch.Item) error {
+	p.Header, err = batch.ScanFile(body, f, func(it batch.Item) error {
 		if it.Index >= s.cfg.MaxOps {
 			return &errTooLarge{max: s.cfg.MaxOps, offset: it.Start}
 		}

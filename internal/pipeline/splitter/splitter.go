@@ -197,7 +197,7 @@ func (s *Service) batchRef(rec events.S3EventRecord) (Ref, bool, error) {
 }
 
 // IsBatchKey reports whether key is a batch the splitter handles: under the
-// batch prefix, with a .json or .jsonl suffix. Reports live under another
+// batch prefix, with the suffix of one of batch's formats. Reports live under another
 // prefix, so the splitter's own writes never retrigger it.
 func IsBatchKey(key string) bool {
 	if !strings.HasPrefix(key, naming.BatchPrefix) {

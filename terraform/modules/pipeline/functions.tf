@@ -105,26 +105,22 @@ resource "aws_lambda_permission" "splitter_from_bucket" {
   source_account = local.account_id
 }
 
-# Uploads of batches/*.json and batches/*.jsonl invoke the splitter. Nothing
-# else does: the splitter's own reports/ objects match no filter, so it can
-# never retrigger itself.
+# Uploads of batches/ files of every batch format (local.batch_suffixes)
+# invoke the splitter. Nothing else does: the splitter's own reports/ objects
+# match no filter, so it can never retrigger itself.
 resource "aws_s3_bucket_notification" "batches" {
   bucket = aws_s3_bucket.batches.id
 
-  lambda_function {
-    id                  = "batches-json"
-    lambda_function_arn = aws_lambda_function.splitter.arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = local.batch_prefix
-    filter_suffix       = local.batch_suffixes[0]
-  }
-
-  lambda_function {
-    id                  = "batches-jsonl"
-    lambda_function_arn = aws_lambda_function.splitter.arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = local.batch_prefix
-    filter_suffix       = local.batch_suffixes[1]
+  dynamic "lambda_function" {
+    for_each = local.batch_suffixes
+    content {
+      # batches-json, batches-jsonl, batches-csv, batches-json-gz, ...
+      id                  = "batches-${replace(trimprefix(lambda_function.value, "."), ".", "-")}"
+      lambda_function_arn = aws_lambda_function.splitter.arn
+      events              = ["s3:ObjectCreated:*"]
+      filter_prefix       = local.batch_prefix
+      filter_suffix       = lambda_function.value
+    }
   }
 
   # S3 validates the destination when the notification is written: the

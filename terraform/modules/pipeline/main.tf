@@ -33,9 +33,14 @@ locals {
   # Folders of the batch bucket (naming.BatchPrefix, naming.ReportPrefix).
   # Uploads under batches/ trigger the splitter; its reports go under
   # reports/, which no notification matches, so it never retriggers itself.
-  batch_prefix   = "batches/"
-  report_prefix  = "reports/"
-  batch_suffixes = [".json", ".jsonl"]
+  batch_prefix  = "batches/"
+  report_prefix = "reports/"
+
+  # One notification per batch format: the suffixes of the Go table
+  # (batch.Suffixes, internal/pipeline/batch/formats.go); test/policy checks
+  # that both lists agree. S3 takes one suffix per filter rule and refuses
+  # overlapping ones: no suffix here ends with another.
+  batch_suffixes = [".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz"]
 
   # AWS: "set the source queue's visibility timeout to at least six times
   # the timeout that you configure on your function" (the slack lets Lambda
