@@ -288,3 +288,24 @@ func TestDocumentedLimitsAreComputes(t *testing.T) {
 			compute.MaxValueBytes, compute.DefaultOps, compute.DefaultOpTimeout)
 	}
 }
+
+// A function (or a helper it calls) can ask whether an error it got was
+// marked permanent, through any number of wraps.
+func TestIsPermanentSeesThroughWraps(t *testing.T) {
+	base := errors.New("no such object")
+	if IsPermanent(base) {
+		t.Error("an unmarked error is permanent")
+	}
+	if !IsPermanent(Permanent(base)) {
+		t.Error("Permanent(err) is not permanent")
+	}
+	if !IsPermanent(fmt.Errorf("checksum: %w", Permanent(base))) {
+		t.Error("a wrapped Permanent(err) is not permanent")
+	}
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) is not nil")
+	}
+	if !errors.Is(Permanent(base), base) {
+		t.Error("Permanent(err) hides err from errors.Is")
+	}
+}
