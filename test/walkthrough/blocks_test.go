@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // skipMarker before a block leaves it out of the run; the marker says why
@@ -96,8 +98,8 @@ func TestShellBlocks(t *testing.T) {
 	md := "# T\n\n```sh\none\n```\n\ntext\n" + skipMarker + " (by hand) -->\n\n```sh\nskipped\n```\n```go\nnot shell\n```\n  ```sh\ntwo\nthree\n  ```\n"
 	got := shellBlocks(md)
 	want := []string{"one\n", "two\nthree\n"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("shellBlocks = %q, want %q", got, want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("shellBlocks (-want +got):\n%s", diff)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/dev/faults"
 )
@@ -296,8 +296,8 @@ func TestPartialSendMessageBatch(t *testing.T) {
 			}
 			sent = append(sent, "body-"+aws.ToString(s.Id))
 		}
-		if fmt.Sprint(sent) != fmt.Sprint(e.fake.sent) {
-			t.Fatalf("the queue got %v, the output says %v were sent", e.fake.sent, sent)
+		if diff := cmp.Diff(e.fake.sent, sent); diff != "" {
+			t.Fatalf("the output's successes differ from what the queue got (-queue +output):\n%s", diff)
 		}
 	}
 	// A single entry is never split (AWS would answer with a call error).

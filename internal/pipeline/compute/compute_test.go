@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/dev/inmem"
 	"github.com/memohq/memo/internal/pipeline/compute"
@@ -76,8 +77,8 @@ func TestComputeWritesTypedResultsAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-4]" {
-		t.Fatalf("failures %v, want only the undecodable message", got)
+	if diff := cmp.Diff([]string{"id-4"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("want only the undecodable message (-want +got):\n%s", diff)
 	}
 	items := table.Items()
 	if r := items["1_plus_1"]; r.Status != record.StatusOK || r.Value == nil || r.Value.Num != 2 || r.Batch != "b1" || r.Op != "1+1" {
@@ -118,8 +119,8 @@ func TestFailedWritesAreRetriedThenReported(t *testing.T) {
 	}
 	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(bodies...))
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-7]" {
-		t.Fatalf("failures %v, want [id-7] (the item never stored)", got)
+	if diff := cmp.Diff([]string{"id-7"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("want only the item never stored (-want +got):\n%s", diff)
 	}
 	items := table.Items()
 	if len(items) != 59 {
@@ -140,8 +141,8 @@ func TestPermanentWriteErrorFailsItsMessages(t *testing.T) {
 	}
 	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b"), msg("b", "2", "b")))
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1]" {
-		t.Fatalf("failures %v", got)
+	if diff := cmp.Diff([]string{"id-0", "id-1"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("failures (-want +got):\n%s", diff)
 	}
 	if table.Calls.Load() != 2 {
 		t.Fatalf("%d calls for 2 results: a permanent error must not be retried", table.Calls.Load())
@@ -246,8 +247,8 @@ func TestSupersededAndFailedInOneBatchGiveAnExactResponse(t *testing.T) {
 	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Metrics: m})
 	resp, _ := svc.Handle(context.Background(), sqsEvent(
 		stamped("old", "1", "b1", "1"), stamped("throttled", "2", "b1", "1"), stamped("fine", "3", "b1", "1")))
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-1]" {
-		t.Fatalf("failures %v, want only the throttled write's message", got)
+	if diff := cmp.Diff([]string{"id-1"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("want only the throttled write's message (-want +got):\n%s", diff)
 	}
 	if m.last.Superseded != 1 || m.last.ItemFailures != 1 || m.last.OK != 3 || m.last.WriteCalls != 2+noWait.Attempts || m.last.Retries != noWait.Attempts-1 {
 		t.Fatalf("counts %+v", m.last)
@@ -308,8 +309,8 @@ func TestDeadlineLeavesTimeToAnswer(t *testing.T) {
 	if want := outer.Add(-500 * time.Millisecond); !w.deadline.Equal(want) {
 		t.Fatalf("writes ran with deadline %v, want the invocation's minus the margin (%v)", w.deadline, want)
 	}
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1]" {
-		t.Fatalf("failures %v, want both messages (not stored)", got)
+	if diff := cmp.Diff([]string{"id-0", "id-1"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("want both messages (not stored) (-want +got):\n%s", diff)
 	}
 }
 
@@ -370,8 +371,8 @@ func TestNoTimeLeftFailsEveryMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := failedIDs(resp); fmt.Sprint(got) != "[id-0 id-1 id-2]" {
-		t.Fatalf("failures %v, want every message (none could be stored in time)", got)
+	if diff := cmp.Diff([]string{"id-0", "id-1", "id-2"}, failedIDs(resp)); diff != "" {
+		t.Fatalf("want every message (none could be stored in time) (-want +got):\n%s", diff)
 	}
 	if c := table.Calls.Load(); c != 0 || len(table.Items()) != 0 {
 		t.Fatalf("%d write calls, %d items: nothing may be written past the margin", c, len(table.Items()))
@@ -389,8 +390,8 @@ func TestWriteAttemptsAreExactlyThePolicys(t *testing.T) {
 		p.Attempts = attempts
 		svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: p})
 		resp, _ := svc.Handle(context.Background(), sqsEvent(msg("a", "1", "b")))
-		if got := failedIDs(resp); fmt.Sprint(got) != "[id-0]" {
-			t.Fatalf("attempts=%d: failures %v, want [id-0]", attempts, got)
+		if diff := cmp.Diff([]string{"id-0"}, failedIDs(resp)); diff != "" {
+			t.Fatalf("attempts=%d: failures (-want +got):\n%s", attempts, diff)
 		}
 		if c := table.Calls.Load(); c != int64(attempts) {
 			t.Errorf("attempts=%d: %d write calls, want exactly %d", attempts, c, attempts)
