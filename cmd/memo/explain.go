@@ -26,7 +26,9 @@ by a newer upload's; the messages naming it that wait in the ops DLQ (and
 whether a newer upload's result already superseded them); and, with --log
 FILE (the twin's memo local --log), the log lines that carry its name.
 
+Examples:
   memo explain --endpoint http://127.0.0.1:PORT --log twin.log img_0001
+  memo explain --workspace dev --batch 'batches/work.json@c3cd268ba3e4bc47df81415117b92055' 1_plus_1
 
 On AWS the function's log lines are in CloudWatch Logs (its log group
 /aws/lambda/memo-<workspace>-compute): every line about an op carries

@@ -71,6 +71,9 @@ func sampleValue(f *flag.Flag) string {
 	if _, err := strconv.ParseFloat(f.DefValue, 64); err == nil {
 		return "0.5"
 	}
+	if f.Name == "env" { // memo local --env K=V
+		return "SAMPLE=value"
+	}
 	return "sample-" + f.Name
 }
 
