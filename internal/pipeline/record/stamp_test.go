@@ -1,6 +1,7 @@
 package record
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +73,33 @@ func TestNewerOrdersOneKeyBySequencerAndKeysByTime(t *testing.T) {
 	}
 	if _, _, ok := StampParts("garbage"); ok {
 		t.Error("StampParts accepted a stamp NewStamp cannot make")
+	}
+}
+
+// StampParts takes apart exactly what NewStamp writes, at the edges of its
+// layout: the shortest stamps, the digits 0 and 9 of the length field and
+// the bytes just outside them, and a batch id that starts with '@'.
+func TestStampPartsAtItsEdges(t *testing.T) {
+	for _, c := range []struct {
+		stamp, key, seq string
+		ok              bool
+	}{
+		{"0000000000001-00-", "", "00", true},                       // 17 bytes: the shortest
+		{"0000000000001-00", "", "", false},                         // 16 bytes
+		{"0000000000001-02AB-", "", "02AB", true},                   // exactly 17+n bytes
+		{"0000000000001-02AB", "", "", false},                       // one short of 17+n
+		{"0000000000001-09ABCDEF123-k@v", "k", "09ABCDEF123", true}, // length digits 0 and 9
+		{"0000000000001-90" + strings.Repeat("A", 90) + "-k@v", "k", "90" + strings.Repeat("A", 90), true},
+		{"0000000000001-/1A-k@v", "", "", false}, // '/' is just below '0'
+		{"0000000000001-:1A-k@v", "", "", false}, // ':' is just above '9'
+		{"0000000000001-1/A-k@v", "", "", false},
+		{"0000000000001-1:A-k@v", "", "", false},
+		{"0000000000001-00-@v", "", "00", true}, // the key is empty, not "@v"
+		{"0000000000001-00-k", "k", "00", true}, // no '@': the batch is the key
+	} {
+		key, seq, ok := StampParts(c.stamp)
+		if ok != c.ok || key != c.key || seq != c.seq {
+			t.Errorf("StampParts(%q) = (%q, %q, %v), want (%q, %q, %v)", c.stamp, key, seq, ok, c.key, c.seq, c.ok)
+		}
 	}
 }
