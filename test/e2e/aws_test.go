@@ -20,6 +20,7 @@ import (
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/local"
+	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -121,7 +122,7 @@ func (a *awsTarget) preflight(t *testing.T) {
 }
 
 func (a *awsTarget) deploy(t *testing.T) Deployment {
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	ws := "e2e-" + strings.ToLower(random.UniqueId())
 	run, err := filepath.Abs(filepath.Join(runsDir(), ws))
 	if err != nil {
@@ -232,7 +233,7 @@ func (a *awsTarget) teardown(t *testing.T, d *Deployment) error {
 		return nil
 	}
 	// Terraform reads the zips (source_code_hash) even to destroy.
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	build, _ := tf.Vars["artifacts_dir"].(string)
 	if build == "" {
 		build = filepath.Join(root, "build")

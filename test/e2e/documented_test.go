@@ -18,6 +18,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/logger"
 	"github.com/gruntwork-io/terratest/modules/random"
 
+	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/workspace"
 )
 
@@ -64,7 +65,7 @@ func TestDocumentedPathOnAWS(t *testing.T) {
 	}
 	a := &awsTarget{}
 	a.preflight(t)
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	ws := "e2e-doc-" + strings.ToLower(random.UniqueId())
 	run, err := filepath.Abs(filepath.Join(runsDir(), ws))
 	if err != nil {

@@ -216,19 +216,6 @@ func loadDeployment(t *testing.T, target string, required bool) *Deployment {
 	return &d
 }
 
-// repoRoot is the module root (go test runs in test/e2e).
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found from %s: %v", root, err)
-	}
-	return root
-}
-
 // runMake builds targets with the project's Makefile, so that the tested
 // artifacts come from the same rules as the deployed ones.
 func runMake(t *testing.T, root string, targets ...string) {

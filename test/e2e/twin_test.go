@@ -70,7 +70,7 @@ func (tw *twinTarget) preflight(t *testing.T) {
 }
 
 func (tw *twinTarget) deploy(t *testing.T) Deployment {
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	runMake(t, root, "build-twin", "bin/aws-lambda-rie")
 	dir, err := os.MkdirTemp("", "memo-e2e-twin-")
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/random"
 	"github.com/gruntwork-io/terratest/modules/retry"
 
+	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -52,7 +53,7 @@ func validate(t *testing.T, d Deployment, cfg aws.Config) {
 	prefix := naming.BatchPrefix + "e2e-" + run + "/"
 	dir := t.TempDir()
 	cases := []*batchCase{
-		seedBatch(t, repoRoot(t), prefix),
+		seedBatch(t, localtest.RepoRoot(t), prefix),
 		mixedBatch(t, dir, prefix),
 		unicodeKeyBatch(t, dir, prefix),
 		brokenBatch(t, dir, prefix),

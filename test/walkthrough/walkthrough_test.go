@@ -81,7 +81,7 @@ trap '[ ! -f "$MEMO_WT_STATE/twin.pid" ] || kill -INT "$(cat "$MEMO_WT_STATE/twi
 `
 
 func TestReadmeQuickStart(t *testing.T) {
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	file, block, err := quickStart(root)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestReadmeQuickStart(t *testing.T) {
 }
 
 func TestTerraformWalkthrough(t *testing.T) {
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	md, err := os.ReadFile(filepath.Join(root, "terraform", "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -278,17 +278,4 @@ func copyRepo(t *testing.T, root string) string {
 		}
 	}
 	return dst
-}
-
-// repoRoot is the module root (go test runs in test/walkthrough).
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found from %s: %v", root, err)
-	}
-	return root
 }

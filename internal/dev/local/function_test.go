@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,12 +29,6 @@ import (
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
-
-// repoRoot is the module's root (this file is internal/dev/local/…).
-func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
 
 // functionOps is the size of the checksum run: MEMO_FUNCTION_OPS, or a
 // modest default (moto is slow on a shared machine).
@@ -59,7 +52,7 @@ func TestUserFunctionOnTheTwin(t *testing.T) {
 		t.Skip("integration test")
 	}
 	localtest.RequireMoto(t)
-	root := repoRoot(t)
+	root := localtest.RepoRoot(t)
 	rie := filepath.Join(root, "bin", "aws-lambda-rie")
 	if _, err := os.Stat(rie); err != nil {
 		t.Skipf("no aws-lambda-rie (make bin/aws-lambda-rie): %v", err)

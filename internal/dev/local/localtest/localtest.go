@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,4 +73,24 @@ func Provisioned(t testing.TB, ws string) (aws.Config, workspace.Resources) {
 		t.Fatalf("Provision is not idempotent: %v", err)
 	}
 	return cfg, p.Resources
+}
+
+// RepoRoot is the module's root: the nearest folder holding go.mod, from the
+// test's working directory (go test runs in the package's folder) upwards.
+func RepoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root not found: no go.mod above the test's folder")
+		}
+		dir = parent
+	}
 }
