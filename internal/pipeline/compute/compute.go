@@ -145,6 +145,11 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics Metrics
+	// Tallier, when set, receives each invocation's per-batch tallies
+	// (tally.go). Stored, when set, is read before the ops of a
+	// redelivered message are written again.
+	Tallier Tallier
+	Stored  StoredReader
 }
 
 // Service computes ops.
