@@ -189,22 +189,46 @@ func DecodeValue(av types.AttributeValue) (record.Value, error) {
 	return record.Value{}, fmt.Errorf("unexpected result attribute type %T", av)
 }
 
-// Put implements compute.ResultWriter with one conditional PutItem: the
-// write happens only if record.MayReplace allows it: the item is absent,
-// has no stamp (written before stamps existed), has the same stamp (a
-// redelivery of the same upload) or an older one (record.Newer: by
-// sequencer within one key, by the whole stamp across keys). Comparing
-// batch ids is not enough: a redelivered message of an older upload would
-// rewind a newer upload's stamp. DynamoDB compares strings by their UTF-8
-// bytes ("Comparison operator and function reference", Amazon DynamoDB
-// Developer Guide), so "<" orders stamps. A refused write answers
-// ConditionalCheckFailedException, which is returned as
-// compute.ErrSuperseded.
+// Put implements compute.ResultWriter with one conditional PutItem, the
+// condition record.MayWrite: the write happens only if the name holds no
+// result, or one of an older
+// upload (record.Newer: by sequencer within one key, by the whole stamp
+// across keys), or one without a stamp (written before stamps existed).
+// Comparing batch ids is not enough: a redelivered message of an older
+// upload would rewind a newer upload's stamp. DynamoDB compares strings by
+// their UTF-8 bytes ("Comparison operator and function reference", Amazon
+// DynamoDB Developer Guide), so "<" orders stamps.
+//
+// A refused write answers ConditionalCheckFailedException carrying the
+// item that refused it (ReturnValuesOnConditionCheckFailure ALL_OLD: "no
+// read capacity units are consumed", PutItem, Amazon DynamoDB API
+// Reference). Put tells the two refusals apart by that item: the same
+// upload (same batch and stamp: a redelivery) is compute.ErrAlreadyStored,
+// any other (a newer upload) compute.ErrSuperseded. Rewriting the same
+// upload's result would cost a write and make the op's count ambiguous.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
 	in := PutInput(t.name, r)
 	_, err := t.client.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		item := ccf.Item
+		if item == nil {
+			// DynamoDB returns the item with ALL_OLD; an emulator that does
+			// not is asked (strongly consistent: the item that refused, or
+			// a newer one).
+			out, gerr := t.client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName: aws.String(t.name), ConsistentRead: aws.Bool(true),
+				Key: map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: r.Name}},
+			})
+			if gerr != nil {
+				return Classify(fmt.Errorf("read %s after a refused write: %w", t.name, gerr))
+			}
+			item = out.Item
+		}
+		old, derr := Decode(item)
+		if derr == nil && record.SameUpload(r, old) {
+			return fmt.Errorf("%w: %s (batch %s)", compute.ErrAlreadyStored, r.Name, r.Batch)
+		}
 		return fmt.Errorf("%w: %s (batch %s)", compute.ErrSuperseded, r.Name, r.Batch)
 	}
 	if err != nil {
@@ -217,25 +241,25 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 // measures the SDK's cost of exactly this request).
 func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 	names := map[string]string{"#n": AttrName, "#s": AttrStamp}
-	cond := "attribute_not_exists(#n) OR attribute_not_exists(#s)"
+	cond := "attribute_not_exists(#n)"
 	var values map[string]types.AttributeValue
 	key, seq, ok := record.StampParts(r.Stamp)
 	switch {
 	case r.Stamp == "":
-		// A message queued before stamps existed: only its own batch's
-		// unstamped result may be rewritten.
+		// A message queued before stamps existed: it replaces only
+		// another batch's unstamped result.
 		names["#b"] = AttrBatch
-		cond += " OR #b = :b"
+		cond += " OR (attribute_not_exists(#s) AND #b <> :b)"
 		values = map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: r.Batch}}
 	case !ok:
-		cond += " OR #s <= :s"
+		cond += " OR attribute_not_exists(#s) OR #s < :s"
 		values = map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: r.Stamp}}
 	default:
-		// record.MayReplace as a condition. A comparison with a missing
+		// record.Newer as a condition. A comparison with a missing
 		// attribute is false, hence the attribute_not_exists for items
 		// written before stamp_key existed.
 		names["#k"], names["#q"] = AttrStampKey, AttrStampSeq
-		cond += " OR #s = :s" +
+		cond += " OR attribute_not_exists(#s)" +
 			" OR (#k = :k AND #q < :q)" +
 			" OR (#k = :k AND #q = :q AND #s < :s)" +
 			" OR ((attribute_not_exists(#k) OR #k <> :k) AND #s < :s)"
@@ -246,11 +270,12 @@ func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 		}
 	}
 	return &dynamodb.PutItemInput{
-		TableName:                 aws.String(table),
-		Item:                      Encode(r),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(table),
+		Item:                                Encode(r),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 }
 

@@ -202,6 +202,9 @@ type Table struct {
 	Fail       func(r record.Result) error
 	Calls      atomic.Int64
 	Superseded atomic.Int64
+	// AlreadyStored counts the writes refused because the name held the
+	// same upload's result (a redelivery).
+	AlreadyStored atomic.Int64
 	// IndexQueries and IndexCounts count the shard reads of the batch
 	// index (index.go): queries that name results, and counts.
 	IndexQueries, IndexCounts atomic.Int64
@@ -215,8 +218,9 @@ func NewTable() *Table {
 }
 
 // Put implements compute.ResultWriter with the condition of
-// results.Table.Put: absent, no stamp, or record.MayReplace (the same
-// upload or an older one); an unstamped result only over its own batch's.
+// results.Table.Put (record.MayWrite), refusing with
+// compute.ErrAlreadyStored when the name holds the same upload's result
+// and compute.ErrSuperseded otherwise.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
 	t.Calls.Add(1)
 	if t.Fail != nil {
@@ -226,7 +230,11 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.items[r.Name]; ok && old.Stamp != "" && (r.Stamp == "" && old.Batch != r.Batch || r.Stamp != "" && !record.MayReplace(r.Stamp, old.Stamp)) {
+	if old, ok := t.items[r.Name]; !record.MayWrite(r, old, ok) {
+		if record.SameUpload(r, old) {
+			t.AlreadyStored.Add(1)
+			return fmt.Errorf("%w: %s", compute.ErrAlreadyStored, r.Name)
+		}
 		t.Superseded.Add(1)
 		return fmt.Errorf("%w: %s", compute.ErrSuperseded, r.Name)
 	}

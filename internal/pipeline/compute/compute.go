@@ -334,6 +334,9 @@ func (s *Service) put(ctx context.Context, it *item) (calls, retries int, err er
 		}
 		calls++
 		last = s.writer.Put(ctx, it.result)
+		if errors.Is(last, ErrAlreadyStored) {
+			return nil // stored by this upload already: final
+		}
 		if errors.Is(last, ErrSuperseded) {
 			return retry.Permanent(last)
 		}
