@@ -26,9 +26,9 @@ output "table" {
   value       = module.pipeline.table
 }
 
-output "batch_index" {
-  description = "Name of the results table's global secondary index on batch, or null when enable_batch_index is false."
-  value       = module.pipeline.batch_index
+output "batches_table" {
+  description = "Batches table, one item per upload: its state and counters (memo status, memo batches)."
+  value       = module.pipeline.batches_table
 }
 
 output "queue_url" {

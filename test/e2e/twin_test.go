@@ -210,13 +210,13 @@ func (tw *twinTarget) startFunctions(ctx context.Context, p local.Provisioned) (
 		pr.Addr = addr
 		return pr, waitListening(ctx, pr, 30*time.Second)
 	}
-	s, err := start("splitter-rie", "splitter", p.Names.Splitter, local.DefaultSplitterTimeout, app.EnvQueueURL+"="+p.QueueURL)
+	s, err := start("splitter-rie", "splitter", p.Names.Splitter, local.DefaultSplitterTimeout, app.EnvQueueURL+"="+p.QueueURL, app.EnvBatchesTable+"="+p.BatchesTable)
 	if err != nil {
 		return nil, nil, err
 	}
 	var cs []*Proc
 	for i := range computeProcesses {
-		c, err := start(fmt.Sprintf("compute-rie-%d", i), "compute", p.Names.Compute, twinSettings.ComputeTimeout, app.EnvTable+"="+p.Table)
+		c, err := start(fmt.Sprintf("compute-rie-%d", i), "compute", p.Names.Compute, twinSettings.ComputeTimeout, app.EnvTable+"="+p.Table, app.EnvBatchesTable+"="+p.BatchesTable)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/batches"
 	"github.com/memohq/memo/internal/aws/emf"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/opsqueue"
@@ -35,8 +36,13 @@ const (
 	EnvChunkOps        = "MEMO_CHUNK_OPS"
 	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
 	EnvTable           = "MEMO_TABLE"
-	EnvWorkspace       = "MEMO_WORKSPACE"
-	EnvLogLevel        = "MEMO_LOG_LEVEL"
+	// EnvBatchesTable is the batches table: the splitter mirrors its
+	// reports there and compute adds its counters. Unset (a function
+	// deployed before it existed), neither happens and memo status
+	// reconciles every batch by names.
+	EnvBatchesTable = "MEMO_BATCHES_TABLE"
+	EnvWorkspace    = "MEMO_WORKSPACE"
+	EnvLogLevel     = "MEMO_LOG_LEVEL"
 )
 
 // SplitterEnv configures the splitter function.
@@ -50,21 +56,25 @@ type SplitterEnv struct {
 	// ChunkOps is the most ops of one chunk (splitter.DefaultChunkOps).
 	ChunkOps    int
 	Concurrency int
-	Workspace   string
-	LogLevel    slog.Level
+	// BatchesTable, when set, receives each upload's report (EnvBatchesTable).
+	BatchesTable string
+	Workspace    string
+	LogLevel     slog.Level
 }
 
 // ComputeEnv configures the compute function.
 type ComputeEnv struct {
-	Table     string
-	Workspace string
-	LogLevel  slog.Level
+	Table string
+	// BatchesTable, when set, keeps the per-batch counters (EnvBatchesTable).
+	BatchesTable string
+	Workspace    string
+	LogLevel     slog.Level
 }
 
 // SplitterFromEnv reads the splitter's configuration.
 func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), ChunkQueueURL: getenv(EnvChunkQueueURL), Workspace: getenv(EnvWorkspace),
-		Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps}
+		BatchesTable: getenv(EnvBatchesTable), Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps}
 	if e.QueueURL == "" {
 		return e, fmt.Errorf("%s is not set", EnvQueueURL)
 	}
@@ -89,7 +99,7 @@ func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 
 // ComputeFromEnv reads the compute function's configuration.
 func ComputeFromEnv(getenv func(string) string) (ComputeEnv, error) {
-	e := ComputeEnv{Table: getenv(EnvTable), Workspace: getenv(EnvWorkspace)}
+	e := ComputeEnv{Table: getenv(EnvTable), BatchesTable: getenv(EnvBatchesTable), Workspace: getenv(EnvWorkspace)}
 	if e.Table == "" {
 		return e, fmt.Errorf("%s is not set", EnvTable)
 	}
@@ -121,7 +131,11 @@ func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics i
 	if env.ChunkQueueURL != "" {
 		chunks = opsqueue.NewChunkSender(client, env.ChunkQueueURL)
 	}
-	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
+	var objs splitter.Objects = objects.New(awsconfig.S3(cfg))
+	if env.BatchesTable != "" {
+		objs = batches.Reports{Objects: objs, Table: batches.New(dynamodb.NewFromConfig(cfg), env.BatchesTable)}
+	}
+	return newSplitter(objs, opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
 }
 
 // newSplitter wires the splitter to its adapters (tests pass fakes).
@@ -155,7 +169,11 @@ func NewComputeFunc(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics
 			t.MaxIdleConnsPerHost = compute.DefaultConcurrency
 		})
 	})
-	return NewComputeOn(results.New(ddb, env.Table, ""), env, logger, metrics, f, cc)
+	table := results.New(ddb, env.Table)
+	if env.BatchesTable != "" {
+		cc.Tallier = batches.New(ddb, env.BatchesTable)
+	}
+	return NewComputeOn(table, env, logger, metrics, f, cc)
 }
 
 // NewComputeOn wires compute to a result writer (tests pass a fake).

@@ -29,7 +29,7 @@ func TestWriteConditionIsMayWrite(t *testing.T) {
 	cfg, res := localtest.Provisioned(t, "order")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	table := results.New(dynamodb.NewFromConfig(cfg), res.Table, res.BatchIndex)
+	table := results.New(dynamodb.NewFromConfig(cfg), res.Table)
 	fake := inmem.NewTable()
 
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -4,10 +4,12 @@
 package results
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,10 +30,8 @@ const (
 	AttrResult = "result"
 	AttrError  = "error"
 	AttrBatch  = "batch"
-	// AttrBatchShard is the batch index's key, record.BatchShard of the
-	// item's batch and name: written with every item, read only through
-	// the index (index.go).
-	AttrBatchShard = "batch_shard"
+	// batch_shard, the key of the batch index the table had before issue
+	// 22, is no longer written; items written before keep it, unused.
 	AttrStamp      = "stamp"
 	AttrComputedAt = "computed_at"
 	// AttrStampKey and AttrStampSeq are the object key and the sequencer
@@ -45,14 +45,16 @@ const (
 type Table struct {
 	client *dynamodb.Client
 	name   string
-	index  string // the GSI on batch_shard, "" when the table has none
 }
 
-var _ compute.ResultWriter = (*Table)(nil)
+var (
+	_ compute.ResultWriter = (*Table)(nil)
+	_ compute.StoredReader = (*Table)(nil)
+)
 
-// New returns a Table. index names the batch index ("" if disabled).
-func New(client *dynamodb.Client, table, index string) *Table {
-	return &Table{client: client, name: table, index: index}
+// New returns a Table.
+func New(client *dynamodb.Client, table string) *Table {
+	return &Table{client: client, name: table}
 }
 
 // Name is the table's name.
@@ -65,7 +67,6 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 		AttrOp:         &types.AttributeValueMemberS{Value: r.Op},
 		AttrStatus:     &types.AttributeValueMemberS{Value: string(r.Status)},
 		AttrBatch:      &types.AttributeValueMemberS{Value: r.Batch},
-		AttrBatchShard: &types.AttributeValueMemberS{Value: record.BatchShard(r.Batch, r.Name)},
 		AttrComputedAt: &types.AttributeValueMemberS{Value: r.ComputedAt.UTC().Format(time.RFC3339Nano)},
 	}
 	if r.Value != nil {
@@ -280,7 +281,12 @@ func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 }
 
 // Get reads results by name (BatchGetItem, 100 keys per call, retrying
-// unprocessed keys). Names without a result are absent from the map.
+// unprocessed keys). Names without a result are absent from the map. The
+// reads are eventually consistent (half the read units of a strongly
+// consistent one): a result written within about a second may be missing
+// or older ("Read consistency", Amazon DynamoDB Developer Guide); memo
+// status reads by names only once a batch has settled, well after its
+// writes, and says so when it reads earlier.
 func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
 	out := make(map[string]record.Result, len(names))
 	seen := map[string]bool{}
@@ -291,39 +297,69 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 			keys = append(keys, map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: n}})
 		}
 	}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, GetConcurrency)
+	)
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
 		pending := keys[:n]
 		keys = keys[n:]
-		// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
-		// nothing to retry, so memo's policy does (as it does a call the
-		// SDK gave up on, unless Classify marks it permanent).
-		// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-		err := retry.Default.Do(ctx, func(int) error {
-			resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(true)}},
-			})
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			got, err := t.getBatch(ctx, pending)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				return Classify(fmt.Errorf("read %s: %w", t.name, err))
+				first = cmp.Or(first, err)
+				return
 			}
-			for _, item := range resp.Responses[t.name] {
-				r, err := Decode(item)
-				if err != nil {
-					return retry.Permanent(err)
-				}
+			for _, r := range got {
 				out[r.Name] = r
 			}
-			pending = resp.UnprocessedKeys[t.name].Keys
-			if len(pending) > 0 {
-				return fmt.Errorf("read %s: %d keys unprocessed", t.name, len(pending))
-			}
-			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
+}
+
+// GetConcurrency is how many BatchGetItem calls Get keeps in flight.
+const GetConcurrency = 32
+
+// getBatch reads up to 100 keys under memo's retry policy.
+func (t *Table) getBatch(ctx context.Context, pending []map[string]types.AttributeValue) ([]record.Result, error) {
+	var out []record.Result
+	// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
+	// nothing to retry, so memo's policy does (as it does a call the SDK
+	// gave up on, unless Classify marks it permanent).
+	// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+	err := retry.Default.Do(ctx, func(int) error {
+		resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending}},
+		})
+		if err != nil {
+			return Classify(fmt.Errorf("read %s: %w", t.name, err))
+		}
+		for _, item := range resp.Responses[t.name] {
+			r, err := Decode(item)
+			if err != nil {
+				return retry.Permanent(err)
+			}
+			out = append(out, r)
+		}
+		pending = resp.UnprocessedKeys[t.name].Keys
+		if len(pending) > 0 {
+			return fmt.Errorf("read %s: %d keys unprocessed", t.name, len(pending))
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Scan calls fn for every result in the table, a page at a time.

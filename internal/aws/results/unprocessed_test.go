@@ -114,7 +114,7 @@ func stubTable(t *testing.T, stub http.Handler) *Table {
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  aws.AnonymousCredentials{},
 	})
-	return New(client, "memo-test-results", "batch")
+	return New(client, "memo-test-results")
 }
 
 // Keys DynamoDB left unprocessed are asked for again, and only they.

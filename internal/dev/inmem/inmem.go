@@ -205,9 +205,6 @@ type Table struct {
 	// AlreadyStored counts the writes refused because the name held the
 	// same upload's result (a redelivery).
 	AlreadyStored atomic.Int64
-	// IndexQueries and IndexCounts count the shard reads of the batch
-	// index (index.go): queries that name results, and counts.
-	IndexQueries, IndexCounts atomic.Int64
 }
 
 var _ compute.ResultWriter = (*Table)(nil)

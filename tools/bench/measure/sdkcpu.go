@@ -39,7 +39,7 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 		return SDKCPU{}, err
 	}
 	sender := opsqueue.NewSender(sqs.NewFromConfig(cfg), srv.URL+"/123456789012/memo-bench-ops")
-	table := results.New(dynamodb.NewFromConfig(cfg), "memo-bench-results", "")
+	table := results.New(dynamodb.NewFromConfig(cfg), "memo-bench-results")
 
 	msgs := make([]record.Message, 10)
 	for i := range msgs {
