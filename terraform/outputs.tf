@@ -62,6 +62,6 @@ output "alarm_topic_arn" {
 }
 
 output "operator_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, dlq list/redrive, resume. Attach it to their role or group."
+  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, batches, dlq list/redrive, resume. Attach it to their role or group."
   value       = module.pipeline.operator_policy_json
 }

@@ -78,8 +78,9 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 				return last, err
 			}
 		}
-		// A full reconciliation reads every result of the batch, which
-		// grows with it: it runs every FullEvery polls, but never more than
+		// A full reconciliation reads the batch's counters, and every
+		// name of the batch once it has settled short of them (which
+		// grows with it): it runs every FullEvery polls, but never more than
 		// a tenth of the time (on the twin it shares moto with the
 		// pipeline), and at once when the pipeline is idle or the report
 		// appears. Until the report exists only it is read between them.

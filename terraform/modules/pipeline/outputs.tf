@@ -104,6 +104,6 @@ output "dashboard_name" {
 }
 
 output "operator_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for operators of memo on this workspace: submit, results, status, dlq list/redrive, resume."
+  description = "Least-privilege IAM policy (JSON) for operators of memo on this workspace: submit, results, status, batches, dlq list/redrive, resume."
   value       = data.aws_iam_policy_document.operator.json
 }
