@@ -103,6 +103,9 @@ const (
 	ReasonOver    = "the counters count more ops than the batch has"
 	ReasonShort   = "the batch has settled and the counters miss ops"
 	ReasonUnnamed = "the batch object is gone: its names cannot be read"
+	// ReasonIdle is a wait's last word (workspace.Wait): the pipeline is
+	// idle and the counters miss ops.
+	ReasonIdle = "idle, and the counters miss ops"
 )
 
 // Reconcile accounts for a batch from its counters, and by names only when

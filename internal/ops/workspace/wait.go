@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -129,6 +130,17 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		// counts read empty at least status.CountLag after the split, a
 		// failed split's retries over (status.FailedSettleAfter).
 		if quiet >= o.Quiet && (o.Idle != nil || last.Settled()) {
+			// Ops missing by the counters alone may be stored and not
+			// counted (an invocation that died before its counter
+			// update): the last word is the account by names.
+			if last.Lost > 0 && last.Reconciled == "" {
+				r, err := status.ReconcileExact(ctx, c, batch)
+				if err != nil {
+					return last, err
+				}
+				r.Reconciled = strings.Replace(r.Reconciled, status.ReasonAsked, status.ReasonIdle, 1)
+				return r, nil
+			}
 			return last, nil
 		}
 		if o.Stall > 0 {
