@@ -135,7 +135,10 @@ const (
 // applied twice because its answer was lost and it was retried, or an op
 // delivered twice and found superseded by both copies). Each alone shows
 // as a short or an excessive sum, which the names settle; memo status
-// --exact reconciles by names whatever the counters say.
+// --exact reconciles by names whatever the counters say. The counters also
+// count what compute did, not what the table holds now: a result of this
+// upload that a newer upload replaced since stays ok (or error) by them,
+// superseded by names.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
 	return reconcile(ctx, src, batch, false)
 }
