@@ -52,8 +52,8 @@ type formatOutcome struct {
 // TestTwinFormats: the same ops in every format give the same results
 // through the twin, in chunks of 7 ops and in one chunk. There are
 // MEMO_TWIN_FORMAT_OPS of them, 70 by default (10 chunks of 7; 25 s here);
-// MEMO_TWIN_FORMAT_OPS=3000 is issue 20's case: 19 minutes in chunks of 7
-// and 4 in one chunk on this 2-core machine under load (the splitter's own
+// MEMO_TWIN_FORMAT_OPS=3000 is issue 20's case: 13 to 19 minutes in chunks of 7
+// and 3 to 4 in one chunk on this 2-core machine under load (the splitter's own
 // test, TestEveryFormatSplitsAlike, runs the 3,000 on in-memory fakes).
 func TestTwinFormats(t *testing.T) {
 	if testing.Short() {
