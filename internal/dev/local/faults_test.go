@@ -20,8 +20,8 @@ import (
 	"github.com/memohq/memo/internal/pipeline/retry"
 )
 
-// TestTwinUnderFaults runs 2,000 ops (MEMO_WEAK_OPS) through the twin with
-// AWS's weak promises on (internal/dev/weak: empty short polls, lagging
+// TestTwinUnderFaults runs 1,000 ops (MEMO_WEAK_OPS; small for moto in make
+// test) through the twin with AWS's weak promises on (internal/dev/weak: empty short polls, lagging
 // counts, lost deletes, duplicate and late notifications, late async
 // retries, throttled invocations, 403 for a missing key) and 10% of the S3,
 // SQS and DynamoDB calls of the functions and of the event source mapping
@@ -39,7 +39,7 @@ func TestTwinUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	n := 2000
+	n := 1000
 	if v := os.Getenv("MEMO_WEAK_OPS"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 20 || n > 9999 {
@@ -65,7 +65,7 @@ func TestTwinUnderFaults(t *testing.T) {
 		// visibility timeout: keep it short so that they come back soon.
 		Settings: local.Settings{ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(n, 2000))*(4*time.Minute)/2000)
 	defer cancel()
 	// The observer (upload, wait, checks) reaches the twin without faults,
 	// with the weak promises: status must see through them.
