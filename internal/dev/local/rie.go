@@ -198,7 +198,15 @@ func (p *RIEPool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		err error
 	}
 	done := make(chan answer, 1)
+	// Stop waits for the invocations under way: none starts once it began.
+	p.mu.Lock()
+	if p.stopped() {
+		p.mu.Unlock()
+		p.free <- pr
+		return nil, errPoolStopped
+	}
 	p.wg.Add(1)
+	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.bound)

@@ -126,3 +126,37 @@ func (l *lockedWriter) String() string {
 	defer l.mu.Unlock()
 	return l.w.String()
 }
+
+// Stop ends the processes while callers still invoke (the twin's pollers
+// may outlive the pool by a moment): the invocations under way end, later
+// ones fail at once, and Stop returns.
+func TestRIEPoolStopsUnderLoad(t *testing.T) {
+	pool, _ := startSleepers(t, 2)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = invokeSleep(pool, "50ms", 5*time.Second)
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { pool.Stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+	if _, err := invokeSleep(pool, "10ms", 5*time.Second); err == nil {
+		t.Error("an invocation after Stop succeeded")
+	}
+	close(stop)
+	wg.Wait()
+}
