@@ -94,7 +94,7 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 		w = wrapW(p.table)
 	}
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
-	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics})
+	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Stored: p.table})
 	p.sqs = inmem.NewMapping(p.queue, 5, 100)
 	return p
 }
@@ -158,7 +158,9 @@ func (p *pipeline) DLQ(_ context.Context, batch string) ([]string, error) {
 	var names []string
 	for _, m := range p.sqs.DLQ() {
 		if msg, err := record.DecodeMessage(m.Body); err == nil && msg.Batch == batch {
-			names = append(names, msg.Name)
+			for _, op := range msg.Ops {
+				names = append(names, op.Name)
+			}
 		}
 	}
 	return names, nil
@@ -228,7 +230,7 @@ func expected(op string) record.Result {
 // error (1/0) and one in 501 rejected (an empty name).
 type genBatch struct {
 	body     []byte
-	valid    []record.Message
+	valid    []record.MessageOp
 	rejected int
 }
 
@@ -246,7 +248,7 @@ func generate(n int) genBatch {
 		}
 		fmt.Fprintf(&b, `{"name": %q, "op": %q}`+"\n", name, op)
 		if name != "" {
-			g.valid = append(g.valid, record.Message{Name: name, Op: op, Index: i})
+			g.valid = append(g.valid, record.MessageOp{Name: name, Op: op, Index: i})
 		}
 	}
 	g.body = b.Bytes()

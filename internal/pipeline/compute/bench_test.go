@@ -48,7 +48,7 @@ var computeBenchEvents = sync.OnceValue(func() []events.SQSEvent {
 	for start := 0; start < computeBenchOps; start += computeBenchBatch {
 		var ev events.SQSEvent
 		for i := start; i < start+computeBenchBatch; i++ {
-			body, err := record.Message{Name: fmt.Sprintf("op_%04d", i), Op: computeBenchExprs[i], Batch: "batches/bench.jsonl@v1", Index: i}.Encode()
+			body, err := record.Message{Batch: "batches/bench.jsonl@v1", Ops: []record.MessageOp{{Name: fmt.Sprintf("op_%04d", i), Op: computeBenchExprs[i], Index: i}}}.Encode()
 			if err != nil {
 				panic(err)
 			}
