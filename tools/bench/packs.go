@@ -30,7 +30,7 @@ func packFigures(ctx context.Context, p *measure.Printer, n int, logw io.Writer)
 		p.Figure(k+"_sqs_billed_requests_per_op", pp.SendChunks+pp.ReceiveChunksWithMsgs+pp.DeleteChunks, nil,
 			"sends, receives with messages and deletes in 64 KB chunks of payload (SQS's billing unit)")
 		p.Figure(k+"_ddb_write_calls_per_op", pp.WriteCalls, nil, "")
-		p.Figure(k+"_ops_per_compute_invocation", r.OpsPerInvocation, nil, fmt.Sprintf("%d invocations; %.0f ops/s upload to settled", r.Run.Invocations, r.Run.Rate()))
+		p.Figure(k+"_ops_per_compute_invocation", pp.OpsPerInvocation, nil, fmt.Sprintf("%d invocations; %.0f ops/s upload to settled", r.Run.Invocations, r.Run.Rate()))
 	}
 	return nil
 }

@@ -43,7 +43,9 @@ func TestTwinUnderFaults(t *testing.T) {
 		APIOptions: []func(*middleware.Stack) error{counter.APIOption, inj.APIOption, hold.APIOption},
 		// A receive whose answer is lost hides its messages for the
 		// visibility timeout: keep it short so that they come back soon.
-		Settings: local.Settings{ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second},
+		// Invocations of 10 messages of 10 ops (split_pack_ops) keep an
+		// invocation's writes against moto well within the short timeout.
+		Settings: local.Settings{ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second, BatchSize: 10},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

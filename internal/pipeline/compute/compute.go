@@ -1,13 +1,18 @@
 // Package compute runs a per-op function over queued ops and stores their
-// results. One SQS batch in, one partial batch response out: a message is
-// reported as failed only when its op failed transiently (the function's
-// error not marked permanent, or the op ran out of time), its result could
-// not be stored (so SQS redelivers it, and redrives it to the DLQ after
-// maxReceiveCount) or its body cannot be decoded. A result refused because
-// the name holds a newer upload's result is superseded: final, counted, and
-// its message answered. An op whose function fails permanently, panics, or
+// results. One SQS batch of messages, each a pack of ops (record.Message),
+// in; one partial batch response out: a message is reported as failed when
+// one of its ops failed transiently (the function's error not marked
+// permanent, or the op ran out of time) or its result could not be stored
+// (so SQS redelivers it, and redrives it to the DLQ after maxReceiveCount),
+// or when its body cannot be decoded. A result refused because the name
+// holds a newer upload's result is superseded, one refused because it holds
+// this upload's already stored: both final, and the message answered once
+// all its ops are. An op whose function fails permanently, panics, or
 // returns a value DynamoDB cannot store is stored as a result with status
-// "error" and is not retried.
+// "error" and is not retried. The ops of a redelivered message that are
+// already final are read first and not written again (Config.Stored), and
+// each invocation adds what it stored to the batches' counters
+// (Config.Tallier).
 //
 // memo's own evaluator is one such function (Expressions); the public
 // package github.com/memohq/memo/fn wraps a user's function into one.

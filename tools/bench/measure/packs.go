@@ -13,9 +13,6 @@ type PackRun struct {
 	PackOps int
 	Run     TwinRun
 	Per     PerOp
-	// OpsPerInvocation is the ops a compute invocation carried on
-	// average (redeliveries included in the invocations).
-	OpsPerInvocation float64
 }
 
 // MeasurePacks runs an n-op batch through a fresh twin at each pack size
@@ -32,7 +29,7 @@ func MeasurePacks(ctx context.Context, n int, sizes []int, log io.Writer) ([]Pac
 		if k == 0 {
 			k = splitter.DefaultPackOps
 		}
-		out = append(out, PackRun{PackOps: k, Run: run, Per: run.Per(), OpsPerInvocation: ratio(float64(n), float64(run.Invocations))})
+		out = append(out, PackRun{PackOps: k, Run: run, Per: run.Per()})
 	}
 	return out, nil
 }

@@ -230,6 +230,7 @@ func (r TwinRun) Per() PerOp {
 		DeleteChunks:          float64(deletes.Chunks) / n,
 		ComputeInvocations:    float64(r.Invocations) / n,
 		MessagesPerInvocation: ratio(float64(r.Messages), float64(r.Invocations)),
+		OpsPerInvocation:      ratio(n, float64(r.Invocations)),
 		PipelineCalls:         float64(r.PipelineCalls().Calls) / n,
 	}
 }
@@ -248,6 +249,10 @@ type PerOp struct {
 	MessagesPerInvocation              float64
 	PipelineCalls                      float64
 	SplitterInvocationsOfOp            float64
+
+	// OpsPerInvocation: a message carries a pack of ops (split_pack_ops),
+	// so an invocation's work is its ops, not its messages.
+	OpsPerInvocation float64
 }
 
 func ratio(a, b float64) float64 {
