@@ -190,6 +190,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			naiveRuns = append(naiveRuns, run)
 		}
 	}
+	ceiling, err := measure.RunCeiling(ctx, o.twinOps, 4, logw)
+	if err != nil {
+		return err
+	}
 	memo, naive := memoRuns[0], naiveRuns[0]
 	fmt.Fprintf(logw, "memo twin run, functions:\n%s\nplumbing:\n%s\nnaive twin run, functions:\n%s\nplumbing:\n%s\n",
 		memo.Functions, memo.Plumbing, naive.Functions, naive.Plumbing)
@@ -255,6 +259,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("side_by_side_memo_ops_per_s", memoRate.mid, nil, fmt.Sprintf("median of %d runs, range %.0f to %.0f ops/s; upload to every op accounted for, %s", len(memoRuns), memoRate.lo, memoRate.hi, memo.Rec))
 	p.Figure("side_by_side_memo_vs_seed", memoRate.mid/seedRate.mid, measure.AtLeast(5),
 		fmt.Sprintf("medians; %.1fx to %.1fx from the extremes", memoRate.lo/seedRate.hi, memoRate.hi/seedRate.lo))
+	p.Figure("side_by_side_twin_write_ceiling_ops_per_s", ceiling.Rate(), nil,
+		fmt.Sprintf("%d conditional PutItem calls of memo's results (results.PutInput), 4 clients, straight to a moto of its own: the most results a second one moto process stores, whatever the twin's plumbing does", ceiling.Writes))
+	p.Figure("side_by_side_ceiling_vs_seed", ceiling.Rate()/seedRate.mid, nil,
+		"the highest side_by_side_memo_vs_seed the twin can reach: memo's writes alone at moto's rate, nothing else")
 	p.Figure("side_by_side_memo_api_calls_per_op", mp.PipelineCalls, nil, "the functions' calls and the event source mapping's receives and deletes")
 	p.Figure("side_by_side_naive_api_calls_per_op", np.PipelineCalls, nil, "")
 	p.Figure("side_by_side_naive_vs_memo_api_calls", np.PipelineCalls/mp.PipelineCalls, nil, "")
