@@ -102,7 +102,7 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 func TestPipelineUnderFaults(t *testing.T) {
 	const n = 10_000
 	b := generate(n)
-	_, _, _, base := runPipeline(t, b, 0, 0)
+	bp, _, bid, base := runPipeline(t, b, 0, 0)
 	seed := uint64(111) // its S3 faults break the splitter half way (a reset mid-stream), then its failed report
 	if v := os.Getenv("MEMO_FAULT_SEED"); v != "" {
 		seed, _ = strconv.ParseUint(v, 10, 64)
@@ -127,6 +127,17 @@ func TestPipelineUnderFaults(t *testing.T) {
 		t.Fatalf("not reconciled: %s (want total=%d rejected=%d, lost=0)", rec.Line(), n, b.rejected)
 	}
 	p.checkResults(t, b, id)
+	// The batch's counters: exact without faults; with them never above
+	// the truth (an op is never counted twice), and below it only where a
+	// write's answer was lost and its retry found the item stored.
+	if got, want := bp.tally.Counts()[bid], (compute.Tally{Batch: bid, OK: rec.OK, Error: rec.Error}); got != want {
+		t.Errorf("counters without faults %+v, want %+v", got, want)
+	}
+	got := p.tally.Counts()[id]
+	if got.OK > rec.OK || got.Error > rec.Error || got.Superseded != 0 {
+		t.Errorf("counters with faults %+v count more than the results (%s)", got, rec.Line())
+	}
+	t.Logf("counters with faults: ok=%d error=%d (%d short: writes applied whose answer was lost)", got.OK, got.Error, rec.OK+rec.Error-got.OK-got.Error)
 	if mix.counts["send:partial"] == 0 || mix.counts["send:timeout"] == 0 || mix.counts["write:timeout"] == 0 || p.sqs.Stats.LostReceives == 0 || p.sqs.Stats.FailedDeletes == 0 {
 		t.Fatalf("some faults never happened: %s; %s", mix, f.sim)
 	}

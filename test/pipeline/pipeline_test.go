@@ -67,6 +67,7 @@ type pipeline struct {
 	objs    *inmem.Objects
 	queue   *inmem.Queue
 	table   *inmem.Table
+	tally   *inmem.Tallier // the batches' counters compute adds to
 	split   *splitter.Service
 	comp    *compute.Service
 	sqs     *inmem.Mapping
@@ -84,7 +85,7 @@ var uploadEpoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 // newPipeline wires the services to the fakes; q and w, when not nil, sit
 // between the services and the fakes (fault wrappers).
 func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Table) compute.ResultWriter) *pipeline {
-	p := &pipeline{objs: inmem.NewObjects(), queue: &inmem.Queue{}, table: inmem.NewTable(), metrics: &counters{}}
+	p := &pipeline{objs: inmem.NewObjects(), queue: &inmem.Queue{}, table: inmem.NewTable(), tally: &inmem.Tallier{}, metrics: &counters{}}
 	var q splitter.Queue = p.queue
 	if wrapQ != nil {
 		q = wrapQ(p.queue)
@@ -94,7 +95,7 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 		w = wrapW(p.table)
 	}
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
-	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Stored: p.table})
+	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Stored: p.table, Tallier: p.tally})
 	p.sqs = inmem.NewMapping(p.queue, 5, 100)
 	return p
 }
