@@ -34,6 +34,9 @@ func (f figures) calls() int {
 // call of the fakes and of the simulated queue. S3's faults come from their
 // own seeded source: the splitter makes its S3 calls one after the other,
 // so which of them fail depends on the seed alone.
+// faultsPackOps is the pack size of the fault runs.
+const faultsPackOps = 2
+
 func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline, *faultMix, string, figures) {
 	t.Helper()
 	mix := newFaultMix(rate, seed)
@@ -44,6 +47,10 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 		wrapW = func(w *inmem.Table) compute.ResultWriter { return lateTable{w, mix} }
 	}
 	p := newPipeline(wrapQ, wrapW)
+	// Packs of 2: 500 send calls for 10,000 ops, enough that each kind of
+	// send fault (a fraction of 10% of them) occurs every run, whatever
+	// order the concurrent sends draw in; packs of 10 make 100.
+	p.split = splitter.New(p.objs, p.sendQ, splitter.Config{Retry: fastRetry, Metrics: p.metrics, PackOps: faultsPackOps})
 	p.sqs.Rate = rate
 	ev, id := p.upload("batches/faults.jsonl", b.body)
 	if rate > 0 {
@@ -119,7 +126,7 @@ func TestPipelineUnderFaults(t *testing.T) {
 	t.Logf("queue: %s", f.sim)
 	t.Logf("extra calls the faults cost: %d (%.1f%%)", f.calls()-base.calls(), 100*float64(f.calls()-base.calls())/float64(base.calls()))
 
-	packs := (len(b.valid) + splitter.DefaultPackOps - 1) / splitter.DefaultPackOps // one chunk
+	packs := (len(b.valid) + faultsPackOps - 1) / faultsPackOps // one chunk
 	if base.calls() == 0 || base.deliveries != packs || base.tableWrites != len(b.valid) {
 		t.Fatalf("the fault-free run is off: %+v", base)
 	}

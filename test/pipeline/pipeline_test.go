@@ -69,6 +69,7 @@ type pipeline struct {
 	table   *inmem.Table
 	tally   *inmem.Tallier // the batches' counters compute adds to
 	split   *splitter.Service
+	sendQ   splitter.Queue // the splitter's queue (wrapped or not)
 	comp    *compute.Service
 	sqs     *inmem.Mapping
 	metrics *counters
@@ -94,6 +95,7 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 	if wrapW != nil {
 		w = wrapW(p.table)
 	}
+	p.sendQ = q
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
 	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Stored: p.table, Tallier: p.tally})
 	p.sqs = inmem.NewMapping(p.queue, 5, 100)
