@@ -106,8 +106,9 @@ func (w *exitingWriter) Put(ctx context.Context, r record.Result) error {
 
 // processInvoker runs each invocation in a new compute process, as a cold
 // Lambda would: a process that exits without an answer is a function error.
-// The process of the first invocation of at least 60 messages crashes
-// (crashEnv): after 50 PutItem calls and during the 51st.
+// The process of the first invocation of at least 6 messages (60 ops in
+// packs of 10) crashes (crashEnv): after 50 PutItem calls and during the
+// 51st.
 type processInvoker struct {
 	env, crashEnv []string
 	dir           string
@@ -122,7 +123,7 @@ func (p *processInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, er
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestComputeProcessHelper$")
 	cmd.Env = append(append(os.Environ(), p.env...), envHelper+"=1", envOut+"="+out)
 	var ev struct{ Records []json.RawMessage }
-	if json.Unmarshal(payload, &ev) == nil && len(ev.Records) >= 60 && p.crashed.CompareAndSwap(false, true) {
+	if json.Unmarshal(payload, &ev) == nil && len(ev.Records)*local.DefaultPackOps >= 60 && p.crashed.CompareAndSwap(false, true) {
 		cmd.Env = append(cmd.Env, p.crashEnv...)
 	}
 	cmd.Stdin = bytes.NewReader(payload)
