@@ -78,7 +78,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	fs.Var(&fnEnv, "env", "with --function: K=V added to the function's environment (repeatable)")
 	uploadDir := fs.String("upload", "", "before --batch: copy the files under this directory into the twin's bucket, keyed by their path relative to it (the objects a function reads)")
 	rie := fs.String("rie", "", "with --function: the aws-lambda-rie binary (default: from PATH, else bin/aws-lambda-rie)")
-	weakPromises := fs.Bool("weak", false, "keep AWS's weak promises where moto keeps strong ones: empty short polls, queue counts that lag (3 s, AWS's minute scaled down), deletes that do not take, 403 for a missing key, duplicate and late S3 notifications")
+	weakPromises := fs.Bool("weak", false, "keep AWS's weak promises where moto keeps strong ones: empty short polls, queue counts that lag (3 s, AWS's minute scaled down), deletes that do not take, 403 for a missing key, duplicate and late S3 notifications, late asynchronous retries (AWS's minute as 2 s), throttled invocations")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected arguments %q", args)

@@ -20,6 +20,8 @@ import (
 	"github.com/memohq/memo/internal/aws/app"
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/dev/weak"
+	"github.com/memohq/memo/internal/ops/status"
 )
 
 // twinSettings shape the twin for the test: a short visibility timeout and
@@ -27,12 +29,25 @@ import (
 // DLQ within seconds. The visibility timeout stays above the compute
 // timeout (the rule the Terraform module derives as 6x), with room for the
 // event source mapping's batching window and moto's slow receives.
+// maxReceiveCount is 3, not 2: with the weak promises a message that
+// succeeds can still come back (a lost delete, a throttled batch), and the
+// validation wants no good op in the DLQ.
 var twinSettings = local.Settings{
 	Workspace:         "e2e",
 	ComputeTimeout:    8 * time.Second,
 	VisibilityTimeout: 12 * time.Second,
-	MaxReceiveCount:   2,
+	MaxReceiveCount:   3,
 	Pollers:           computeProcesses,
+}
+
+// twinWeak is the weak promises the end-to-end run keeps (every knob of
+// weak.Default), with lost deletes and throttles rarer than its default so
+// that, over the run's ~1,300 ops, none that succeeded comes back
+// maxReceiveCount times and waits in the DLQ (about 1 run in 500 would).
+func twinWeak() *weak.Config {
+	w := weak.Default()
+	w.LostDeletes, w.Throttles = 0.002, 0.01
+	return &w
 }
 
 // computeProcesses is the number of aws-lambda-rie processes running the
@@ -129,9 +144,12 @@ func (tw *twinTarget) attach(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	tw.log = lg
+	// The twin's timing is AWS's scaled down, as memo local sets it.
+	status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 	twin, err := local.Start(ctx, local.Options{
 		Endpoint: tw.state.Moto.URL(),
 		Settings: twinSettings,
+		Weak:     twinWeak(),
 		Log:      lg,
 		Functions: func(p local.Provisioned) (local.Invoker, local.Invoker, error) {
 			split, comp, err := tw.startFunctions(ctx, p)

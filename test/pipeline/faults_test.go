@@ -52,6 +52,11 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 	// order the concurrent sends draw in; packs of 10 make 100.
 	p.split = splitter.New(p.objs, p.sendQ, splitter.Config{Retry: fastRetry, Metrics: p.metrics, PackOps: faultsPackOps})
 	p.sqs.Rate = rate
+	if rate > 0 {
+		// With faults, the queue also keeps SQS's and Lambda's weak
+		// promises: duplicates, lost deletes, throttled invocations.
+		p.sqs.Weak = inmem.DefaultWeak()
+	}
 	ev, id := p.upload("batches/faults.jsonl", b.body)
 	if rate > 0 {
 		injectFaults(p, mix)
@@ -123,7 +128,7 @@ func TestPipelineUnderFaults(t *testing.T) {
 		base.calls(), base.splitInvocations, base.opens, base.sendCalls, base.writeCalls, base.receives, base.deliveries, base.deletes, base.tableWrites, base.elapsed.Round(time.Millisecond))
 	t.Logf("with 10%% faults: %d calls: splitter invocations=%d GetObject=%d SendMessageBatch=%d (retries in the last invocation %d) PutItem=%d (retries %d) receives=%d deliveries=%d deletes=%d table writes=%d (%v)",
 		f.calls(), f.splitInvocations, f.opens, f.sendCalls, f.sendRetries, f.writeCalls, f.writeRetries, f.receives, f.deliveries, f.deletes, f.tableWrites, f.elapsed.Round(time.Millisecond))
-	t.Logf("queue: %s", f.sim)
+	t.Logf("queue: %s; weak promises: %+v", f.sim, p.sqs.WeakStats)
 	t.Logf("extra calls the faults cost: %d (%.1f%%)", f.calls()-base.calls(), 100*float64(f.calls()-base.calls())/float64(base.calls()))
 
 	packs := (len(b.valid) + faultsPackOps - 1) / faultsPackOps // one chunk
@@ -147,6 +152,9 @@ func TestPipelineUnderFaults(t *testing.T) {
 	t.Logf("counters with faults: ok=%d error=%d (%d short: writes applied whose answer was lost)", got.OK, got.Error, rec.OK+rec.Error-got.OK-got.Error)
 	if mix.counts["send:partial"] == 0 || mix.counts["send:timeout"] == 0 || mix.counts["write:timeout"] == 0 || p.sqs.Stats.LostReceives == 0 || p.sqs.Stats.FailedDeletes == 0 {
 		t.Fatalf("some faults never happened: %s; %s", mix, f.sim)
+	}
+	if w := p.sqs.WeakStats; w.Duplicated == 0 || w.LostDeletes == 0 || w.Throttled == 0 {
+		t.Fatalf("a weak promise never acted: %+v", w)
 	}
 	// Bounded: the splitter's retries, compute's retries and SQS's
 	// redeliveries stay a fraction of the work.

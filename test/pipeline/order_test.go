@@ -174,6 +174,7 @@ func TestTwoUploadsUnderFaults(t *testing.T) {
 	p := newPipeline(func(q *inmem.Queue) splitter.Queue { return lateQueue{q, mix} },
 		func(w *inmem.Table) compute.ResultWriter { return lateTable{w, mix} })
 	p.sqs.Rate = 0.10
+	p.sqs.Weak = inmem.DefaultWeak() // and duplicates, lost deletes, throttles
 	injectFaults(p, mix)
 	oldEv, old := p.upload("batches/old.jsonl", []byte(gen(3, n)))
 	newEv, nw := p.upload("batches/new.jsonl", []byte(gen(5, n/2)+" "))
@@ -186,7 +187,7 @@ func TestTwoUploadsUnderFaults(t *testing.T) {
 	if err := p.sqs.Run(ctx, p.comp.Handle, 40*n/p.sqs.BatchSize+100); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("faults: %s; queue: %s", mix, p.sqs)
+	t.Logf("faults: %s; queue: %s; weak promises: %+v", mix, p.sqs, p.sqs.WeakStats)
 	ro, rn := p.reconcile(t, old), p.reconcile(t, nw)
 	t.Logf("%s\n%s", ro.Line(), rn.Line())
 	if rn.Lost != 0 || rn.OK+rn.DLQ != n/2 || ro.Lost != 0 || ro.OK+ro.Superseded+ro.DLQ != n {

@@ -45,6 +45,10 @@ type Mapping struct {
 	Rate float64
 	// Stats counts what happened; read it after Run.
 	Stats MappingStats
+	// Weak, when set, keeps SQS's and Lambda's weak promises (weak.go);
+	// WeakStats counts what they did.
+	Weak      Weak
+	WeakStats WeakStats
 }
 
 // MappingStats counts a Mapping's work.
@@ -65,7 +69,9 @@ func (s *Mapping) intake() {
 			return
 		}
 		for _, r := range ev.Records {
-			s.visible = append(s.visible, &Message{ID: r.MessageId, Body: r.Body})
+			m := &Message{ID: r.MessageId, Body: r.Body}
+			s.visible = append(s.visible, m)
+			s.duplicate(m)
 		}
 	}
 }
@@ -74,7 +80,9 @@ func (s *Mapping) intake() {
 func (s *Mapping) Send(id, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.visible = append(s.visible, &Message{ID: id, Body: body})
+	m := &Message{ID: id, Body: body}
+	s.visible = append(s.visible, m)
+	s.duplicate(m)
 }
 
 // DLQ returns the dead-lettered messages.
@@ -113,6 +121,9 @@ func (s *Mapping) Run(ctx context.Context, h Handler, maxRounds int) error {
 			continue
 		}
 		s.Stats.Receives++
+		if s.throttled(batch) {
+			continue
+		}
 		if s.fault() {
 			// The receive happened but its answer was lost: the messages
 			// stay invisible for the visibility timeout, then reappear.
@@ -160,6 +171,8 @@ func (s *Mapping) Run(ctx context.Context, h Handler, maxRounds int) error {
 			if s.fault() {
 				s.Stats.FailedDeletes++
 				s.visible = append(s.visible, del[:k]...)
+			} else {
+				s.lostDeletes(del[:k])
 			}
 			del = del[k:]
 		}

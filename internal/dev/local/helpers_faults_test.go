@@ -264,8 +264,9 @@ func (s *stubborn) APIOption(stack *middleware.Stack) error {
 }
 
 // checkStored checks every op_i of batch id that has a result holds
-// i*3+1, and that no more than dlq ops have none (those went to the DLQ).
-func checkStored(t *testing.T, ctx context.Context, c *workspace.Client, id string, n, dlq int) {
+// i*3+1, and that no more than dlq ops have none or the older batch's
+// (those went to the DLQ: the newer upload's op never ran).
+func checkStored(t *testing.T, ctx context.Context, c *workspace.Client, id, older string, n, dlq int) {
 	t.Helper()
 	names := make([]string, n)
 	for i := range names {
@@ -278,7 +279,7 @@ func checkStored(t *testing.T, ctx context.Context, c *workspace.Client, id stri
 	missing := 0
 	for i, name := range names {
 		r, ok := got[name]
-		if !ok {
+		if !ok || r.Batch == older {
 			missing++
 			continue
 		}

@@ -26,6 +26,10 @@ type FunctionError struct {
 
 func (e *FunctionError) Error() string { return "function error: " + e.Type + ": " + e.Message }
 
+// TimeoutErrorType is the error type of an invocation that outlived the
+// function's timeout (Lambda reports "Sandbox.Timedout").
+const TimeoutErrorType = "Sandbox.Timedout"
+
 // InProcess invokes a handler linked into this program, through the same
 // aws-lambda-go adapter lambda.Start uses (JSON in, JSON out).
 type InProcess struct {
@@ -79,6 +83,12 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("invoke %s: %s: %s", r.URL, resp.Status, body)
+	}
+	// A timed-out invocation is answered 200 with a bare text, not an
+	// error document: aws-lambda-rie writes "Task timed out after N.00
+	// seconds" (and resets the runtime itself).
+	if bytes.HasPrefix(body, []byte("Task timed out after ")) {
+		return nil, &FunctionError{Type: TimeoutErrorType, Message: string(body)}
 	}
 	// The emulator answers 200 with an error document when the handler
 	// fails (and sets X-Amz-Function-Error, as Lambda's Invoke API does).

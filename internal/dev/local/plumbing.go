@@ -184,12 +184,30 @@ func (d *s3Delivery) queueInvoke(ctx context.Context, payload []byte) error {
 }
 
 // invoke runs one asynchronous invocation: the first attempt, the two
-// retries, and the record of a failure.
+// retries, and the record of a failure. With the weak promises, the
+// retries come AsyncMinute and 2 AsyncMinutes late, and a throttled attempt
+// (weak.Config.Throttles) is retried with a backoff without counting as an
+// attempt, until the event's maximum age (six hours, 360 AsyncMinutes).
 func (d *s3Delivery) invoke(ctx context.Context, payload []byte) {
+	minute := time.Second
+	if d.weak != nil && d.weak.Config().AsyncMinute > 0 {
+		minute = d.weak.Config().AsyncMinute
+	}
+	start := time.Now()
+	backoff := max(minute/60, time.Millisecond)
 	var err error
-	for attempt := 0; attempt <= asyncRetries; attempt++ {
-		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*time.Second) {
-			return
+	for attempt := 0; attempt <= asyncRetries; {
+		if d.weak != nil && d.weak.Throttle() {
+			if time.Since(start) >= 360*minute {
+				err = errors.New("TooManyRequestsException: Rate Exceeded (the event reached its maximum age of six hours, twin time)")
+				break
+			}
+			d.log.Warn("twin: splitter invocation throttled (429); the event goes back to the queue", "retry_in", backoff)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, 5*minute)
+			continue
 		}
 		ictx, cancel := context.WithTimeout(ctx, d.timeout)
 		_, err = d.splitter.Invoke(ictx, payload)
@@ -198,6 +216,10 @@ func (d *s3Delivery) invoke(ctx context.Context, payload []byte) {
 			return
 		}
 		d.log.Warn("twin: splitter invocation failed", "attempt", attempt+1, "error", err)
+		attempt++
+		if attempt <= asyncRetries && !sleep(ctx, time.Duration(attempt)*minute) {
+			return
+		}
 	}
 	d.log.Error("twin: event recorded in the split-failures queue after the asynchronous retries", "error", err)
 	d.recordFailure(ctx, payload, err)
@@ -438,6 +460,9 @@ type eventSourceMapping struct {
 	log       *slog.Logger
 	busy      *atomic.Int64
 	stats     *Stats
+	// weak, when set, throttles some invocations (weak.Config.Throttles):
+	// the batch is left for SQS, as the mapping leaves it on a 429.
+	weak *weak.Promises
 }
 
 // Stats counts what the twin's plumbing did.
@@ -446,6 +471,9 @@ type Stats struct {
 	Messages     atomic.Int64
 	ItemFailures atomic.Int64
 	BatchErrors  atomic.Int64
+	// Throttled counts the batches left to SQS because the function was
+	// throttled (weak.Config.Throttles).
+	Throttled atomic.Int64
 }
 
 func (m *eventSourceMapping) poll(ctx context.Context) {
@@ -522,6 +550,11 @@ func (m *eventSourceMapping) process(ctx context.Context, msgs []types.Message) 
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		m.log.Error("twin: encoding SQS event", "error", err)
+		return
+	}
+	if m.weak != nil && m.weak.Throttle() {
+		m.stats.Throttled.Add(1)
+		m.log.Warn("twin: function throttled (429); the batch returns after the visibility timeout", "queue", m.queueURL, "messages", len(msgs))
 		return
 	}
 	m.stats.Invocations.Add(1)

@@ -55,8 +55,10 @@ type Options struct {
 	// Weak, when set, makes the twin keep AWS's weak promises where moto
 	// keeps strong ones (internal/dev/weak: empty short polls, lagging
 	// counts, deletes that do not take, 403 for a missing key, duplicate
-	// and late S3 notifications), for every client but the twin's own
-	// view (Idle), which knows what moto holds.
+	// and late S3 notifications, late asynchronous retries, throttled
+	// invocations), for every client but the twin's own view (Idle), which
+	// knows what moto holds. The chunk queue's mapping is not throttled:
+	// its visibility timeout is 6 x the splitter's 300 s.
 	Weak *weak.Config
 }
 
@@ -65,12 +67,15 @@ type Twin struct {
 	Provisioned
 	Settings Settings
 	Config   aws.Config
-	// exact is Config without the weak promises: the twin's own view.
+	// exact is the twin's own view of moto (Idle): without the weak
+	// promises and without Options.APIOptions (an injected fault in the
+	// twin's own bookkeeping would model nothing, and failed a wait).
 	exact aws.Config
 	Stats Stats
 	// ChunkStats counts the chunk queue mapping's work.
 	ChunkStats Stats
 	motos      []*Moto
+	weak       *weak.Promises
 	proxy      *proxy
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -119,11 +124,12 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	cfg := base.Copy()
 	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), base.APIOptions...), o.APIOptions...)
-	t.exact = cfg.Copy()
+	t.exact = base.Copy()
 	var w *weak.Promises
 	if o.Weak != nil {
 		w = weak.New(*o.Weak)
 		cfg.APIOptions = append(cfg.APIOptions, w.APIOption)
+		t.weak = w
 	}
 	t.Config = cfg
 	t.Provisioned, err = Provision(ctx, cfg, t.Settings)
@@ -171,7 +177,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	esm := &eventSourceMapping{
 		sqs: client, queueURL: t.QueueURL, queueARN: t.QueueARN, region: cfg.Region, compute: comp,
 		batchSize: t.Settings.BatchSize, window: t.Settings.BatchingWindow, timeout: t.Settings.ComputeTimeout,
-		log: log, busy: &t.busy, stats: &t.Stats,
+		log: log, busy: &t.busy, stats: &t.Stats, weak: w,
 	}
 	for range t.Settings.Pollers {
 		t.wg.Go(func() { esm.poll(runCtx) })
@@ -222,6 +228,14 @@ func (t *Twin) Endpoint() string { return t.Provisioned.Endpoint }
 
 // Client returns a workspace client for the twin's pipeline.
 func (t *Twin) Client() *workspace.Client { return workspace.New(t.Config, t.Resources) }
+
+// WeakStats counts what the weak promises did (all zero without them).
+func (t *Twin) WeakStats() *weak.Stats {
+	if t.weak == nil {
+		return &weak.Stats{}
+	}
+	return &t.weak.Stats
+}
 
 // Busy reports whether a function invocation is under way.
 func (t *Twin) Busy() bool { return t.busy.Load() > 0 }

@@ -33,7 +33,7 @@
 //
 // Duplicate and late S3 notifications, late asynchronous retries and
 // throttled invocations are plumbing the twin emulates (internal/dev/local
-// reads Config for them); they are not SDK calls.
+// reads Config for them, see each field); they are not SDK calls.
 //
 // The random source is seeded: a sequential run is reproducible.
 package weak
@@ -74,16 +74,48 @@ type Config struct {
 	// Amazon S3 User Guide). Scaled down on the twin.
 	DuplicateNotifications float64
 	NotificationDelay      time.Duration
-	Seed                   uint64
+	// Throttles is the rate at which the twin's plumbing finds the function
+	// throttled (429 TooManyRequestsException: no concurrency left) instead
+	// of running it.
+	//   - The ops queue's event source mapping then leaves the batch it
+	//     received: the messages return after the visibility timeout, their
+	//     receive counts raised, and count toward maxReceiveCount. "set the
+	//     source queue's visibility timeout to at least six times the
+	//     configuration timeout on your function. The extra time allows
+	//     Lambda to retry if your function is throttled while processing a
+	//     previous batch" ("Creating and configuring an Amazon SQS event
+	//     source mapping", AWS Lambda Developer Guide).
+	//   - Asynchronous invocation (S3's notifications, Invoke of type
+	//     Event) retries a throttled event without counting it among its two
+	//     retries: "For throttling errors (429) and system errors
+	//     (500-series), Lambda returns the event to the queue and attempts to
+	//     run the function again for up to 6 hours by default. The retry
+	//     interval increases exponentially from 1 second after the first
+	//     attempt to a maximum of 5 minutes" ("How Lambda handles errors and
+	//     retries with asynchronous invocation", AWS Lambda Developer Guide),
+	//     on the twin's clock (AsyncMinute).
+	Throttles float64
+	// AsyncMinute is the twin's stand-in for a minute of asynchronous
+	// invocation's clock: its retries of a failed invocation come 1 and 2
+	// AsyncMinutes late ("with a one-minute wait between the first two
+	// attempts, and two minutes between the second and third attempts",
+	// same page), throttled events are retried after 1/60 of it doubling
+	// to 5, for up to 360 (six hours). Zero keeps the twin's quick retries
+	// (1 s and 2 s). Scaled down for tests: status.TwinFailedSettleAfter
+	// must cover both retries.
+	AsyncMinute time.Duration
+	Seed        uint64
 }
 
 // Default is what `memo local --weak` and the tests turn on: every knob,
-// with AWS's minute of count lag scaled down to 3 s (twin time).
+// with AWS's minutes scaled down (twin time): the count lag to 3 s, a
+// minute of asynchronous invocation's retries to 2 s.
 func Default() Config {
 	return Config{
 		EmptyShortPolls: 0.5, CountLag: 3 * time.Second, LostDeletes: 0.02,
 		MissingKeyForbidden: true, ListablePrefixes: []string{"reports/"},
 		DuplicateNotifications: 0.2, NotificationDelay: 2 * time.Second,
+		Throttles: 0.05, AsyncMinute: 2 * time.Second,
 	}
 }
 
@@ -102,12 +134,22 @@ type reading struct {
 	value string
 }
 
-// Stats counts what the knobs did.
+// Stats counts what the knobs did (Throttled: the twin's plumbing).
 type Stats struct {
-	EmptiedPolls, LaggedCounts, LostDeletes, Forbidden atomic.Int64
+	EmptiedPolls, LaggedCounts, LostDeletes, Forbidden, Throttled atomic.Int64
 }
 
 func (s *Stats) add(f *atomic.Int64) { f.Add(1) }
+
+// Throttle reports whether an invocation is throttled (Config.Throttles),
+// and counts it.
+func (p *Promises) Throttle() bool {
+	if !p.Draw(p.c.Throttles) {
+		return false
+	}
+	p.Stats.add(&p.Stats.Throttled)
+	return true
+}
 
 // New returns a Promises with c's knobs.
 func New(c Config) *Promises {
