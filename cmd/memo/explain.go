@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -30,11 +32,17 @@ Examples:
   memo explain --endpoint http://127.0.0.1:PORT --log twin.log img_0001
   memo explain --workspace dev --batch 'batches/work.json@c3cd268ba3e4bc47df81415117b92055' 1_plus_1
 
-On AWS the function's log lines are in CloudWatch Logs (its log group
-/aws/lambda/memo-<workspace>-compute): every line about an op carries
-"name" and "batch", so a Logs Insights query
-  fields @timestamp, msg, error | filter name = "img_0001"
-finds them. Exit code 1 when nothing at all is known of the name.`,
+On AWS, without --log, memo explain reads the compute function's log lines
+from CloudWatch Logs Insights (its log group /aws/lambda/memo-<workspace>-compute;
+every line about an op carries "name" and "batch"), at most 200, from an
+hour before the earliest thing known of the op (and at least the last day)
+to now, with the query
+  fields @timestamp, @message | filter name = "img_0001" | sort @timestamp asc
+(and batch = "ID" with --batch). It needs logs:StartQuery on the log group
+and logs:GetQueryResults; without them, or without the log group, it says
+so and tells the rest. Logs Insights bills the bytes it scans, and a line
+logged seconds ago may not be searchable yet. The twin has no CloudWatch
+Logs: give --log. Exit code 1 when nothing at all is known of the name.`,
 		declare: declareExplain,
 	})
 }
@@ -63,6 +71,24 @@ func declareExplain(fs *flag.FlagSet, env *cli) func(context.Context, []string) 
 			return err
 		}
 		story.Logs = lines
+		switch {
+		case *logFile != "":
+			story.LogSource = *logFile
+		case t.endpoint != "":
+			story.LogProblem = "the twin has no CloudWatch Logs: give --log FILE (memo local --log FILE keeps its functions' lines)"
+		default:
+			group := computeLogGroup(c.Res.Workspace)
+			now := time.Now()
+			since := logWindow(story, now)
+			story.LogSource = fmt.Sprintf("CloudWatch Logs Insights, %s, since %s", group, since.UTC().Format(time.RFC3339))
+			lines, err := insightsLines(ctx, cloudwatchlogs.NewFromConfig(t.cfg), group, since, now, logQuery(name, *batch), time.Second)
+			if err != nil {
+				story.LogProblem = "cannot read the log lines: " + logsProblem(group, err)
+			} else {
+				story.Logs = append([]string{}, lines...)
+			}
+		}
+		lines = story.Logs
 		story.print(env.stdout)
 		if story.Result == nil && len(story.DLQ) == 0 && len(lines) == 0 {
 			return fmt.Errorf("nothing is known of %q: no result, no DLQ message, no log line", name)
@@ -80,6 +106,8 @@ type opStory struct {
 	Asked, AskedFate string
 	DLQ              []dlqCopy
 	Logs             []string
+	// LogSource says where Logs come from; LogProblem why there are none.
+	LogSource, LogProblem string
 }
 
 type dlqCopy struct {
@@ -163,8 +191,11 @@ func (s opStory) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "dlq: batch %s, received %d times, sent %s: %s\n", d.Batch, d.Receives, d.SentAt.Format(time.RFC3339), note)
 	}
+	if s.LogProblem != "" {
+		fmt.Fprintf(w, "log: %s\n", s.LogProblem)
+	}
 	if s.Logs != nil {
-		fmt.Fprintf(w, "log: %d lines\n", len(s.Logs))
+		fmt.Fprintf(w, "log: %d lines (%s)\n", len(s.Logs), s.LogSource)
 		for _, l := range s.Logs {
 			fmt.Fprintln(w, "  "+l)
 		}

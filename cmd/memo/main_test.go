@@ -21,6 +21,9 @@ func TestUsageErrors(t *testing.T) {
 	if err := os.WriteFile("gzipped.json", []byte{0x1f, 0x8b, 8, 0}, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile("zstd.csv", []byte{0x28, 0xb5, 0x2f, 0xfd, 0}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -33,9 +36,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"status"}, "want exactly one batch id"},
 		{[]string{"dlq", "purge"}, "want 'list' or 'redrive'"},
 		{[]string{"submit", "--key", "other/x.json", "f.json"}, "batches are read only under batches/"},
-		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "batches/x.txt: not a batch file: memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz or .csv.gz"},
+		{[]string{"submit", "--key", "batches/x.txt", "f.json"}, "batches/x.txt: not a batch file: memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz, .csv.gz, .json.zst, .jsonl.zst or .csv.zst"},
 		{[]string{"local", "--batch", "work.txt"}, "--batch: batches/work.txt: not a batch file: memo reads .json, .jsonl, .csv"},
 		{[]string{"submit", "gzipped.json"}, "gzipped.json is gzip-compressed: name it batches/gzipped.json.gz"},
+		{[]string{"local", "--batch", "zstd.csv"}, "--batch: zstd.csv is zstd-compressed: name it batches/zstd.csv.zst"},
 		// Issue 18, point 8: S3's 1,024 bytes less what memo derives.
 		{[]string{"submit", "--key", "batches/" + strings.Repeat("k", 1000) + ".json", "f.json"}, "a batch key is at most 940 bytes"},
 		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},

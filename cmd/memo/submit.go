@@ -27,7 +27,8 @@ func init() {
 
 The key's suffix names the format: ` + batch.SuffixList() + `
 (see README, "Batch files"); memo submit refuses any other key, and a
-gzip-compressed FILE under a key without .gz, before uploading.
+gzip- or zstd-compressed FILE under a key without .gz or .zst, before
+uploading.
 The key defaults to batches/<file name>. With --wait, memo prints progress
 (ops done of total; the total is counted from FILE with the splitter's own
 scanner) until the batch has settled (see memo help status), then the
@@ -189,7 +190,7 @@ func (p *progress) done() {
 // checkBatchFile refuses, before anything is uploaded, a file the splitter
 // would not read: a key of no known format (S3 would not even notify the
 // splitter, and the wait would end with every op unaccounted for), or a
-// gzip stream under a key without .gz (the splitter goes by the suffix and
+// compressed stream under a plain key (the splitter goes by the suffix and
 // would reject it whole).
 func checkBatchFile(file, key string) error {
 	f, ok := batch.FormatOf(key)
@@ -201,9 +202,10 @@ func checkBatchFile(file, key string) error {
 		return err
 	}
 	defer r.Close()
-	var head [2]byte
-	if n, _ := io.ReadFull(r, head[:]); n == 2 && head == [2]byte{0x1f, 0x8b} && !f.Compressed() {
-		return fmt.Errorf("%s is gzip-compressed: name it %s.gz", file, key)
+	var head [4]byte
+	n, _ := io.ReadFull(r, head[:])
+	if name, suffix, ok := batch.SniffCompression(head[:n]); ok && !f.Compressed() {
+		return fmt.Errorf("%s is %s-compressed: name it %s%s", file, name, key, suffix)
 	}
 	return nil
 }

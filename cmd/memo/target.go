@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/ops/status"
@@ -27,6 +29,9 @@ type target struct {
 	profile       string
 	fromTerraform string
 	getenv        func(string) string
+	// cfg is the configuration connect loaded (for the clients a command
+	// needs beyond the workspace's: memo explain's CloudWatch Logs).
+	cfg aws.Config
 }
 
 func targetFlags(fs *flag.FlagSet, env *cli) *target {
@@ -68,6 +73,7 @@ func (t *target) connect(ctx context.Context) (*workspace.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	t.cfg = cfg
 	if t.endpoint == "" {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err := cfg.Credentials.Retrieve(cctx)

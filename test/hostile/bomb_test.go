@@ -68,10 +68,39 @@ func TestTenGigabyteBombIsRefused(t *testing.T) {
 	for range 160 {
 		file.Write(member.Bytes())
 	}
+	refuseBomb(t, "bomb10g.jsonl.gz", file.Bytes())
+}
 
-	const bucket, key = "memo-hostile-batches-1", naming.BatchPrefix + "bomb10g.jsonl.gz"
+// The same with zstd: one op and then 10 GiB of spaces in one frame of
+// RLE blocks (RFC 8878 3.1.1.2: a block of one byte repeated, 128 KiB at
+// most, 4 bytes each), 320 KiB in all, with a 1 MiB window.
+func TestTenGigabyteZstdBombIsRefused(t *testing.T) {
+	op := "{\"name\":\"bomb\",\"op\":\"1\"}\n"
+	file := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 10 << 3} // magic, no checksum, window 2^20
+	block := func(h uint32, body ...byte) []byte {
+		return append([]byte{byte(h), byte(h >> 8), byte(h >> 16)}, body...)
+	}
+	file = append(file, block(uint32(len(op))<<3)...) // a raw block
+	file = append(file, op...)
+	const rle = 128 << 10
+	for i := range (10 << 30) / rle {
+		h := uint32(rle)<<3 | 1<<1 // an RLE block
+		if i == (10<<30)/rle-1 {
+			h |= 1 // the last
+		}
+		file = append(file, block(h, ' ')...)
+	}
+	refuseBomb(t, "bomb10g.jsonl.zst", file)
+}
+
+// refuseBomb splits file under name and checks that it is rejected at the
+// bound, with nothing enqueued, having read a part of it, in flat memory.
+func refuseBomb(t *testing.T, name string, file []byte) {
+	t.Helper()
+	const bucket = "memo-hostile-batches-1"
+	key := naming.BatchPrefix + name
 	objs, q := &countingObjects{Objects: inmem.NewObjects()}, &inmem.Queue{}
-	objs.Set(bucket, key, file.Bytes())
+	objs.Set(bucket, key, file)
 	svc := splitter.New(objs, q, splitter.Config{})
 	var rec events.S3EventRecord
 	rec.EventName = "ObjectCreated:Put"
@@ -92,7 +121,7 @@ func TestTenGigabyteBombIsRefused(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("%d-byte file (10 GiB inflated) refused in %v after reading %d bytes of it; allocated %d KiB in all",
-		file.Len(), took.Round(time.Millisecond), objs.read.Load(), alloc>>10)
+		len(file), took.Round(time.Millisecond), objs.read.Load(), alloc>>10)
 
 	body, ok := objs.Object(bucket, naming.ReportKey(key))
 	if !ok {
@@ -108,8 +137,8 @@ func TestTenGigabyteBombIsRefused(t *testing.T) {
 	if n := len(q.Messages()); n != 0 {
 		t.Fatalf("%d messages sent", n)
 	}
-	if read := objs.read.Load(); read > int64(file.Len())/8 {
-		t.Errorf("read %d of the %d compressed bytes: the bound did not stop the read", read, file.Len())
+	if read := objs.read.Load(); read > int64(len(file))/8 {
+		t.Errorf("read %d of the %d compressed bytes: the bound did not stop the read", read, len(file))
 	}
 	if alloc > 16<<20 {
 		t.Errorf("allocated %d MiB while inflating: memory is not flat", alloc>>20)

@@ -104,7 +104,16 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("bare_gzip_jsonl_ops_per_s", ops("BareGzipJSONL"), nil, "compress/gzip in front of the JSON Lines reader (no bound, no error classification); "+runs("BareGzipJSONL"))
 	p.Figure("decode_validate_jsonl_gz_vs_bare", ops("ScanJSONLGzip")/ops("BareGzipJSONL"), nil, "")
 	p.Figure("decode_validate_csv_gz_ops_per_s", ops("ScanCSVGzip"), nil, "batch.Scan of the same 100k ops as .csv.gz; "+runs("ScanCSVGzip"))
+	p.Figure("bare_gzip_csv_ops_per_s", ops("BareGzipCSV"), nil, "compress/gzip in front of encoding/csv alone; "+runs("BareGzipCSV"))
+	p.Figure("decode_validate_csv_gz_vs_bare", ops("ScanCSVGzip")/ops("BareGzipCSV"), nil, "")
 	p.Figure("gzip_inflate_ops_per_s", ops("InflateJSONLGzip"), nil, "compress/gzip alone inflating the .jsonl.gz: a compressed batch's chunk task skips to its run at this rate; "+runs("InflateJSONLGzip"))
+	p.Figure("decode_validate_jsonl_zst_ops_per_s", ops("ScanJSONLZstd"), nil, "batch.Scan of the same 100k ops as .jsonl.zst; "+runs("ScanJSONLZstd"))
+	p.Figure("bare_zstd_jsonl_ops_per_s", ops("BareZstdJSONL"), nil, "klauspost/compress/zstd with its defaults (up to 4 goroutines decoding ahead; memo's decodes on one) in front of the JSON Lines reader; "+runs("BareZstdJSONL"))
+	p.Figure("decode_validate_jsonl_zst_vs_bare", ops("ScanJSONLZstd")/ops("BareZstdJSONL"), nil, "")
+	p.Figure("decode_validate_csv_zst_ops_per_s", ops("ScanCSVZstd"), nil, "batch.Scan of the same 100k ops as .csv.zst; "+runs("ScanCSVZstd"))
+	p.Figure("bare_zstd_csv_ops_per_s", ops("BareZstdCSV"), nil, "the zstd decoder with its defaults in front of encoding/csv alone; "+runs("BareZstdCSV"))
+	p.Figure("decode_validate_csv_zst_vs_bare", ops("ScanCSVZstd")/ops("BareZstdCSV"), nil, "")
+	p.Figure("zstd_decompress_ops_per_s", ops("DecompressJSONLZstd"), nil, "memo's zstd decoder alone (one goroutine, the window bound) on the .jsonl.zst: a .zst batch's chunk task skips to its run at this rate; "+runs("DecompressJSONLZstd"))
 	p.Figure("evaluate_ops_per_s", ops("Evaluate"), nil, "eval.Evaluate over 1,000 plain arithmetic expressions (all on the fast path); "+runs("Evaluate"))
 	p.Figure("bare_govaluate_ops_per_s", ops("BareGovaluate"), nil, "govaluate parse+evaluate of the same expressions; "+runs("BareGovaluate"))
 	p.Figure("evaluate_vs_bare", ops("Evaluate")/ops("BareGovaluate"), nil, "fast path only")
@@ -282,7 +291,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("twin_rate_big_vs_small", scale.Rate()/memo.Rate(), measure.AtLeast(0.8), "the rate of the bigger batch over the smaller one's")
 
 	// 7. On paper: the split and 1M ops on AWS at the defaults.
-	awsOnPaper(p, model, mp, defaults, gzipRates{Plain: ops("ScanJSONL"), Scan: ops("ScanJSONLGzip"), Inflate: ops("InflateJSONLGzip")})
+	awsOnPaper(p, model, mp, defaults, []codecRates{
+		{Suffix: "gz", DecompressKey: "gzip_inflate_ops_per_s", Plain: ops("ScanJSONL"), Scan: ops("ScanJSONLGzip"), Decompress: ops("InflateJSONLGzip")},
+		{Suffix: "zst", DecompressKey: "zstd_decompress_ops_per_s", Plain: ops("ScanJSONL"), Scan: ops("ScanJSONLZstd"), Decompress: ops("DecompressJSONLZstd")},
+	})
 
 	// 8. Artifacts.
 	p.Comment("artifacts: make build (linux/arm64 zips); init under aws-lambda-rie of the linux/amd64 build (make build-twin), median of 3 fresh starts")

@@ -14,7 +14,7 @@ var Warm = struct {
 
 // awsOnPaper prints section 7: the chunked split and the end-to-end time of
 // 1M ops on AWS, from the model at the Terraform defaults.
-func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d measure.Defaults, gz gzipRates) {
+func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d measure.Defaults, compressed []codecRates) {
 	quarter := d.SplitterTimeoutSeconds / 4
 	share := model.Defaults.SplitterMemoryMB / model.AWS.FullVCPUMemoryMB
 	p.Comment("on paper, AWS, at the defaults: splitter %g MB (%.3f vCPU), splitter_send_concurrency %g, chunks of %g ops, split_chunk_concurrency %g; compute batch size %g, compute_max_concurrency %g; assumed latencies SQS %v, DynamoDB %v, S3 %v (first byte; then %.0f MB/s), chunk mapping poll %v; %.0f bytes an op",
@@ -28,15 +28,18 @@ func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d me
 	s1 := model.Split(per, 1e6)
 	p.Figure("aws_split_seconds_1m", s1.Seconds, measure.AtMost(30),
 		fmt.Sprintf("upload to report: plan pass %.1f s, then %g chunks in %g round(s) of %.1f s (poll included); bound by %s", s1.PlanSeconds, s1.Chunks, s1.Rounds, s1.ChunkSeconds+model.AWS.ChunkPollDelay.Seconds(), s1.Bound))
-	// A .jsonl.gz batch: the plan pass inflates as it scans, and each chunk
-	// task inflates the object from its start up to its run (a gzip stream
-	// has no middle to start from): the last chunk inflates it all.
-	gzPlanExtra := 1e6 * (1/gz.Scan - 1/gz.Plain) / share
-	gzSkip := 1e6 / gz.Inflate / share
-	p.Figure("aws_chunk_seconds_jsonl_gz_1m", chunk.ChunkSeconds+gzSkip, measure.AtMost(quarter),
-		fmt.Sprintf("the last chunk of a 1M-op .jsonl.gz: a chunk's %.1f s plus inflating the 1M ops before its run, %.1f s at %.3f vCPU (gzip_inflate_ops_per_s)", chunk.ChunkSeconds, gzSkip, share))
-	p.Figure("aws_split_seconds_1m_jsonl_gz", s1.Seconds+gzPlanExtra+s1.Rounds*gzSkip, measure.AtMost(30),
-		fmt.Sprintf("aws_split_seconds_1m plus the plan pass's inflating (%.1f s: decode_validate_jsonl_gz against decode_validate_jsonl) and, in each of the %g round(s), a chunk's skip to its run (at most %.1f s)", gzPlanExtra, s1.Rounds, gzSkip))
+	// A .jsonl.gz (.jsonl.zst) batch: the plan pass decompresses as it
+	// scans, and each chunk task decompresses the object from its start up
+	// to its run (the stream has no middle to start from): the last chunk
+	// decompresses it all.
+	for _, c := range compressed {
+		planExtra := 1e6 * (1/c.Scan - 1/c.Plain) / share
+		skip := 1e6 / c.Decompress / share
+		p.Figure("aws_chunk_seconds_jsonl_"+c.Suffix+"_1m", chunk.ChunkSeconds+skip, measure.AtMost(quarter),
+			fmt.Sprintf("the last chunk of a 1M-op .jsonl.%s: a chunk's %.1f s plus decompressing the 1M ops before its run, %.1f s at %.3f vCPU (%s)", c.Suffix, chunk.ChunkSeconds, skip, share, c.DecompressKey))
+		p.Figure("aws_split_seconds_1m_jsonl_"+c.Suffix, s1.Seconds+planExtra+s1.Rounds*skip, measure.AtMost(30),
+			fmt.Sprintf("aws_split_seconds_1m plus the plan pass's decompressing (%.1f s: decode_validate_jsonl_%s against decode_validate_jsonl) and, in each of the %g round(s), a chunk's skip to its run (at most %.1f s)", planExtra, c.Suffix, s1.Rounds, skip))
+	}
 	for _, n := range []float64{10e6, 100e6} {
 		s := model.Split(per, n)
 		p.Figure(fmt.Sprintf("aws_split_seconds_%gm", n/1e6), s.Seconds, nil,
@@ -72,6 +75,10 @@ func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d me
 	p.Figure("aws_split_lambda_usd_1m_at_256mb", lambda(small), nil, "the same at 256 MB")
 }
 
-// gzipRates are the one-core rates (ops/s) the compressed batch's figures
-// come from: the .jsonl scan, the .jsonl.gz scan, and inflating alone.
-type gzipRates struct{ Plain, Scan, Inflate float64 }
+// codecRates are the one-core rates (ops/s) a compressed batch's figures
+// come from: the .jsonl scan, the .jsonl.<Suffix> scan, and decompressing
+// alone (the figure DecompressKey).
+type codecRates struct {
+	Suffix, DecompressKey   string
+	Plain, Scan, Decompress float64
+}

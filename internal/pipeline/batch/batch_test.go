@@ -25,7 +25,11 @@ func TestFormat(t *testing.T) {
 		{"work.CSV", 0, false, ""},
 		{"work.json.GZ", 0, false, ""},
 		{"work.gz", 0, false, ""},
-		{"work.json.zst", 0, false, ""},
+		{"work.json.zst", JSONZstd, true, "json.zst"},
+		{"work.jsonl.zst", JSONLZstd, true, "jsonl.zst"},
+		{"work.csv.zst", CSVZstd, true, "csv.zst"},
+		{"work.zst", 0, false, ""},
+		{"work.json.zstd", 0, false, ""},
 		{"work.ndjson", 0, false, ""},
 		{"work", 0, false, ""},
 		{"", 0, false, ""},
@@ -41,8 +45,8 @@ func TestFormat(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %v, %v; want %v", c.name, back, found, f)
 		}
 	}
-	if s := Format(9).String(); s != "Format(9)" {
-		t.Errorf("Format(9).String() = %q", s)
+	if s := Format(99).String(); s != "Format(99)" {
+		t.Errorf("Format(99).String() = %q", s)
 	}
 }
 
@@ -61,7 +65,7 @@ func TestFormatTable(t *testing.T) {
 		if got, ok := FormatOf("batches/x" + f.Suffix()); !ok || got != f {
 			t.Errorf("FormatOf(x%s) = %v, %v", f.Suffix(), got, ok)
 		}
-		if f.Compressed() != strings.HasSuffix(f.Suffix(), ".gz") {
+		if f.Compressed() != (strings.HasSuffix(f.Suffix(), ".gz") || strings.HasSuffix(f.Suffix(), ".zst")) {
 			t.Errorf("%v: Compressed() = %v", f, f.Compressed())
 		}
 		if off, n := f.ReadRange(Run{Offset: 10, Length: 5}); f.Compressed() != (off == 0 && n == 0) {

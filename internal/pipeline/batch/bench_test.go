@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // benchOps is the size of the generated benchmark batch.
@@ -278,6 +280,8 @@ func benchScanOf(b *testing.B, f Format) {
 func BenchmarkScanCSV(b *testing.B)       { benchScanOf(b, CSV) }
 func BenchmarkScanJSONLGzip(b *testing.B) { benchScanOf(b, JSONLGzip) }
 func BenchmarkScanCSVGzip(b *testing.B)   { benchScanOf(b, CSVGzip) }
+func BenchmarkScanJSONLZstd(b *testing.B) { benchScanOf(b, JSONLZstd) }
+func BenchmarkScanCSVZstd(b *testing.B)   { benchScanOf(b, CSVZstd) }
 
 // BenchmarkBareDecodeCSV is CSV's baseline: encoding/csv alone reading the
 // same file's records, no rules.
@@ -286,23 +290,105 @@ func BenchmarkBareDecodeCSV(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := csv.NewReader(bytes.NewReader(data))
-		r.FieldsPerRecord = -1
-		r.ReuseRecord = true
-		n := -1 // the header
-		for {
-			_, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
+		bareCSV(b, bytes.NewReader(data))
+	}
+	reportOps(b, benchOps)
+}
+
+// bareCSV reads the benchmark's records with encoding/csv alone.
+func bareCSV(b *testing.B, in io.Reader) {
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	n := -1 // the header
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			break
 		}
-		if n != benchOps {
-			b.Fatalf("%d records", n)
+		if err != nil {
+			b.Fatal(err)
 		}
+		n++
+	}
+	if n != benchOps {
+		b.Fatalf("%d records", n)
+	}
+}
+
+// BenchmarkBareGzipCSV is .csv.gz's baseline: compress/gzip in front of
+// encoding/csv alone.
+func BenchmarkBareGzipCSV(b *testing.B) {
+	data := benchOf()[CSVGzip]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bareCSV(b, z)
+	}
+	reportOps(b, benchOps)
+}
+
+// bareZstd is klauspost's zstd decoder with its defaults (up to 4
+// goroutines decoding ahead, where memo's decodes on the calling one).
+func bareZstd(b *testing.B, data []byte) *zstd.Decoder {
+	z, err := zstd.NewReader(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return z
+}
+
+// BenchmarkBareZstdJSONL is .jsonl.zst's baseline: the zstd decoder with
+// its defaults in front of the JSON Lines reader.
+func BenchmarkBareZstdJSONL(b *testing.B) {
+	data := benchOf()[JSONLZstd]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z := bareZstd(b, data)
+		n := 0
+		if err := Scan(z, JSONL, func(Item) error { n++; return nil }); err != nil || n != benchOps {
+			b.Fatalf("%v after %d ops", err, n)
+		}
+		z.Close()
+	}
+	reportOps(b, benchOps)
+}
+
+// BenchmarkBareZstdCSV is .csv.zst's baseline: the zstd decoder with its
+// defaults in front of encoding/csv alone.
+func BenchmarkBareZstdCSV(b *testing.B) {
+	data := benchOf()[CSVZstd]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z := bareZstd(b, data)
+		bareCSV(b, z)
+		z.Close()
+	}
+	reportOps(b, benchOps)
+}
+
+// BenchmarkDecompressJSONLZstd is decompressing alone: what a chunk task of
+// a .zst batch spends skipping to its run, per op skipped (memo's decoder:
+// one goroutine, the window bound).
+func BenchmarkDecompressJSONLZstd(b *testing.B) {
+	data := benchOf()[JSONLZstd]
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z, err := openZstd(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, z); err != nil {
+			b.Fatal(err)
+		}
+		z.Close()
 	}
 	reportOps(b, benchOps)
 }

@@ -127,7 +127,7 @@ func TestCSVStructure(t *testing.T) {
 		{"a quote never closed, CRLF", "name,op\r\na,\"1\r\n", 15, "line 2: a quoted field is never closed: the file ends inside the record that starts on line 2"},
 		{"a quote never closed, no final newline", "name,op\na,\"1", 12, "line 2: a quoted field is never closed: the file ends inside the record that starts on line 2"},
 		{"a quote closed too late on the last line", "name,op\na,\"1\"x", 12, `line 2, column 5: extraneous or missing " in quoted-field`},
-		{"a gzip stream under .csv", "\x1f\x8b\x08\x00", 0, "the file is gzip-compressed but its key has no .gz suffix; memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz or .csv.gz"},
+		{"a gzip stream under .csv", "\x1f\x8b\x08\x00", 0, "the file is gzip-compressed but its key has no .gz suffix; memo reads .json, .jsonl, .csv, .json.gz, .jsonl.gz, .csv.gz, .json.zst, .jsonl.zst or .csv.zst"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := 0

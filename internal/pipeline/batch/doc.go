@@ -1,6 +1,7 @@
 // Package batch reads memo's batch files: a table of formats (JSON, JSON
-// Lines, CSV, each optionally gzipped), streaming decoders with the per-op
-// rules and limits they share, for a whole file and for a run of its ops.
+// Lines, CSV, each optionally gzip- or zstd-compressed), streaming
+// decoders with the per-op rules and limits they share, for a whole file
+// and for a run of its ops.
 //
 // # Formats
 //
@@ -20,7 +21,8 @@
 //	1_plus_1,1+1
 //	"2, by 2","2*2"
 //
-// Each of them gzip-compressed is .json.gz, .jsonl.gz or .csv.gz. The
+// Each of them gzip-compressed is .json.gz, .jsonl.gz or .csv.gz, and
+// zstd-compressed .json.zst, .jsonl.zst or .csv.zst. The
 // formats are one table (formats.go): a suffix, a plan scan (the whole
 // file, ScanFile) and a chunk scan (one run of ops, ScanChunk). Every list
 // of suffixes (Suffixes: the S3 notifications of Terraform and of the twin,
@@ -47,19 +49,24 @@
 //
 // # Compressed batches
 //
-// A gzip stream is read as it inflates (concatenated members are one
-// stream, as gzip -d reads them). Offsets (Item.Start, SyntaxError.Offset)
-// count decompressed bytes. A stream cannot be entered in the middle, so a
-// chunk task reads the object from its first byte, inflates and discards up
-// to its run, then reads the run: a batch of k chunks inflates about k/2
-// times its size in all, each task at most the whole (make bench:
-// aws_chunk_seconds_jsonl_gz_1m). A file that inflates to more than
-// MaxDecompressedBytes is rejected when the bound is reached, so a bomb
-// costs the time to inflate the bound and no memory. A truncated or corrupt
-// stream rejects the file; a read that fails is a read error (retried).
-// The suffix decides: S3's Content-Encoding is not consulted, and a gzip
-// stream under a plain suffix is rejected with a reason that says to add
-// .gz (memo submit and memo local refuse it before uploading).
+// A gzip or zstd stream is read as it decompresses (concatenated gzip
+// members, or zstd frames, are one stream, as gzip -d and zstd -d read
+// them; zstd's skippable frames are skipped). Offsets (Item.Start,
+// SyntaxError.Offset) count decompressed bytes. A stream cannot be entered
+// in the middle, so a chunk task reads the object from its first byte,
+// decompresses and discards up to its run, then reads the run: a batch of
+// k chunks decompresses about k/2 times its size in all, each task at most
+// the whole (make bench: aws_chunk_seconds_jsonl_gz_1m and _zst_1m). A
+// file that decompresses to more than MaxDecompressedBytes is rejected
+// when the bound is reached, so a bomb costs the time to decompress the
+// bound and no memory. A zstd frame whose window is over
+// MaxZstdWindowBytes (8 MiB: zstd --long, --ultra) is rejected before it
+// is decoded: the window is the memory a zstd stream takes. A truncated or
+// corrupt stream rejects the file; a read that fails is a read error
+// (retried). The suffix decides: S3's Content-Encoding is not consulted,
+// and a compressed stream under a plain suffix is rejected with a reason
+// that says to add .gz or .zst (memo submit and memo local refuse it
+// before uploading, with SniffCompression).
 //
 // # Plan and runs
 //

@@ -27,6 +27,11 @@ const (
 	JSONGzip
 	JSONLGzip
 	CSVGzip
+	// JSONZstd, JSONLZstd and CSVZstd are the same layouts compressed
+	// with Zstandard.
+	JSONZstd
+	JSONLZstd
+	CSVZstd
 )
 
 // layout reads one uncompressed layout. plan streams a whole file, with the
@@ -49,14 +54,17 @@ var formats = [...]struct {
 	name   string // the plan's name for it (record.Plan.Format)
 	suffix string
 	layout *layout
-	gzip   bool
+	codec  *codec // nil: not compressed
 }{
-	{JSON, "json", ".json", &jsonLayout, false},
-	{JSONL, "jsonl", ".jsonl", &jsonlLayout, false},
-	{CSV, "csv", ".csv", &csvLayout, false},
-	{JSONGzip, "json.gz", ".json.gz", &jsonLayout, true},
-	{JSONLGzip, "jsonl.gz", ".jsonl.gz", &jsonlLayout, true},
-	{CSVGzip, "csv.gz", ".csv.gz", &csvLayout, true},
+	{JSON, "json", ".json", &jsonLayout, nil},
+	{JSONL, "jsonl", ".jsonl", &jsonlLayout, nil},
+	{CSV, "csv", ".csv", &csvLayout, nil},
+	{JSONGzip, "json.gz", ".json.gz", &jsonLayout, &gzipCodec},
+	{JSONLGzip, "jsonl.gz", ".jsonl.gz", &jsonlLayout, &gzipCodec},
+	{CSVGzip, "csv.gz", ".csv.gz", &csvLayout, &gzipCodec},
+	{JSONZstd, "json.zst", ".json.zst", &jsonLayout, &zstdCodec},
+	{JSONLZstd, "jsonl.zst", ".jsonl.zst", &jsonlLayout, &zstdCodec},
+	{CSVZstd, "csv.zst", ".csv.zst", &csvLayout, &zstdCodec},
 }
 
 func entry(f Format) (int, bool) {
@@ -109,13 +117,13 @@ func (f Format) Suffix() string {
 	return ""
 }
 
-// Compressed reports whether f is gzip-compressed. A compressed batch
+// Compressed reports whether f is compressed (gzip or zstd). A compressed batch
 // cannot be read from the middle: its offsets (Item.Start, Run.Offset,
 // SyntaxError.Offset) count decompressed bytes, and a chunk task reads the
 // object from its first byte (ReadRange).
 func (f Format) Compressed() bool {
 	i, ok := entry(f)
-	return ok && formats[i].gzip
+	return ok && formats[i].codec != nil
 }
 
 // ParseFormat returns the format named name (Format.String), as a plan
@@ -210,8 +218,8 @@ func scanFile(r io.Reader, f Format, rules *opRules, fn func(Item) error, size i
 		return err
 	}
 	var err error
-	if formats[i].gzip {
-		err = gunzipped(r, maxDecompressed, 0, read)
+	if c := formats[i].codec; c != nil {
+		err = decompressed(r, c, maxDecompressed, 0, read)
 	} else {
 		err = sniffed(r, read)
 	}
@@ -239,10 +247,11 @@ func scanChunk(r io.Reader, f Format, run Run, fn func(Item) error, size int) er
 		return fmt.Errorf("batch: unknown format %v", f)
 	}
 	l := formats[i].layout
-	if !formats[i].gzip {
+	c := formats[i].codec
+	if c == nil {
 		return l.run(r, run, fn, size)
 	}
-	return gunzipped(r, maxDecompressed, run.Offset, func(z io.Reader) error {
+	return decompressed(r, c, maxDecompressed, run.Offset, func(z io.Reader) error {
 		return l.run(io.LimitReader(z, run.Length), run, fn, size)
 	})
 }

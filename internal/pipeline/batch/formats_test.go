@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
 )
 
 // sampleOps holds what every format must carry alike: commas, quotes and a
@@ -41,26 +42,36 @@ func encode(t testing.TB, ops []Op, f Format) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := io.Writer(&b)
-	var z *gzip.Writer
-	if f.Compressed() {
+	var z io.WriteCloser
+	switch {
+	case strings.HasSuffix(f.Suffix(), ".gz"):
 		z = gzip.NewWriter(&b)
+	case strings.HasSuffix(f.Suffix(), ".zst"):
+		var err error
+		if z, err = zstd.NewWriter(&b); err != nil {
+			t.Fatal(err)
+		}
+	case f.Compressed():
+		t.Fatalf("no compressor for %v", f)
+	}
+	if z != nil {
 		w = z
 	}
 	switch f {
-	case JSON, JSONGzip:
+	case JSON, JSONGzip, JSONZstd:
 		body, err := json.Marshal(map[string][]Op{"ops": ops})
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.Write(body)
-	case JSONL, JSONLGzip:
+	case JSONL, JSONLGzip, JSONLZstd:
 		e := json.NewEncoder(w)
 		for _, op := range ops {
 			if err := e.Encode(op); err != nil {
 				t.Fatal(err)
 			}
 		}
-	case CSV, CSVGzip:
+	case CSV, CSVGzip, CSVZstd:
 		c := csv.NewWriter(w)
 		c.UseCRLF = true
 		c.Write([]string{"op", "name"})

@@ -6,7 +6,6 @@ package batch
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -15,15 +14,18 @@ import (
 
 // Write writes ops to w as a batch file of format f: .json as one object,
 // .jsonl one object a line, CSV with the header name,op and CRLF record
-// ends (RFC 4180), each gzip-compressed for the compressed formats.
+// ends (RFC 4180), each compressed for the compressed formats.
 func Write(w io.Writer, f Format, ops []Op) error {
 	i, ok := entry(f)
 	if !ok {
 		return fmt.Errorf("batch: unknown format %v", f)
 	}
-	var z *gzip.Writer
-	if formats[i].gzip {
-		z = gzip.NewWriter(w)
+	var z io.WriteCloser
+	if c := formats[i].codec; c != nil {
+		var err error
+		if z, err = c.writer(w); err != nil {
+			return err
+		}
 		w = z
 	}
 	bw := bufio.NewWriter(w)

@@ -40,7 +40,7 @@ locals {
   # (batch.Suffixes, internal/pipeline/batch/formats.go); test/policy checks
   # that both lists agree. S3 takes one suffix per filter rule and refuses
   # overlapping ones: no suffix here ends with another.
-  batch_suffixes = [".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz"]
+  batch_suffixes = [".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz", ".json.zst", ".jsonl.zst", ".csv.zst"]
 
   # AWS: "set the source queue's visibility timeout to at least six times
   # the timeout that you configure on your function" (the slack lets Lambda

@@ -20,10 +20,12 @@ var MicroBenchmarks = []string{
 	// internal/pipeline/batch: decode+validate (Scan), both splitter passes
 	// (CheckScan), and bare encoding/json of the same 100k-op file.
 	"ScanJSON", "ScanJSONL", "CheckScanJSON", "CheckScanJSONL", "BareDecodeJSON", "BareDecodeJSONL",
-	// The other formats: CSV beside encoding/csv alone, .jsonl.gz beside
-	// compress/gzip in front of the JSON Lines reader, and inflating alone
-	// (a compressed batch's chunk task skips to its run that way).
-	"ScanCSV", "BareDecodeCSV", "ScanJSONLGzip", "BareGzipJSONL", "ScanCSVGzip", "InflateJSONLGzip",
+	// The other formats: CSV beside encoding/csv alone, .jsonl.gz and
+	// .csv.gz beside compress/gzip in front of the JSON Lines reader and of
+	// encoding/csv, the same for zstd, and decompressing alone (a
+	// compressed batch's chunk task skips to its run that way).
+	"ScanCSV", "BareDecodeCSV", "ScanJSONLGzip", "BareGzipJSONL", "ScanCSVGzip", "BareGzipCSV", "InflateJSONLGzip",
+	"ScanJSONLZstd", "BareZstdJSONL", "ScanCSVZstd", "BareZstdCSV", "DecompressJSONLZstd",
 	// internal/pipeline/eval: Evaluate and bare govaluate on 1,000 plain
 	// arithmetic expressions (the fast path), on 1,000 the fast path
 	// declines (the slow path: govaluate behind memo's checks), and on the
