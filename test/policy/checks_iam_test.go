@@ -269,6 +269,7 @@ func checkIAMExactGrants(c *Config) []string {
 		),
 		"compute": append(logs("compute"),
 			"dynamodb:PutItem on "+table,
+			"dynamodb:BatchGetItem on "+table,
 			"sqs:ReceiveMessage on "+ops,
 			"sqs:DeleteMessage on "+ops,
 			"sqs:GetQueueAttributes on "+ops,

@@ -48,7 +48,10 @@ type Table struct {
 	index  string // the GSI on batch_shard, "" when the table has none
 }
 
-var _ compute.ResultWriter = (*Table)(nil)
+var (
+	_ compute.ResultWriter = (*Table)(nil)
+	_ compute.StoredReader = Stored{}
+)
 
 // New returns a Table. index names the batch index ("" if disabled).
 func New(client *dynamodb.Client, table, index string) *Table {
@@ -255,8 +258,25 @@ func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 }
 
 // Get reads results by name (BatchGetItem, 100 keys per call, retrying
-// unprocessed keys). Names without a result are absent from the map.
+// unprocessed keys), strongly consistent. Names without a result are absent
+// from the map.
 func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return t.get(ctx, names, true)
+}
+
+// Stored is compute.StoredReader: Get with eventually consistent reads,
+// half the read units ("Read consistency", DynamoDB Developer Guide). A
+// stale answer is safe for compute's read of redelivered ops: an item only
+// ever moves to a newer upload's result, so what it shows was stored, and
+// a result it misses is written again and refused as already stored.
+type Stored struct{ *Table }
+
+// Get implements compute.StoredReader.
+func (s Stored) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return s.get(ctx, names, false)
+}
+
+func (t *Table) get(ctx context.Context, names []string, consistent bool) (map[string]record.Result, error) {
 	out := make(map[string]record.Result, len(names))
 	seen := map[string]bool{}
 	var keys []map[string]types.AttributeValue
@@ -276,7 +296,7 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 		// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
 		err := retry.Default.Do(ctx, func(int) error {
 			resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(true)}},
+				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
 			})
 			if err != nil {
 				return Classify(fmt.Errorf("read %s: %w", t.name, err))
