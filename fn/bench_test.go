@@ -25,7 +25,7 @@ func BenchmarkFnNoop(b *testing.B) {
 	const batch = 100
 	var ev events.SQSEvent
 	for i := range batch {
-		body, _ := record.Message{Name: fmt.Sprintf("op_%03d", i), Op: "x", Batch: "b", Index: i}.Encode()
+		body, _ := record.Message{Batch: "b", Ops: []record.MessageOp{{Name: fmt.Sprintf("op_%03d", i), Op: "x", Index: i}}}.Encode()
 		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprint(i), Body: body})
 	}
 	table := &countingTable{}

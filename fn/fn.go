@@ -12,10 +12,11 @@
 //
 // Around your function, memo keeps its plumbing: the conditional write of
 // each result (a redelivered op is idempotent, an older upload never
-// overwrites a newer one), the partial batch response (only the messages
-// whose op must be retried go back to SQS), metrics (CloudWatch embedded
-// metric format) and JSON logs whose lines about an op carry its name and
-// batch.
+// overwrites a newer one), the partial batch response (a message carries
+// several ops, and only the messages with an op that must be retried go
+// back to SQS; their ops already stored are not run again), metrics
+// (CloudWatch embedded metric format) and JSON logs whose lines about an op
+// carry its name and batch.
 //
 // # Results
 //
@@ -31,8 +32,9 @@
 //
 // # Errors
 //
-// An error is transient by default: the op's message is left for SQS, which
-// delivers it again after its visibility timeout, and after the queue's
+// An error is transient by default: the op's message (with the other ops it
+// carries) is left for SQS, which delivers it again after its visibility
+// timeout (the ops stored meanwhile are skipped then), and after the queue's
 // maxReceiveCount moves it to the dead-letter queue, where `memo dlq` shows
 // it and a redrive retries it. Wrap an error with Permanent when retrying
 // cannot help (the input is wrong, the object is missing): it is stored as

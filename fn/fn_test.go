@@ -39,7 +39,7 @@ func (h *harness) handle(t *testing.T, ctx context.Context, ops ...string) []str
 	t.Helper()
 	var ev events.SQSEvent
 	for i, op := range ops {
-		body, err := record.Message{Name: fmt.Sprintf("op-%d", i), Op: op, Batch: "b1", Index: i}.Encode()
+		body, err := record.Message{Batch: "b1", Ops: []record.MessageOp{{Name: fmt.Sprintf("op-%d", i), Op: op, Index: i}}}.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestTheInvocationsDeadlineIsKept(t *testing.T) {
 	svc := compute.New(table, wrap(slow), cc)
 	var ev events.SQSEvent
 	for i := range 10 {
-		body, _ := record.Message{Name: fmt.Sprint(i), Op: "x", Batch: "b"}.Encode()
+		body, _ := record.Message{Batch: "b", Ops: []record.MessageOp{{Name: fmt.Sprint(i), Op: "x"}}}.Encode()
 		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprint(i), Body: body})
 	}
 	deadline := time.Now().Add(550 * time.Millisecond)

@@ -214,6 +214,12 @@ variable "split_chunk_ops" {
   default     = 50000
 }
 
+variable "split_pack_ops" {
+  description = "Most ops of one ops-queue message, a count (1-1000); MEMO_PACK_OPS."
+  type        = number
+  default     = 10
+}
+
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency."
   type        = number

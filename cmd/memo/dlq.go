@@ -21,7 +21,8 @@ func init() {
 		usage:   "list|redrive [--queue ops|chunks|split-failures] [--json] [--loop] [target flags]",
 		help: `memo dlq list shows each message of a queue where failed work waits
 (--queue, default ops):
-  ops             memo-<ws>-ops-dlq: op messages, with their batch, name and op;
+  ops             memo-<ws>-ops-dlq: messages of ops packed several to a
+                  message, one line per op with its batch, name and op;
   chunks          memo-<ws>-chunks-dlq: chunk tasks, with their batch, chunk
                   index, ops and byte range (read from the batch's plan);
   split-failures  memo-<ws>-split-failures: Lambda's records of splits that
@@ -34,9 +35,9 @@ memo dlq redrive moves the messages back to the ops queue (--queue ops) or
 the chunk queue (--queue chunks), with SQS's StartMessageMoveTask where the
 endpoint supports it and otherwise (or with --loop) by receiving, sending and
 then deleting each message, so that none is lost; a message whose deletion
-fails after its copy was sent is counted as duplicated (its op or chunk is
-run twice, to the same result). For the ops DLQ it says how many of the
-redriven messages are superseded: their op name holds a result of a newer
+fails after its copy was sent is counted as duplicated (its ops or chunk are
+run twice, to the same result). For the ops DLQ it counts the ops of the
+redriven messages and says how many are superseded: their name holds a result of a newer
 upload, so compute leaves that result alone (of two uploads that contain
 the same op name, the one S3 accepted later wins), and memo status counts
 those ops of their batch as superseded. The split-failures records are
@@ -100,7 +101,7 @@ func redrive(ctx context.Context, env *cli, c *workspace.Client, q workspace.Que
 	res, err := c.RedriveQueue(ctx, q, loop)
 	if res.Found > 0 || err == nil {
 		if q == workspace.QueueOps {
-			fmt.Fprintf(env.stdout, "%d messages in the DLQ, %d superseded (their names hold a result of a newer upload, which stays)\n", res.Found, res.Superseded)
+			fmt.Fprintf(env.stdout, "%d ops in the DLQ, %d superseded (their names hold a result of a newer upload, which stays)\n", res.Found, res.Superseded)
 		} else {
 			fmt.Fprintf(env.stdout, "%d chunk tasks in the chunk DLQ\n", res.Found)
 		}
@@ -111,12 +112,13 @@ func redrive(ctx context.Context, env *cli, c *workspace.Client, q workspace.Que
 		if res.Fallback != "" {
 			fmt.Fprintf(env.stderr, "StartMessageMoveTask unavailable (%s); moving messages one by one\n", oneLine(res.Fallback, 120))
 		}
-		fmt.Fprintf(env.stdout, "redrive (%s): moved=%d duplicated=%d\n", res.Method, res.Moved, res.Duplicated)
+		fmt.Fprintf(env.stdout, "redrive (%s): moved=%d duplicated=%d messages\n", res.Method, res.Moved, res.Duplicated)
 	}
 	return err
 }
 
-// printQueue prints the messages of queue q as a table, then their count.
+// printQueue prints the messages of queue q as a table, then their count:
+// the ops DLQ one line per op (a message carries a pack of ops).
 func printQueue(w io.Writer, q workspace.Queue, msgs []workspace.DLQMessage) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	switch q {
@@ -131,7 +133,9 @@ func printQueue(w io.Writer, q workspace.Queue, msgs []workspace.DLQMessage) err
 		head := fmt.Sprintf("%s\t%d\t%s", m.ID, m.ReceiveCount, m.SentAt.Format(time.RFC3339))
 		switch {
 		case m.Decoded != nil:
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", head, m.Decoded.Batch, quoteName(m.Decoded.Name), oneLine(m.Decoded.Op, 40))
+			for _, op := range m.Decoded.Ops {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", head, m.Decoded.Batch, quoteName(op.Name), oneLine(op.Op, 40))
+			}
 		case m.Chunk != nil:
 			ops, bytes := "?", "plan unreadable: "+oneLine(m.Chunk.PlanError, 60)
 			if m.Chunk.PlanError == "" {
@@ -152,6 +156,14 @@ func printQueue(w io.Writer, q workspace.Queue, msgs []workspace.DLQMessage) err
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if q == workspace.QueueOps {
+		ops := 0
+		for _, m := range msgs {
+			ops += m.OpCount()
+		}
+		fmt.Fprintf(w, "%d ops in %d messages\n", ops, len(msgs))
+		return nil
 	}
 	fmt.Fprintf(w, "%d messages\n", len(msgs))
 	return nil

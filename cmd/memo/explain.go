@@ -115,6 +115,9 @@ type dlqCopy struct {
 	Receives   int
 	SentAt     time.Time
 	Superseded bool // the stored result is of a newer upload
+	// Stored: the stored result is this copy's upload's; the message
+	// (a pack of ops) waits for its other ops.
+	Stored bool
 }
 
 func explain(ctx context.Context, c *workspace.Client, name, batch string) (opStory, error) {
@@ -148,11 +151,16 @@ func explain(ctx context.Context, c *workspace.Client, name, batch string) (opSt
 		return s, err
 	}
 	for _, m := range msgs {
-		if m.Decoded == nil || m.Decoded.Name != name {
+		if m.Decoded == nil {
 			continue
 		}
-		s.DLQ = append(s.DLQ, dlqCopy{Batch: m.Decoded.Batch, Receives: m.ReceiveCount, SentAt: m.SentAt,
-			Superseded: newer(m.Decoded.Batch, m.Decoded.Stamp)})
+		for _, op := range m.Decoded.Ops {
+			if op.Name == name {
+				s.DLQ = append(s.DLQ, dlqCopy{Batch: m.Decoded.Batch, Receives: m.ReceiveCount, SentAt: m.SentAt,
+					Superseded: newer(m.Decoded.Batch, m.Decoded.Stamp),
+					Stored:     s.Result != nil && s.Result.Batch == m.Decoded.Batch && s.Result.Stamp == m.Decoded.Stamp})
+			}
+		}
 	}
 	return s, nil
 }
@@ -175,8 +183,11 @@ func (s opStory) print(w io.Writer) {
 	}
 	for _, d := range s.DLQ {
 		note := "waits for a redrive (memo dlq redrive)"
-		if d.Superseded {
+		switch {
+		case d.Superseded:
 			note = "superseded: a newer upload's result is stored"
+		case d.Stored:
+			note = "its result is stored; the message carries other ops of the batch, which wait for a redrive"
 		}
 		fmt.Fprintf(w, "dlq: batch %s, received %d times, sent %s: %s\n", d.Batch, d.Receives, d.SentAt.Format(time.RFC3339), note)
 	}

@@ -89,7 +89,9 @@ func TestExplainOnTheTwin(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"x_ok"}, []string{"result: ok 2\n  batch " + a, "dlq: no message names it"}},
+		// x_ok shares its message (a pack) with x_dlq: the copy in the
+		// DLQ is of a stored op.
+		{[]string{"x_ok"}, []string{"result: ok 2\n  batch " + a, "dlq: batch " + a, "its result is stored; the message carries other ops"}},
 		{[]string{"x_err"}, []string{"result: error: ", "division by zero", "batch " + a}},
 		{[]string{"--batch", a, "x_sup"}, []string{"result: ok 6\n  batch " + b, "batch " + a + ": superseded by " + b}},
 		{[]string{"--batch", b, "x_sup"}, []string{"batch " + b + ": stored"}},

@@ -70,6 +70,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	logFile := fs.String("log", "", "write the twin's and functions' JSON logs to this file (default: discard)")
 	pollers := fs.Int("pollers", 4, "concurrent ops-queue pollers (the event source mapping's concurrency)")
 	chunkOps := fs.Int("split-chunk-ops", local.DefaultChunkOps, "the most ops of one chunk of a batch (Terraform's split_chunk_ops): small values make small batches run as many chunks")
+	packOps := fs.Int("split-pack-ops", local.DefaultPackOps, "the most ops of one ops-queue message (Terraform's split_pack_ops)")
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
 	function := fs.String("function", "", "build the Go main package in this directory and run it as the compute function under aws-lambda-rie")
@@ -88,13 +89,16 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if *chunkOps < 1 || *chunkOps > splitter.DefaultMaxOps {
 			return usageErr("--split-chunk-ops %d: want 1 to %d", *chunkOps, splitter.DefaultMaxOps)
 		}
+		if *packOps < 1 || *packOps > splitter.MaxPackOps {
+			return usageErr("--split-pack-ops %d: want 1 to %d", *packOps, splitter.MaxPackOps)
+		}
 		if *faultRate < 0 || *faultRate > 1 {
 			return usageErr("--faults %v: want a fraction from 0 to 1", *faultRate)
 		}
 		if *function == "" && (len(fnEnv) > 0 || *rie != "") {
 			return usageErr("--env and --rie go with --function")
 		}
-		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps}}
+		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps, PackOps: *packOps}}
 		var inj *faults.Injector
 		if *faultRate > 0 {
 			inj = faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})

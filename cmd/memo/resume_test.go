@@ -55,13 +55,14 @@ func TestPrintQueue(t *testing.T) {
 		want []string
 	}{
 		{workspace.QueueOps, []workspace.DLQMessage{
-			{ID: "m1", ReceiveCount: 5, SentAt: sent, Decoded: &record.Message{Batch: "batches/a.json@e", Name: "x", Op: "1+1"}},
+			{ID: "m1", ReceiveCount: 5, SentAt: sent, Decoded: &record.Message{Batch: "batches/a.json@e", Ops: []record.MessageOp{{Name: "x", Op: "1+1"}, {Name: "y", Op: "2"}}}},
 			{ID: "m2", ReceiveCount: 5, SentAt: sent, Body: "garbage", DecodeError: "bad"},
 		}, []string{
 			"ID  RECEIVES  SENT                  BATCH             NAME  OP",
 			"m1  5         2026-12-02T05:00:00Z  batches/a.json@e  x     1+1",
+			"m1  5         2026-12-02T05:00:00Z  batches/a.json@e  y     2",
 			"m2  5         2026-12-02T05:00:00Z  -                 -     undecodable: garbage",
-			"2 messages",
+			"3 ops in 2 messages",
 		}},
 		{workspace.QueueChunks, []workspace.DLQMessage{
 			{ID: "c1", ReceiveCount: 5, SentAt: sent, Chunk: &workspace.ChunkTask{ChunkTask: chunkTask, Ops: 50000, Offset: 1000, Length: 500}},

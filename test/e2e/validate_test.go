@@ -282,7 +282,7 @@ func checkDLQ(t *testing.T, ctx context.Context, c *workspace.Client, d Deployme
 		}
 		for _, m := range msgs {
 			if m.Decoded != nil && ids[m.Decoded.Batch] != "" {
-				return "", retry.FatalError{Underlying: fmt.Errorf("op %q of batch %s is in the DLQ", m.Decoded.Name, ids[m.Decoded.Batch])}
+				return "", retry.FatalError{Underlying: fmt.Errorf("op %q of batch %s is in the DLQ", m.Decoded.Ops[0].Name, ids[m.Decoded.Batch])}
 			}
 			if m.Body == poison {
 				found = m

@@ -34,6 +34,9 @@ func (f figures) calls() int {
 // call of the fakes and of the simulated queue. S3's faults come from their
 // own seeded source: the splitter makes its S3 calls one after the other,
 // so which of them fail depends on the seed alone.
+// faultsPackOps is the pack size of the fault runs.
+const faultsPackOps = 2
+
 func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline, *faultMix, string, figures) {
 	t.Helper()
 	mix := newFaultMix(rate, seed)
@@ -44,6 +47,10 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 		wrapW = func(w *inmem.Table) compute.ResultWriter { return lateTable{w, mix} }
 	}
 	p := newPipeline(wrapQ, wrapW)
+	// Packs of 2: 500 send calls for 10,000 ops, enough that each kind of
+	// send fault (a fraction of 10% of them) occurs every run, whatever
+	// order the concurrent sends draw in; packs of 10 make 100.
+	p.split = splitter.New(p.objs, p.sendQ, splitter.Config{Retry: fastRetry, Metrics: p.metrics, PackOps: faultsPackOps})
 	p.sqs.Rate = rate
 	if rate > 0 {
 		// With faults, the queue also keeps SQS's and Lambda's weak
@@ -107,7 +114,7 @@ func runPipeline(t *testing.T, b genBatch, rate float64, seed uint64) (*pipeline
 func TestPipelineUnderFaults(t *testing.T) {
 	const n = 10_000
 	b := generate(n)
-	_, _, _, base := runPipeline(t, b, 0, 0)
+	bp, _, bid, base := runPipeline(t, b, 0, 0)
 	seed := uint64(111) // its S3 faults break the splitter half way (a reset mid-stream), then its failed report
 	if v := os.Getenv("MEMO_FAULT_SEED"); v != "" {
 		seed, _ = strconv.ParseUint(v, 10, 64)
@@ -124,13 +131,25 @@ func TestPipelineUnderFaults(t *testing.T) {
 	t.Logf("queue: %s; weak promises: %+v", f.sim, p.sqs.WeakStats)
 	t.Logf("extra calls the faults cost: %d (%.1f%%)", f.calls()-base.calls(), 100*float64(f.calls()-base.calls())/float64(base.calls()))
 
-	if base.calls() == 0 || base.deliveries != len(b.valid) || base.tableWrites != len(b.valid) {
+	packs := (len(b.valid) + faultsPackOps - 1) / faultsPackOps // one chunk
+	if base.calls() == 0 || base.deliveries != packs || base.tableWrites != len(b.valid) {
 		t.Fatalf("the fault-free run is off: %+v", base)
 	}
 	if !rec.Settled() || rec.Lost != 0 || rec.Total != n || rec.Rejected != b.rejected || rec.OK+rec.Error+rec.DLQ != len(b.valid) {
 		t.Fatalf("not reconciled: %s (want total=%d rejected=%d, lost=0)", rec.Line(), n, b.rejected)
 	}
 	p.checkResults(t, b, id)
+	// The batch's counters: exact without faults; with them never above
+	// the truth (an op is never counted twice), and below it only where a
+	// write's answer was lost and its retry found the item stored.
+	if got, want := bp.tally.Counts()[bid], (compute.Tally{Batch: bid, OK: rec.OK, Error: rec.Error}); got != want {
+		t.Errorf("counters without faults %+v, want %+v", got, want)
+	}
+	got := p.tally.Counts()[id]
+	if got.OK > rec.OK || got.Error > rec.Error || got.Superseded != 0 {
+		t.Errorf("counters with faults %+v count more than the results (%s)", got, rec.Line())
+	}
+	t.Logf("counters with faults: ok=%d error=%d (%d short: writes applied whose answer was lost)", got.OK, got.Error, rec.OK+rec.Error-got.OK-got.Error)
 	if mix.counts["send:partial"] == 0 || mix.counts["send:timeout"] == 0 || mix.counts["write:timeout"] == 0 || p.sqs.Stats.LostReceives == 0 || p.sqs.Stats.FailedDeletes == 0 {
 		t.Fatalf("some faults never happened: %s; %s", mix, f.sim)
 	}
@@ -181,13 +200,14 @@ func TestPipelineChecksCatchLoss(t *testing.T) {
 	t.Logf("a silently dropping queue: %s", rec.Line())
 }
 
-// droppingQueue silently drops one message in a hundred.
+// droppingQueue silently drops one message in a hundred (by the index of
+// its first op: packs of 10 start at a multiple of 10).
 type droppingQueue struct{ *inmem.Queue }
 
 func (q droppingQueue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
 	var keep []record.Message
 	for _, m := range msgs {
-		if m.Index%100 != 7 {
+		if m.Ops[0].Index%1000 != 70 {
 			keep = append(keep, m)
 		}
 	}

@@ -67,8 +67,9 @@ type pipeline struct {
 	objs    *inmem.Objects
 	queue   *inmem.Queue
 	table   *inmem.Table
-	batches *inmem.Batches
+	tally   *inmem.Tallier // the batches' counters compute adds to
 	split   *splitter.Service
+	sendQ   splitter.Queue // the splitter's queue (wrapped or not)
 	comp    *compute.Service
 	sqs     *inmem.Mapping
 	metrics *counters
@@ -85,7 +86,7 @@ var uploadEpoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 // newPipeline wires the services to the fakes; q and w, when not nil, sit
 // between the services and the fakes (fault wrappers).
 func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Table) compute.ResultWriter) *pipeline {
-	p := &pipeline{objs: inmem.NewObjects(), queue: &inmem.Queue{}, table: inmem.NewTable(), batches: inmem.NewBatches(), metrics: &counters{}}
+	p := &pipeline{objs: inmem.NewObjects(), queue: &inmem.Queue{}, table: inmem.NewTable(), tally: &inmem.Tallier{}, metrics: &counters{}}
 	var q splitter.Queue = p.queue
 	if wrapQ != nil {
 		q = wrapQ(p.queue)
@@ -94,8 +95,9 @@ func newPipeline(wrapQ func(*inmem.Queue) splitter.Queue, wrapW func(*inmem.Tabl
 	if wrapW != nil {
 		w = wrapW(p.table)
 	}
+	p.sendQ = q
 	p.split = splitter.New(p.objs, q, splitter.Config{Retry: fastRetry, Metrics: p.metrics})
-	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Tallier: p.batches})
+	p.comp = compute.New(w, compute.Expressions(eval.Evaluate), compute.Config{Retry: fastRetry, Metrics: p.metrics, Stored: p.table, Tallier: p.tally})
 	p.sqs = inmem.NewMapping(p.queue, 5, 100)
 	return p
 }
@@ -144,9 +146,9 @@ func (p *pipeline) Report(_ context.Context, batch string) (record.Report, bool,
 	return rep, err == nil, err
 }
 
-// Counts reads the in-memory batches table's counters.
+// Counts reads the in-memory counters compute adds to.
 func (p *pipeline) Counts(_ context.Context, batch string) (status.Counts, error) {
-	c := p.batches.Counts(batch)
+	c := p.tally.Counts()[batch]
 	return status.Counts{OK: c.OK, Error: c.Error, Superseded: c.Superseded}, nil
 }
 
@@ -154,7 +156,9 @@ func (p *pipeline) DLQ(_ context.Context, batch string) ([]string, error) {
 	var names []string
 	for _, m := range p.sqs.DLQ() {
 		if msg, err := record.DecodeMessage(m.Body); err == nil && msg.Batch == batch {
-			names = append(names, msg.Name)
+			for _, op := range msg.Ops {
+				names = append(names, op.Name)
+			}
 		}
 	}
 	return names, nil
@@ -240,7 +244,7 @@ func expected(op string) record.Result {
 // error (1/0) and one in 501 rejected (an empty name).
 type genBatch struct {
 	body     []byte
-	valid    []record.Message
+	valid    []record.MessageOp
 	rejected int
 }
 
@@ -258,7 +262,7 @@ func generate(n int) genBatch {
 		}
 		fmt.Fprintf(&b, `{"name": %q, "op": %q}`+"\n", name, op)
 		if name != "" {
-			g.valid = append(g.valid, record.Message{Name: name, Op: op, Index: i})
+			g.valid = append(g.valid, record.MessageOp{Name: name, Op: op, Index: i})
 		}
 	}
 	g.body = b.Bytes()

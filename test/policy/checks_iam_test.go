@@ -272,6 +272,7 @@ func checkIAMExactGrants(c *Config) []string {
 			"dynamodb:PutItem on "+table,
 			// The batch counters.
 			"dynamodb:UpdateItem on "+batchesTable,
+			"dynamodb:BatchGetItem on "+table,
 			"sqs:ReceiveMessage on "+ops,
 			"sqs:DeleteMessage on "+ops,
 			"sqs:GetQueueAttributes on "+ops,

@@ -27,6 +27,7 @@ func checkLambdaConfig(c *Config) []string {
 			"MEMO_CHUNK_QUEUE_URL":  ph("aws_sqs_queue.chunks.url"),
 			"MEMO_BATCHES_TABLE":    ph("aws_dynamodb_table.batches.name"),
 			"MEMO_CHUNK_OPS":        "50000",
+			"MEMO_PACK_OPS":         "10",
 			"MEMO_SEND_CONCURRENCY": "16",
 			"MEMO_WORKSPACE":        testWorkspace,
 			"MEMO_LOG_LEVEL":        "info",

@@ -23,6 +23,7 @@ var twinDefaults = map[string]float64{
 	"compute_timeout_seconds":         local.DefaultComputeTimeout.Seconds(),
 	"splitter_timeout_seconds":        local.DefaultSplitterTimeout.Seconds(),
 	"split_chunk_ops":                 local.DefaultChunkOps,
+	"split_pack_ops":                  local.DefaultPackOps,
 	"splitter_send_concurrency":       local.DefaultSendConcurrency,
 }
 

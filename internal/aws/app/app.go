@@ -34,6 +34,7 @@ const (
 	EnvQueueURL        = "MEMO_QUEUE_URL"
 	EnvChunkQueueURL   = "MEMO_CHUNK_QUEUE_URL"
 	EnvChunkOps        = "MEMO_CHUNK_OPS"
+	EnvPackOps         = "MEMO_PACK_OPS"
 	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
 	EnvTable           = "MEMO_TABLE"
 	// EnvBatchesTable is the batches table: the splitter mirrors its
@@ -54,7 +55,9 @@ type SplitterEnv struct {
 	// a batch itself, one after the other.
 	ChunkQueueURL string
 	// ChunkOps is the most ops of one chunk (splitter.DefaultChunkOps).
-	ChunkOps    int
+	ChunkOps int
+	// PackOps is the most ops of one message (splitter.DefaultPackOps).
+	PackOps     int
 	Concurrency int
 	// BatchesTable, when set, receives each upload's report (EnvBatchesTable).
 	BatchesTable string
@@ -74,7 +77,7 @@ type ComputeEnv struct {
 // SplitterFromEnv reads the splitter's configuration.
 func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), ChunkQueueURL: getenv(EnvChunkQueueURL), Workspace: getenv(EnvWorkspace),
-		BatchesTable: getenv(EnvBatchesTable), Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps}
+		BatchesTable: getenv(EnvBatchesTable), Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps, PackOps: splitter.DefaultPackOps}
 	if e.QueueURL == "" {
 		return e, fmt.Errorf("%s is not set", EnvQueueURL)
 	}
@@ -84,6 +87,13 @@ func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 			return e, fmt.Errorf("%s=%q: want an integer from 1 to %d", EnvChunkOps, v, splitter.DefaultMaxOps)
 		}
 		e.ChunkOps = n
+	}
+	if v := getenv(EnvPackOps); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > splitter.MaxPackOps {
+			return e, fmt.Errorf("%s=%q: want an integer from 1 to %d", EnvPackOps, v, splitter.MaxPackOps)
+		}
+		e.PackOps = n
 	}
 	if v := getenv(EnvSendConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -145,7 +155,7 @@ func newSplitter(objs splitter.Objects, queue splitter.Queue, chunks splitter.Ch
 		m = emf.New(metrics, env.Workspace, emf.FunctionSplitter)
 	}
 	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m,
-		ChunkOps: env.ChunkOps, Chunks: chunks})
+		ChunkOps: env.ChunkOps, PackOps: env.PackOps, Chunks: chunks})
 }
 
 // NewCompute builds the compute service around memo's evaluator. metrics
@@ -173,6 +183,10 @@ func NewComputeFunc(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics
 	if env.BatchesTable != "" {
 		cc.Tallier = batches.New(ddb, env.BatchesTable)
 	}
+	// The ops of a redelivered message are read (BatchGetItem, eventually
+	// consistent) before they are written again: a read costs a tenth of
+	// a write.
+	cc.Stored = results.Stored{Table: table}
 	return NewComputeOn(table, env, logger, metrics, f, cc)
 }
 

@@ -13,17 +13,20 @@ func TestSplitterFromEnv(t *testing.T) {
 	if err != nil || e.QueueURL != "https://q" || e.Concurrency != 16 || e.LogLevel != slog.LevelDebug || e.Workspace != "dev" {
 		t.Fatalf("%+v, %v", e, err)
 	}
-	if e.ChunkOps != 50000 || e.ChunkQueueURL != "" {
-		t.Fatalf("chunk defaults: %+v", e)
+	if e.ChunkOps != 50000 || e.ChunkQueueURL != "" || e.PackOps != 10 {
+		t.Fatalf("chunk and pack defaults: %+v", e)
 	}
-	e, err = SplitterFromEnv(env(map[string]string{EnvQueueURL: "q", EnvChunkQueueURL: "https://c", EnvChunkOps: "500"}))
-	if err != nil || e.ChunkQueueURL != "https://c" || e.ChunkOps != 500 {
+	e, err = SplitterFromEnv(env(map[string]string{EnvQueueURL: "q", EnvChunkQueueURL: "https://c", EnvChunkOps: "500", EnvPackOps: "1000"}))
+	if err != nil || e.ChunkQueueURL != "https://c" || e.ChunkOps != 500 || e.PackOps != 1000 {
 		t.Fatalf("%+v, %v", e, err)
 	}
 	for _, bad := range []map[string]string{
 		{},
 		{EnvQueueURL: "q", EnvChunkOps: "0"},
 		{EnvQueueURL: "q", EnvChunkOps: "2000001"},
+		{EnvQueueURL: "q", EnvPackOps: "0"},
+		{EnvQueueURL: "q", EnvPackOps: "1001"},
+		{EnvQueueURL: "q", EnvPackOps: "ten"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "0"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "many"},
 		{EnvQueueURL: "q", EnvLogLevel: "loud"},

@@ -70,7 +70,7 @@ func TestEachFunctionPublishesItsOwnDimension(t *testing.T) {
 	checkDimensions(t, emfLine(t, &out), emf.FunctionSplitter)
 
 	out.Reset()
-	body, _ := record.Message{Name: "x", Op: "1+1", Batch: "batches/w.json@e1", Stamp: "s"}.Encode()
+	body, _ := record.Message{Batch: "batches/w.json@e1", Stamp: "s", Ops: []record.MessageOp{{Name: "x", Op: "1+1"}}}.Encode()
 	cp := NewComputeOn(inmem.NewTable(), ComputeEnv{Workspace: "dev", Table: "t"}, logger, &out, compute.Expressions(eval.Evaluate), compute.Config{})
 	if _, err := cp.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}}); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,13 @@ const (
 	Superseded        = "Superseded"
 	Retries           = "Retries"
 	Calls             = "Calls"
+	// AlreadyStored counts writes refused because the name held this
+	// upload's result, OpsSkipped the ops of redelivered messages not
+	// computed again (compute.Counts), TallyFailures the invocations whose
+	// counts did not reach the batches' counters.
+	AlreadyStored = "AlreadyStored"
+	OpsSkipped    = "OpsSkipped"
+	TallyFailures = "TallyFailures"
 )
 
 // Recorder writes EMF records to w.
@@ -106,5 +113,6 @@ func (r *Recorder) Split(c splitter.Counts) {
 // Computed implements compute.Metrics.
 func (r *Recorder) Computed(c compute.Counts) {
 	_ = r.Emit(map[string]int{OpsOK: c.OK, OpsError: c.Error, OpsTransient: c.Transient, Superseded: c.Superseded,
-		BatchItemFailures: c.ItemFailures, Calls: c.WriteCalls, Retries: c.Retries})
+		BatchItemFailures: c.ItemFailures, Calls: c.WriteCalls, Retries: c.Retries,
+		AlreadyStored: c.AlreadyStored, OpsSkipped: c.Skipped, TallyFailures: c.TallyFailures})
 }

@@ -32,8 +32,10 @@ func NewSender(client *sqs.Client, queueURL string) *Sender {
 	return &Sender{client: client, queueURL: queueURL}
 }
 
-// SendBatch sends up to 10 messages with one SendMessageBatch call
-// (sendBodies); the splitter retries its failures (retry.Batch).
+// SendBatch sends up to 10 messages (packs of ops) of at most 1 MiB in all
+// with one SendMessageBatch call (sendBodies); the splitter retries its
+// failures (retry.Batch). A call over either limit is refused here, before
+// SQS would refuse it (TooManyEntriesInBatchRequest, BatchRequestTooLong).
 func (s *Sender) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -42,12 +44,17 @@ func (s *Sender) SendBatch(ctx context.Context, msgs []record.Message) ([]splitt
 		return nil, retry.Permanent(fmt.Errorf("SendBatch: %d messages, the limit is %d", len(msgs), splitter.MaxSendBatch))
 	}
 	bodies := make([]string, len(msgs))
+	total := 0
 	for i, m := range msgs {
 		body, err := m.Encode()
 		if err != nil {
 			return nil, retry.Permanent(err)
 		}
 		bodies[i] = body
+		total += len(body)
+	}
+	if total > splitter.MaxCallBytes {
+		return nil, retry.Permanent(fmt.Errorf("SendBatch: %d bytes of messages, the limit is %d", total, splitter.MaxCallBytes))
 	}
 	return sendBodies(ctx, s.client, s.queueURL, bodies)
 }

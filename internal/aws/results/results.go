@@ -49,7 +49,7 @@ type Table struct {
 
 var (
 	_ compute.ResultWriter = (*Table)(nil)
-	_ compute.StoredReader = (*Table)(nil)
+	_ compute.StoredReader = Stored{}
 )
 
 // New returns a Table.
@@ -281,13 +281,25 @@ func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 }
 
 // Get reads results by name (BatchGetItem, 100 keys per call, retrying
-// unprocessed keys). Names without a result are absent from the map. The
-// reads are eventually consistent (half the read units of a strongly
-// consistent one): a result written within about a second may be missing
-// or older ("Read consistency", Amazon DynamoDB Developer Guide); memo
-// status reads by names only once a batch has settled, well after its
-// writes, and says so when it reads earlier.
+// unprocessed keys), strongly consistent. Names without a result are absent
+// from the map.
 func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return t.get(ctx, names, true)
+}
+
+// Stored is compute.StoredReader: Get with eventually consistent reads,
+// half the read units ("Read consistency", DynamoDB Developer Guide). A
+// stale answer is safe for compute's read of redelivered ops: an item only
+// ever moves to a newer upload's result, so what it shows was stored, and
+// a result it misses is written again and refused as already stored.
+type Stored struct{ *Table }
+
+// Get implements compute.StoredReader.
+func (s Stored) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return s.get(ctx, names, false)
+}
+
+func (t *Table) get(ctx context.Context, names []string, consistent bool) (map[string]record.Result, error) {
 	out := make(map[string]record.Result, len(names))
 	seen := map[string]bool{}
 	var keys []map[string]types.AttributeValue
@@ -310,7 +322,7 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			got, err := t.getBatch(ctx, pending)
+			got, err := t.getBatch(ctx, pending, consistent)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -333,7 +345,7 @@ func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Resu
 const GetConcurrency = 32
 
 // getBatch reads up to 100 keys under memo's retry policy.
-func (t *Table) getBatch(ctx context.Context, pending []map[string]types.AttributeValue) ([]record.Result, error) {
+func (t *Table) getBatch(ctx context.Context, pending []map[string]types.AttributeValue, consistent bool) ([]record.Result, error) {
 	var out []record.Result
 	// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
 	// nothing to retry, so memo's policy does (as it does a call the SDK
@@ -341,7 +353,7 @@ func (t *Table) getBatch(ctx context.Context, pending []map[string]types.Attribu
 	// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
 	err := retry.Default.Do(ctx, func(int) error {
 		resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-			RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending}},
+			RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
 		})
 		if err != nil {
 			return Classify(fmt.Errorf("read %s: %w", t.name, err))

@@ -120,7 +120,10 @@ func (o *Objects) Put(ctx context.Context, bucket, key string, body []byte, _ st
 	return nil
 }
 
-// Queue is an in-memory queue. It keeps every message sent, in order.
+// Queue is an in-memory queue. It keeps every message (pack of ops) sent,
+// in order, and refuses a call SQS would refuse: more than
+// splitter.MaxSendBatch messages, or more than splitter.MaxCallBytes of
+// bodies.
 type Queue struct {
 	mu   sync.Mutex
 	msgs []record.Message
@@ -138,6 +141,13 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []record.Message) ([]splitte
 	q.Calls.Add(1)
 	if len(msgs) > splitter.MaxSendBatch {
 		return nil, fmt.Errorf("%d messages in one call", len(msgs))
+	}
+	total := 0
+	for _, m := range msgs {
+		total += m.Size()
+	}
+	if total > splitter.MaxCallBytes {
+		return nil, fmt.Errorf("BatchRequestTooLong: %d bytes in one call", total)
 	}
 	var failures []splitter.SendFailure
 	if q.Fail != nil {
@@ -177,6 +187,26 @@ func (q *Queue) Messages() []record.Message {
 	return append([]record.Message(nil), q.msgs...)
 }
 
+// QueuedOp is one op of a queued message.
+type QueuedOp struct {
+	record.MessageOp
+	Batch string
+	Stamp record.Stamp
+}
+
+// Ops returns every op sent so far, in order.
+func (q *Queue) Ops() []QueuedOp {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ops []QueuedOp
+	for _, m := range q.msgs {
+		for _, op := range m.Ops {
+			ops = append(ops, QueuedOp{MessageOp: op, Batch: m.Batch, Stamp: m.Stamp})
+		}
+	}
+	return ops
+}
+
 // Receive returns up to n messages not yet received, as an SQS event with
 // message ids "m<position>".
 func (q *Queue) Receive(n int) events.SQSEvent {
@@ -199,15 +229,17 @@ type Table struct {
 	history map[string][]record.Result
 	// Fail, when set and returning an error, fails one Put call (before
 	// the condition is checked, as a throttled request is).
-	Fail       func(r record.Result) error
-	Calls      atomic.Int64
-	Superseded atomic.Int64
-	// AlreadyStored counts the writes refused because the name held the
-	// same upload's result (a redelivery).
-	AlreadyStored atomic.Int64
+	Fail func(r record.Result) error
+	// FailGet, when set and returning an error, fails one Get call.
+	FailGet                   func(names []string) error
+	Calls, Reads              atomic.Int64
+	Superseded, AlreadyStored atomic.Int64
 }
 
-var _ compute.ResultWriter = (*Table)(nil)
+var (
+	_ compute.ResultWriter = (*Table)(nil)
+	_ compute.StoredReader = (*Table)(nil)
+)
 
 // NewTable returns an empty table.
 func NewTable() *Table {
@@ -238,6 +270,25 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 	t.items[r.Name] = r
 	t.history[r.Name] = append(t.history[r.Name], r)
 	return nil
+}
+
+// Get implements compute.StoredReader: the results the names hold.
+func (t *Table) Get(ctx context.Context, names []string) (map[string]record.Result, error) {
+	t.Reads.Add(1)
+	if t.FailGet != nil {
+		if err := t.FailGet(names); err != nil {
+			return nil, err
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]record.Result{}
+	for _, n := range names {
+		if r, ok := t.items[n]; ok {
+			out[n] = r
+		}
+	}
+	return out, nil
 }
 
 // Set stores a result unconditionally (to set up a test).

@@ -14,7 +14,8 @@ import (
 // maxReceive-th, as SQS's redrive policy does.
 func TestMappingRedeliversAndDeadLetters(t *testing.T) {
 	q := &Queue{}
-	if _, err := q.SendBatch(context.Background(), []record.Message{{Batch: "b", Name: "ok", Op: "1"}, {Batch: "b", Name: "poison", Op: "2"}}); err != nil {
+	if _, err := q.SendBatch(context.Background(), []record.Message{
+		{Batch: "b", Ops: []record.MessageOp{{Name: "ok", Op: "1"}}}, {Batch: "b", Ops: []record.MessageOp{{Name: "poison", Op: "2"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	m := NewMapping(q, 3, 10)
@@ -26,8 +27,9 @@ func TestMappingRedeliversAndDeadLetters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen[msg.Name]++
-			if msg.Name == "poison" {
+			name := msg.Ops[0].Name
+			seen[name]++
+			if name == "poison" {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			}
 		}

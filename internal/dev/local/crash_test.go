@@ -106,8 +106,9 @@ func (w *exitingWriter) Put(ctx context.Context, r record.Result) error {
 
 // processInvoker runs each invocation in a new compute process, as a cold
 // Lambda would: a process that exits without an answer is a function error.
-// The process of the first invocation of at least 60 messages crashes
-// (crashEnv): after 50 PutItem calls and during the 51st.
+// The process of the first invocation of at least 6 messages (60 ops in
+// packs of 10) crashes (crashEnv): after 50 PutItem calls and during the
+// 51st.
 type processInvoker struct {
 	env, crashEnv []string
 	dir           string
@@ -122,7 +123,7 @@ func (p *processInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, er
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestComputeProcessHelper$")
 	cmd.Env = append(append(os.Environ(), p.env...), envHelper+"=1", envOut+"="+out)
 	var ev struct{ Records []json.RawMessage }
-	if json.Unmarshal(payload, &ev) == nil && len(ev.Records) >= 60 && p.crashed.CompareAndSwap(false, true) {
+	if json.Unmarshal(payload, &ev) == nil && len(ev.Records)*local.DefaultPackOps >= 60 && p.crashed.CompareAndSwap(false, true) {
 		cmd.Env = append(cmd.Env, p.crashEnv...)
 	}
 	cmd.Stdin = bytes.NewReader(payload)
@@ -225,18 +226,19 @@ func TestSplitterTwiceOnTheTwin(t *testing.T) {
 		wg.Go(func() { sendRaw(t, ctx, c, twin.NotifyURL, string(note)) })
 	}
 	wg.Wait()
+	const msgs = n / local.DefaultPackOps // the ops of one delivery, packed
 	eventually(t, time.Minute, "the ops of three deliveries computed", func() (bool, string) {
 		idle, err := twin.Idle(ctx)
 		m := twin.Stats.Messages.Load()
-		return err == nil && idle && m >= 3*n, fmt.Sprintf("messages delivered %d", m)
+		return err == nil && idle && m >= 3*msgs, fmt.Sprintf("messages delivered %d", m)
 	})
 	rec, err = c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle})
 	t.Logf("%s; invocations=%d messages=%d", rec.Line(), twin.Stats.Invocations.Load(), twin.Stats.Messages.Load())
 	if err != nil || !rec.Settled() || rec.Lost != 0 || rec.OK != n {
 		t.Fatalf("after three deliveries: %s (%v)", rec.Line(), err)
 	}
-	if m := twin.Stats.Messages.Load(); m != 3*n {
-		t.Fatalf("%d messages delivered, want 3x%d", m, n)
+	if m := twin.Stats.Messages.Load(); m != 3*msgs {
+		t.Fatalf("%d messages delivered, want 3x%d", m, msgs)
 	}
 	if rec.Report.Totals != first.Totals || !rec.Report.StartedAt.After(first.StartedAt) {
 		t.Fatalf("report %+v after the deliveries, first %+v: want the same totals, rewritten", rec.Report, first)

@@ -60,7 +60,9 @@ func memoCLI(t *testing.T, bin string, args ...string) (string, string, int) {
 // watches) counts them; `memo dlq list` shows them; once DynamoDB is
 // healthy, `memo dlq redrive` moves them back (the receive-send-delete loop:
 // moto lacks StartMessageMoveTask), the batch's ops are computed exactly
-// once and the poison messages return to the DLQ exactly once each.
+// once and the poison messages return to the DLQ exactly once each. The
+// batch's 4 ops travel in one packed message: the DLQ, memo dlq, the
+// redrive and status count them one by one (7 ops in 4 messages).
 func TestDLQPathAndRedrive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
@@ -100,14 +102,14 @@ func TestDLQPathAndRedrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := upload(t, ctx, c, file)
-	const total = 7
+	const total, msgsTotal = 7, 4 // ops; messages: 3 poison, 1 pack of 4
 	start := time.Now()
-	eventually(t, time.Minute, "7 messages in the DLQ", func() (bool, string) {
+	eventually(t, time.Minute, "4 messages in the DLQ", func() (bool, string) {
 		dv, dnv := depth(t, ctx, c, c.Res.DLQURL)
 		qv, qnv := depth(t, ctx, c, c.Res.QueueURL)
-		return dv == total && dnv == 0 && qv+qnv == 0, "dlq visible=" + strconv.Itoa(dv) + " in flight=" + strconv.Itoa(dnv) + ", ops queue " + strconv.Itoa(qv+qnv)
+		return dv == msgsTotal && dnv == 0 && qv+qnv == 0, "dlq visible=" + strconv.Itoa(dv) + " in flight=" + strconv.Itoa(dnv) + ", ops queue " + strconv.Itoa(qv+qnv)
 	})
-	t.Logf("7 messages reached the DLQ in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("4 messages (7 ops) reached the DLQ in %v", time.Since(start).Round(time.Millisecond))
 	for _, p := range poison {
 		if n := comp.count(p); n != 2 {
 			t.Errorf("poison %q was delivered %d times before the DLQ, want maxReceiveCount=2", p, n)
@@ -125,8 +127,8 @@ func TestDLQPathAndRedrive(t *testing.T) {
 	}
 	t.Logf("memo dlq list:\n%s", out)
 	ls := lines(out)
-	if len(ls) != total+2 || !strings.HasPrefix(ls[0], "ID") || ls[len(ls)-1] != "7 messages" {
-		t.Fatalf("memo dlq list: want a header, 7 messages and a count:\n%s", out)
+	if len(ls) != total+2 || !strings.HasPrefix(ls[0], "ID") || ls[len(ls)-1] != "7 ops in 4 messages" {
+		t.Fatalf("memo dlq list: want a header, a line per op (7) and a count:\n%s", out)
 	}
 	undecodable, ofBatch := 0, 0
 	for _, l := range ls[1 : len(ls)-1] {
@@ -158,19 +160,20 @@ func TestDLQPathAndRedrive(t *testing.T) {
 			t.Errorf("%s: decoded %v, decode error %q: want exactly one", m.ID, m.Decoded, m.DecodeError)
 		}
 	}
-	if len(bodies) != total {
-		t.Fatalf("memo dlq list --json: %d messages, want %d", len(bodies), total)
+	if len(bodies) != msgsTotal {
+		t.Fatalf("memo dlq list --json: %d messages, want %d", len(bodies), msgsTotal)
 	}
-	if dv, dnv := depth(t, ctx, c, c.Res.DLQURL); dv != total || dnv != 0 {
+	if dv, dnv := depth(t, ctx, c, c.Res.DLQURL); dv != msgsTotal || dnv != 0 {
 		t.Fatalf("after memo dlq list the DLQ shows visible=%d in flight=%d: listing must leave the messages visible", dv, dnv)
 	}
 
-	// 3. DynamoDB is healthy again: memo dlq redrive moves all 7 back.
+	// 3. DynamoDB is healthy again: memo dlq redrive moves all 4 messages
+	// (7 ops) back.
 	inj.SetRate(0)
 	comp.reset()
 	out, errOut, code = memoCLI(t, bin, "dlq", "redrive", "--endpoint", endpoint)
 	t.Logf("memo dlq redrive: %s%s", out, errOut)
-	if code != 0 || !strings.Contains(out, "redrive (receive-send-delete): moved=7 duplicated=0") {
+	if code != 0 || !strings.Contains(out, "7 ops in the DLQ, 0 superseded") || !strings.Contains(out, "redrive (receive-send-delete): moved=4 duplicated=0") {
 		t.Fatalf("memo dlq redrive: exit %d\n%s%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "StartMessageMoveTask unavailable") {
@@ -203,8 +206,8 @@ func TestDLQPathAndRedrive(t *testing.T) {
 			t.Errorf("after the redrive, %q was delivered %d times, want %d", b, seen[b], want)
 		}
 	}
-	if len(seen) != total {
-		t.Errorf("after the redrive compute saw %d distinct messages, want %d: %v", len(seen), total, seen)
+	if len(seen) != msgsTotal {
+		t.Errorf("after the redrive compute saw %d distinct messages, want %d: %v", len(seen), msgsTotal, seen)
 	}
 	msgs, err := c.PeekDLQ(ctx)
 	if err != nil {

@@ -55,7 +55,7 @@ type brokenChunk struct {
 }
 
 func (q *brokenChunk) SendBatch(ctx context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
-	if q.broken.Load() && len(msgs) > 0 && naming.KeyOfBatch(msgs[0].Batch) == q.key && msgs[0].Index >= q.from && msgs[0].Index < q.from+10 {
+	if q.broken.Load() && len(msgs) > 0 && naming.KeyOfBatch(msgs[0].Batch) == q.key && msgs[0].Ops[0].Index >= q.from && msgs[0].Ops[0].Index < q.from+10 {
 		return nil, retry.Permanent(errors.New("this chunk cannot be sent"))
 	}
 	return q.Queue.SendBatch(ctx, msgs)

@@ -65,11 +65,11 @@ func TestRedriveOfAnOlderUploadLeavesTheResult(t *testing.T) {
 	if err != nil || !found || rep.Stamp == "" {
 		t.Fatalf("a's report: %+v %v %v", rep, found, err)
 	}
-	stale, _ := record.Message{Name: "x", Op: "1+1", Batch: a, Index: 0, Stamp: rep.Stamp}.Encode()
+	stale, _ := record.Message{Batch: a, Stamp: rep.Stamp, Ops: []record.MessageOp{{Name: "x", Op: "1+1"}}}.Encode()
 	sendRaw(t, ctx, c, c.Res.DLQURL, stale)
 
 	out, errOut, code := memoCLI(t, bin, "dlq", "redrive", "--endpoint", endpoint)
-	if code != 0 || !strings.Contains(out, "1 messages in the DLQ, 1 superseded") || !strings.Contains(out, "moved=1") {
+	if code != 0 || !strings.Contains(out, "1 ops in the DLQ, 1 superseded") || !strings.Contains(out, "moved=1") {
 		t.Fatalf("memo dlq redrive: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, err := c.Wait(ctx, a, workspace.WaitOptions{Idle: twin.Idle}); err != nil {

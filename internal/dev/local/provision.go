@@ -44,6 +44,9 @@ const (
 	// DefaultChunkOps is the most ops of one chunk (Terraform's
 	// split_chunk_ops).
 	DefaultChunkOps = splitter.DefaultChunkOps
+	// DefaultPackOps is the most ops of one ops-queue message
+	// (Terraform's split_pack_ops).
+	DefaultPackOps = splitter.DefaultPackOps
 	// DefaultSendConcurrency is the splitter's send calls in flight
 	// (Terraform's splitter_send_concurrency): the twin's splitter runs
 	// with the domain's default.
@@ -70,6 +73,9 @@ type Settings struct {
 	Pollers int
 	// ChunkOps is the most ops of one chunk (memo local --split-chunk-ops).
 	ChunkOps int
+	// PackOps is the most ops of one ops-queue message (memo local
+	// --split-pack-ops).
+	PackOps int
 	// ChunkVisibilityTimeout of the chunk queue; zero derives it as
 	// VisibilityFactor x SplitterTimeout (tests shorten it to see a
 	// crashed chunk retried within seconds).
@@ -105,6 +111,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.ChunkOps <= 0 {
 		s.ChunkOps = DefaultChunkOps
+	}
+	if s.PackOps <= 0 {
+		s.PackOps = DefaultPackOps
 	}
 	if s.ChunkVisibilityTimeout <= 0 {
 		s.ChunkVisibilityTimeout = VisibilityFactor * s.SplitterTimeout

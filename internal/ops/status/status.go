@@ -65,19 +65,21 @@ type Reconciliation struct {
 	// report's Chunks is the total), when the source can count them; -1
 	// otherwise.
 	ChunksDone int
-	// DLQUnread is how many DLQ messages could not be read
-	// (DLQPartialError), and DLQEstimated how many of the ops missing
-	// were therefore counted in DLQ rather than lost: at most DLQUnread.
+	// DLQUnread is about how many ops of the DLQ's messages could not be
+	// read (DLQPartialError: an estimate, the messages are packs), and
+	// DLQEstimated how many of the ops missing were therefore counted in
+	// DLQ rather than lost: at most DLQUnread.
 	DLQUnread, DLQEstimated int
 }
 
 // DLQPartialError is returned by Source.DLQ, with the names it did read,
 // when the DLQ holds more messages than one read can reach (SQS caps the
 // messages in flight; see workspace.PartialPeekError).
+// Unread estimates the ops of the messages not read.
 type DLQPartialError struct{ Unread int }
 
 func (e *DLQPartialError) Error() string {
-	return fmt.Sprintf("%d messages of the DLQ were not read", e.Unread)
+	return fmt.Sprintf("about %d ops of the DLQ were not read", e.Unread)
 }
 
 // ChunkCounter is a Source that can count the done chunks of a batch
@@ -401,7 +403,7 @@ func (r Reconciliation) Line() string {
 	line := fmt.Sprintf("batch %s: total=%d ok=%d error=%d rejected=%d superseded=%d dlq=%d lost=%d",
 		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.Superseded, r.DLQ, r.Lost)
 	if r.DLQEstimated > 0 {
-		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds %d more messages than memo reads at once)", r.DLQEstimated, r.DLQUnread)
+		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds about %d more ops than memo reads at once)", r.DLQEstimated, r.DLQUnread)
 	}
 	if r.Reconciled != "" {
 		line += " (reconciled by names: " + r.Reconciled + ")"

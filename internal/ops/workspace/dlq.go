@@ -60,7 +60,7 @@ type DLQMessage struct {
 	// from the ops queue plus any earlier peeks of the DLQ.
 	ReceiveCount int       `json:"receive_count"`
 	SentAt       time.Time `json:"sent_at"`
-	// One of Decoded (an op, in the ops DLQ), Chunk (a chunk task, in the
+	// One of Decoded (a pack of ops, in the ops DLQ), Chunk (a chunk task, in the
 	// chunk DLQ) and SplitFailure (a record in the split-failures queue) is
 	// set; otherwise DecodeError says why the body is undecodable.
 	Decoded      *record.Message `json:"decoded,omitempty"`
@@ -286,31 +286,36 @@ type RedriveResult struct {
 	// the DLQ failed: they are in both queues (compute writes are
 	// idempotent, so the op is computed twice, not differently).
 	Duplicated int
-	// Found is the number of messages in the DLQ when the redrive began,
-	// and Superseded how many of them carry an op whose name holds a
-	// result of a newer upload: compute refuses their writes (the newest
-	// upload wins), so they leave the stored results alone.
+	// Found is the number of ops (of the ops DLQ's packed messages; of
+	// chunk tasks in the chunk DLQ) when the redrive began, and
+	// Superseded how many of those ops' names hold a result of a newer
+	// upload: compute refuses their writes (the newest upload wins), so
+	// they leave the stored results alone. Moved and Duplicated count
+	// messages.
 	Found, Superseded int
 }
 
-// CountSuperseded peeks at the DLQ and counts its messages whose op name
-// holds a result of a newer upload than the message's (another batch with
-// a greater stamp): one BatchGetItem per 100 names.
+// CountSuperseded peeks at the ops DLQ and counts its ops, one by one
+// across their packed messages (found), and those whose name holds a
+// result of a newer upload than the op's (another batch with a greater
+// stamp): one BatchGetItem per 100 names. When the DLQ is too large to
+// peek whole, the messages not read count as many ops as the largest
+// pack read (at least one): an estimate.
 func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, err error) {
 	msgs, err := c.PeekDLQ(ctx)
 	var partial *PartialPeekError
-	if errors.As(err, &partial) {
-		found = partial.Depth
-	} else if err != nil {
+	if err != nil && !errors.As(err, &partial) {
 		return 0, 0, err
 	}
 	var names []string
 	for _, m := range msgs {
 		if m.Decoded != nil {
-			names = append(names, m.Decoded.Name)
+			for _, op := range m.Decoded.Ops {
+				names = append(names, op.Name)
+			}
 		}
 	}
-	found = max(found, len(msgs))
+	found = len(names) + undecodable(msgs) + unreadOps(msgs, partial)
 	items, err := c.Table.Get(ctx, names)
 	if err != nil {
 		return found, 0, err
@@ -319,11 +324,45 @@ func (c *Client) CountSuperseded(ctx context.Context) (found, superseded int, er
 		if m.Decoded == nil {
 			continue
 		}
-		if it, ok := items[m.Decoded.Name]; ok && it.Batch != m.Decoded.Batch && record.Newer(it.Stamp, m.Decoded.Stamp) {
-			superseded++
+		for _, op := range m.Decoded.Ops {
+			if it, ok := items[op.Name]; ok && it.Batch != m.Decoded.Batch && record.Newer(it.Stamp, m.Decoded.Stamp) {
+				superseded++
+			}
 		}
 	}
 	return found, superseded, nil
+}
+
+// OpCount is the number of ops of a DLQ message: its pack's, or 1 for a
+// message that cannot be decoded (it holds at least one).
+func (m DLQMessage) OpCount() int {
+	if m.Decoded != nil {
+		return len(m.Decoded.Ops)
+	}
+	return 1
+}
+
+func undecodable(msgs []DLQMessage) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Decoded == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// unreadOps estimates the ops of the messages a partial peek did not read:
+// as many per message as the largest pack read, at least one.
+func unreadOps(msgs []DLQMessage, partial *PartialPeekError) int {
+	if partial == nil {
+		return 0
+	}
+	per := 1
+	for _, m := range msgs {
+		per = max(per, m.OpCount())
+	}
+	return max(partial.Depth-partial.Read, 0) * per
 }
 
 // Redrive moves the DLQ's messages back to the ops queue: with SQS's

@@ -177,24 +177,27 @@ func (c *Client) Results(ctx context.Context, batch string, fn func(record.Resul
 }
 
 // DLQ implements status.Source: the names of the batch's ops whose messages
-// are in the DLQ. It always peeks: the DLQ's approximate depth can read 0
-// for a minute or more after messages arrived ("ApproximateNumberOf... may
-// not achieve consistency until at least 1 minute after the producers stop
-// sending messages", GetQueueAttributes, Amazon SQS API Reference). A DLQ
-// too large to peek whole (PartialPeekError) answers the names it read
-// and a status.DLQPartialError with the number it did not.
+// are in the DLQ, every op of each packed message. It always peeks: the
+// DLQ's approximate depth can read 0 for a minute or more after messages
+// arrived ("ApproximateNumberOf... may not achieve consistency until at
+// least 1 minute after the producers stop sending messages",
+// GetQueueAttributes, Amazon SQS API Reference). A DLQ too large to peek
+// whole (PartialPeekError) answers the names it read and a
+// status.DLQPartialError with an estimate of the ops it did not read.
 func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
 	msgs, err := c.PeekDLQ(ctx)
 	var partial *PartialPeekError
 	if errors.As(err, &partial) {
-		err = &status.DLQPartialError{Unread: max(partial.Depth-partial.Read, 1)}
+		err = &status.DLQPartialError{Unread: max(unreadOps(msgs, partial), 1)}
 	} else if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, m := range msgs {
 		if m.Decoded != nil && m.Decoded.Batch == batch {
-			names = append(names, m.Decoded.Name)
+			for _, op := range m.Decoded.Ops {
+				names = append(names, op.Name)
+			}
 		}
 	}
 	return names, err

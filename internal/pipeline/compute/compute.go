@@ -1,13 +1,18 @@
 // Package compute runs a per-op function over queued ops and stores their
-// results. One SQS batch in, one partial batch response out: a message is
-// reported as failed only when its op failed transiently (the function's
-// error not marked permanent, or the op ran out of time), its result could
-// not be stored (so SQS redelivers it, and redrives it to the DLQ after
-// maxReceiveCount) or its body cannot be decoded. A result refused because
-// the name holds a newer upload's result is superseded: final, counted, and
-// its message answered. An op whose function fails permanently, panics, or
+// results. One SQS batch of messages, each a pack of ops (record.Message),
+// in; one partial batch response out: a message is reported as failed when
+// one of its ops failed transiently (the function's error not marked
+// permanent, or the op ran out of time) or its result could not be stored
+// (so SQS redelivers it, and redrives it to the DLQ after maxReceiveCount),
+// or when its body cannot be decoded. A result refused because the name
+// holds a newer upload's result is superseded, one refused because it holds
+// this upload's already stored: both final, and the message answered once
+// all its ops are. An op whose function fails permanently, panics, or
 // returns a value DynamoDB cannot store is stored as a result with status
-// "error" and is not retried.
+// "error" and is not retried. The ops of a redelivered message that are
+// already final are read first and not written again (Config.Stored), and
+// each invocation adds what it stored to the batches' counters
+// (Config.Tallier).
 //
 // memo's own evaluator is one such function (Expressions); the public
 // package github.com/memohq/memo/fn wraps a user's function into one.
@@ -20,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,12 +43,12 @@ import (
 // the item, atomically (a DynamoDB condition expression, or the same test
 // under a lock in the in-memory fake).
 type ResultWriter interface {
-	// Put stores r if the item of r.Name is absent, holds a result of the
-	// same batch (a redelivery: the same value again, so it stays
-	// idempotent), or holds a result with an older stamp (record.Stamp).
-	// Otherwise nothing changes and the error wraps ErrSuperseded. Any
-	// other error is a failure of the call (retry.IsPermanent says whether
-	// retrying can help).
+	// Put stores r if the item of r.Name is absent or holds a result with
+	// an older stamp (record.Stamp). If it holds this upload's result (the
+	// same batch and stamp: a redelivery), nothing changes and the error
+	// wraps ErrAlreadyStored; if it holds a newer upload's, the error
+	// wraps ErrSuperseded. Any other error is a failure of the call
+	// (retry.IsPermanent says whether retrying can help).
 	Put(ctx context.Context, r record.Result) error
 }
 
@@ -104,6 +110,11 @@ type Counts struct {
 	// Superseded counts the writes refused because the name holds a
 	// result of a newer upload.
 	Superseded int
+	// AlreadyStored counts the writes refused because the name already
+	// holds this upload's result (ErrAlreadyStored), Skipped the ops of
+	// redelivered messages not computed because their names already held
+	// this upload's result or a newer one's.
+	AlreadyStored, Skipped int
 	// ItemFailures is the number of messages in the partial batch
 	// response (left for SQS to redeliver).
 	ItemFailures int
@@ -112,6 +123,10 @@ type Counts struct {
 	// Transient counts the ops whose function failed transiently or ran
 	// out of time (their messages are among ItemFailures).
 	Transient int
+	// TallyFailures is 1 when the invocation's tallies could not be added
+	// to the batches' counters (its messages are answered all the same:
+	// the counts then do not close and status reconciles by names).
+	TallyFailures int
 }
 
 // DefaultConcurrency is the default number of writes in flight per
@@ -187,17 +202,35 @@ func New(writer ResultWriter, fn Func, cfg Config) *Service {
 
 // item is one op, its result to write and the messages it answers.
 type item struct {
-	msg      record.Message
-	result   record.Result
-	messages []string
+	batch  string
+	stamp  record.Stamp
+	op     record.MessageOp
+	result record.Result
 	// transient is set when the op failed transiently: nothing is
 	// written and its messages are left for SQS.
 	transient bool
+	// redelivered: every message carrying the op was received before
+	// (ApproximateReceiveCount > 1), so a refusal may have been counted.
+	redelivered bool
+	// skipped: the name already holds this upload's result or a newer
+	// one's (read before computing a redelivered op).
+	skipped bool
+	// final: the op needs nothing more (stored now or before, refused
+	// as superseded, or skipped).
+	final bool
+	// stored: this invocation stored the result (Put returned nil).
+	stored, superseded bool
 }
 
-// Handle is the Lambda handler for an SQS batch. It never fails the whole
-// batch for a per-message problem: it lists exactly the messages that must
-// be retried.
+// message is one SQS record of the event and the ops it carries.
+type message struct {
+	id    string
+	items []*item
+}
+
+// Handle is the Lambda handler for an SQS batch of packed messages. It
+// never fails the whole batch for a per-message problem: it lists exactly
+// the messages that must be retried, those with an op that is not final.
 func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	fail := func(id string) {
@@ -213,43 +246,27 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	ctx, cancel := retry.BeforeDeadline(ctx, s.cfg.Margin)
 	defer cancel()
 
-	items := make([]*item, 0, len(ev.Records))
-	// Copies of one message (same name, batch, op and stamp) share one
-	// computation and one write. The stamp is part of the key: the same
-	// content uploaded again has the same batch id and a newer stamp.
-	same := map[string]*item{}
-	for _, m := range ev.Records {
-		msg, err := record.DecodeMessage(m.Body)
-		if err != nil {
-			s.cfg.Logger.Warn("undecodable message", "message_id", m.MessageId, "error", err)
-			fail(m.MessageId)
-			continue
-		}
-		k := msg.Name + "\x00" + msg.Batch + "\x00" + msg.Op + "\x00" + msg.Stamp
-		if it, ok := same[k]; ok {
-			it.messages = append(it.messages, m.MessageId)
-			continue
-		}
-		it := &item{msg: msg, messages: []string{m.MessageId}}
-		same[k] = it
-		items = append(items, it)
-	}
+	items, msgs := s.decode(ev, fail)
+	var c Counts
+	c.Skipped = s.skipStored(ctx, items)
 
 	// The ops stop earlier still, so that their results can be written
 	// before the writes' own deadline: a margin, or half the time left
 	// when that is shorter (a short function timeout still runs ops).
 	opsCtx, opsCancel := retry.BeforeDeadline(ctx, s.writeReserve(ctx))
 	defer opsCancel()
-	s.computeAll(opsCtx, items)
-	var c Counts
-	toWrite := items[:0:0]
+	todo := make([]*item, 0, len(items))
 	for _, it := range items {
+		if !it.skipped {
+			todo = append(todo, it)
+		}
+	}
+	s.computeAll(opsCtx, todo)
+	toWrite := todo[:0:0]
+	for _, it := range todo {
 		switch {
 		case it.transient:
 			c.Transient++
-			for _, id := range it.messages {
-				fail(id)
-			}
 			continue
 		case it.result.Status == record.StatusOK:
 			c.OK++
@@ -259,18 +276,159 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		toWrite = append(toWrite, it)
 	}
 	w := s.write(ctx, toWrite)
-	for _, it := range w.failed {
-		for _, id := range it.messages {
-			fail(id)
+	for _, m := range msgs {
+		for _, it := range m.items {
+			if !it.final {
+				fail(m.id)
+				break
+			}
 		}
 	}
-	c.Superseded, c.ItemFailures, c.WriteCalls, c.Retries = w.superseded, len(resp.BatchItemFailures), w.calls, w.retries
-	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ok", c.OK, "error", c.Error, "transient", c.Transient,
-		"superseded", c.Superseded, "item_failures", c.ItemFailures, "write_calls", c.WriteCalls, "retries", c.Retries)
+	c.Superseded, c.AlreadyStored, c.WriteCalls, c.Retries = w.superseded, w.alreadyStored, w.calls, w.retries
+	if err := s.tally(ctx, items); err != nil {
+		c.TallyFailures = 1
+		s.cfg.Logger.Error("the batches' counters were not updated; status will reconcile by names", "error", err)
+	}
+	c.ItemFailures = len(resp.BatchItemFailures)
+	s.cfg.Logger.Info("batch computed", "messages", len(ev.Records), "ops", len(items), "ok", c.OK, "error", c.Error, "transient", c.Transient,
+		"superseded", c.Superseded, "already_stored", c.AlreadyStored, "skipped", c.Skipped, "item_failures", c.ItemFailures,
+		"write_calls", c.WriteCalls, "retries", c.Retries, "tally_failures", c.TallyFailures)
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Computed(c)
 	}
 	return resp, nil
+}
+
+// decode reads the event's messages and their ops. Copies of one op (same
+// name, batch, op and stamp: a message delivered twice in one event, or an
+// op in two packs) share one item, so one computation and one write. The
+// stamp is part of the key: the same content uploaded again has the same
+// batch id and a newer stamp. Undecodable messages are failed at once.
+func (s *Service) decode(ev events.SQSEvent, fail func(string)) ([]*item, []message) {
+	items := make([]*item, 0, len(ev.Records))
+	msgs := make([]message, 0, len(ev.Records))
+	same := map[string]*item{}
+	for _, m := range ev.Records {
+		msg, err := record.DecodeMessage(m.Body)
+		if err != nil {
+			s.cfg.Logger.Warn("undecodable message", "message_id", m.MessageId, "error", err)
+			fail(m.MessageId)
+			continue
+		}
+		redelivered := receivedBefore(m)
+		mm := message{id: m.MessageId, items: make([]*item, 0, len(msg.Ops))}
+		for _, op := range msg.Ops {
+			k := op.Name + "\x00" + msg.Batch + "\x00" + op.Op + "\x00" + msg.Stamp
+			it, ok := same[k]
+			if !ok {
+				it = &item{batch: msg.Batch, stamp: msg.Stamp, op: op, redelivered: true}
+				same[k] = it
+				items = append(items, it)
+			}
+			it.redelivered = it.redelivered && redelivered
+			mm.items = append(mm.items, it)
+		}
+		msgs = append(msgs, mm)
+	}
+	return items, msgs
+}
+
+// receivedBefore says whether SQS delivered the message before: its
+// ApproximateReceiveCount ("the number of times a message has been
+// received across all queues but not deleted", ReceiveMessage, Amazon SQS
+// API Reference) is above 1. It is approximate: a first delivery is never
+// above 1, but a redelivery may, rarely, still read 1; then its ops are
+// only written again (ErrAlreadyStored), never lost.
+func receivedBefore(m events.SQSMessage) bool {
+	n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return err == nil && n > 1
+}
+
+// skipStored reads, in one call, the names of the ops of redelivered
+// messages and marks final the ops whose name already holds this upload's
+// result or a newer upload's: a read costs a fraction of a write, and the
+// other ops of their packs are what was left to do. A failed read skips
+// nothing (the writes then tell). It returns the number of ops skipped.
+func (s *Service) skipStored(ctx context.Context, items []*item) int {
+	if s.cfg.Stored == nil {
+		return 0
+	}
+	var names []string
+	for _, it := range items {
+		if it.redelivered {
+			names = append(names, it.op.Name)
+		}
+	}
+	if len(names) == 0 {
+		return 0
+	}
+	stored, err := s.cfg.Stored.Get(ctx, names)
+	if err != nil {
+		s.cfg.Logger.Warn("reading the names of redelivered ops failed; computing them all", "ops", len(names), "error", err)
+		return 0
+	}
+	n := 0
+	for _, it := range items {
+		if r, ok := stored[it.op.Name]; ok && it.redelivered && holdsFinal(r, it.batch, it.stamp) {
+			it.skipped, it.final = true, true
+			n++
+		}
+	}
+	return n
+}
+
+// holdsFinal says whether a name holding stored needs no write of an op of
+// batch stamped stamp: it holds this upload's result, or a result the
+// write would not replace (ResultWriter.Put's rule).
+func holdsFinal(stored record.Result, batch string, stamp record.Stamp) bool {
+	if stored.Batch == batch && stored.Stamp == stamp {
+		return true
+	}
+	if stored.Stamp == "" {
+		return false
+	}
+	if stamp == "" {
+		return stored.Batch != batch
+	}
+	return !record.MayReplace(stamp, stored.Stamp)
+}
+
+// tally adds what this invocation did to the batches' counters, one Tally
+// per upload: results newly stored, and refusals as superseded of ops
+// whose messages were first deliveries (a redelivered op may have been
+// counted by the invocation that first saw it refused). Ops already stored
+// and skipped ops were counted before, or their counts do not close and
+// status reconciles.
+func (s *Service) tally(ctx context.Context, items []*item) error {
+	if s.cfg.Tallier == nil {
+		return nil
+	}
+	var tallies []Tally
+	at := map[[2]string]int{}
+	for _, it := range items {
+		if !it.stored && !(it.superseded && !it.redelivered) {
+			continue
+		}
+		k := [2]string{it.batch, it.stamp}
+		i, ok := at[k]
+		if !ok {
+			i = len(tallies)
+			at[k] = i
+			tallies = append(tallies, Tally{Batch: it.batch, Stamp: it.stamp})
+		}
+		switch {
+		case it.superseded:
+			tallies[i].Superseded++
+		case it.result.Status == record.StatusOK:
+			tallies[i].OK++
+		default:
+			tallies[i].Error++
+		}
+	}
+	if len(tallies) == 0 {
+		return nil
+	}
+	return s.cfg.Retry.Do(ctx, func(int) error { return s.cfg.Tallier.Add(ctx, tallies) })
 }
 
 // writeReserve is the time kept for the writes after the ops stop.
@@ -284,8 +442,7 @@ func (s *Service) writeReserve(ctx context.Context) time.Duration {
 
 // writeStats is what writing one SQS batch's results did.
 type writeStats struct {
-	calls, retries, superseded int
-	failed                     []*item
+	calls, retries, superseded, alreadyStored int
 }
 
 // write stores every item with its own conditional write, Concurrency at a
@@ -294,8 +451,9 @@ type writeStats struct {
 // PutItem with a ConditionExpression can, and costs the same write
 // capacity (the Developer Guide's "Condition expressions": a refused
 // conditional write still consumes write capacity, one unit for an item
-// of up to 1 KB). A refused write is final (superseded); other failures are retried
-// with backoff and, when they persist, leave their messages for SQS.
+// of up to 1 KB). A refused write is final (superseded, or already stored
+// by this upload); other failures are retried with backoff and, when they
+// persist, leave their messages for SQS. It marks the items it settles.
 func (s *Service) write(ctx context.Context, items []*item) writeStats {
 	var st writeStats
 	var mu sync.Mutex
@@ -312,10 +470,13 @@ func (s *Service) write(ctx context.Context, items []*item) writeStats {
 			st.retries += retries
 			switch {
 			case err == nil:
+				it.stored, it.final = true, true
+			case errors.Is(err, ErrAlreadyStored):
+				st.alreadyStored++
+				it.final = true
 			case errors.Is(err, ErrSuperseded):
 				st.superseded++
-			default:
-				st.failed = append(st.failed, it)
+				it.superseded, it.final = true, true
 			}
 		})
 	}
@@ -324,7 +485,7 @@ func (s *Service) write(ctx context.Context, items []*item) writeStats {
 }
 
 // put writes one item under memo's retry policy. It returns nil, an error
-// wrapping ErrSuperseded, or the last failure.
+// wrapping ErrSuperseded or ErrAlreadyStored, or the last failure.
 func (s *Service) put(ctx context.Context, it *item) (calls, retries int, err error) {
 	log := s.cfg.Logger
 	var last error
@@ -334,16 +495,15 @@ func (s *Service) put(ctx context.Context, it *item) (calls, retries int, err er
 		}
 		calls++
 		last = s.writer.Put(ctx, it.result)
-		if errors.Is(last, ErrAlreadyStored) {
-			return nil // stored by this upload already: final
-		}
-		if errors.Is(last, ErrSuperseded) {
+		if errors.Is(last, ErrSuperseded) || errors.Is(last, ErrAlreadyStored) {
 			return retry.Permanent(last)
 		}
 		return last
 	})
 	switch {
 	case err == nil:
+	case errors.Is(err, ErrAlreadyStored):
+		log.Debug("result already stored", "name", it.result.Name, "batch", it.result.Batch)
 	case errors.Is(err, ErrSuperseded):
 		log.Debug("result superseded", "name", it.result.Name, "batch", it.result.Batch, "stamp", it.result.Stamp)
 	case retry.IsPermanent(err):

@@ -54,7 +54,7 @@ func sqsEvent(bodies ...string) events.SQSEvent {
 }
 
 func msg(name, op, batch string) string {
-	b, _ := record.Message{Name: name, Op: op, Batch: batch}.Encode()
+	b, _ := record.Message{Batch: batch, Ops: []record.MessageOp{{Name: name, Op: op}}}.Encode()
 	return b
 }
 
@@ -171,7 +171,7 @@ func TestDuplicateNamesInOneBatch(t *testing.T) {
 
 // stamped is a message of batch with the given stamp.
 func stamped(name, op, batch, stamp string) string {
-	b, _ := record.Message{Name: name, Op: op, Batch: batch, Stamp: stamp}.Encode()
+	b, _ := record.Message{Batch: batch, Stamp: stamp, Ops: []record.MessageOp{{Name: name, Op: op}}}.Encode()
 	return b
 }
 
@@ -257,17 +257,21 @@ func TestSupersededAndFailedInOneBatchGiveAnExactResponse(t *testing.T) {
 
 func TestRedeliveryLeavesTheSameItem(t *testing.T) {
 	table := inmem.NewTable()
-	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait})
+	m := &counts{}
+	svc := compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Metrics: m})
 	ev := sqsEvent(msg("a", "1+2", "b"))
 	for range 3 {
 		if resp, _ := svc.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
 			t.Fatal("unexpected failure")
 		}
 	}
-	// The write condition refuses the same upload's result
-	// (ErrAlreadyStored): a redelivery is final without a second write.
-	if h := table.History("a"); len(h) != 1 {
-		t.Fatalf("a written %d times for 3 deliveries, want 1 (a redelivery is already stored)", len(h))
+	// The item holds this upload's result after the first: the writer
+	// answers ErrAlreadyStored, which is final and changes nothing.
+	if h := table.History("a"); len(h) != 1 || h[0].Value.Num != 3 {
+		t.Fatalf("a written %+v for 3 deliveries, want once (a redelivery leaves its item)", h)
+	}
+	if m.last.AlreadyStored != 1 || m.last.ItemFailures != 0 {
+		t.Fatalf("counts of the last delivery %+v, want already_stored=1", m.last)
 	}
 }
 

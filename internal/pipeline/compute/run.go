@@ -46,15 +46,14 @@ type outcome struct {
 
 // computeOne computes one item's op.
 func (s *Service) computeOne(ctx context.Context, it *item) {
-	msg := it.msg
-	payload, err := jsonString(msg.Op)
+	payload, err := jsonString(it.op.Op)
 	if err != nil {
-		it.result = record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, Stamp: msg.Stamp, Status: record.StatusError, Error: err.Error()}
+		it.result = record.Result{Name: it.op.Name, Op: it.op.Op, Batch: it.batch, Stamp: it.stamp, Status: record.StatusError, Error: err.Error()}
 		return
 	}
-	op := Op{Name: msg.Name, Payload: payload, Batch: msg.Batch, Index: msg.Index, Stamp: msg.Stamp}
+	op := Op{Name: it.op.Name, Payload: payload, Batch: it.batch, Index: it.op.Index, Stamp: it.stamp}
 	it.result, it.transient = s.Compute(ctx, op)
-	it.result.Op = msg.Op
+	it.result.Op = it.op.Op
 }
 
 // Compute runs the function over one op as Handle does: within the op's

@@ -1,5 +1,5 @@
 // Package record holds memo's wire and storage records: the message that
-// carries one op on the queue, the result of one op, and the report of one
+// carries a pack of ops on the queue (message.go), the result of one op, and the report of one
 // batch. Each has one Go type, and its JSON form is encoded and decoded only
 // here (the DynamoDB attribute form of Result lives in the results adapter,
 // the only place that talks to the table).
@@ -10,61 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
-
-// Message is the body of one SQS message: one op of one batch.
-type Message struct {
-	Name  string `json:"name"`
-	Op    string `json:"op"`
-	Batch string `json:"batch"`
-	// Index is the op's zero-based position in its batch file.
-	Index int `json:"index"`
-	// Stamp orders the batch's upload among all uploads (see Stamp). It
-	// is empty only in messages queued before stamps existed.
-	Stamp Stamp `json:"stamp,omitempty"`
-}
-
-// Encode returns the message body. SQS refuses bodies with characters
-// outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF;
-// encoding/json escapes the control characters but leaves U+FFFE and
-// U+FFFF raw, so those are escaped here (the decoded message is the same).
-func (m Message) Encode() (string, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	return sqsSafe.Replace(string(b)), nil
-}
-
-var sqsSafe = strings.NewReplacer("\uFFFE", `\ufffe`, "\uFFFF", `\uffff`)
-
-// ErrBadMessage marks a message body that cannot be decoded into a Message.
-var ErrBadMessage = errors.New("undecodable message")
-
-// DecodeMessage parses a message body strictly: unknown fields, a missing
-// name, op or batch, or trailing data make it an ErrBadMessage.
-func DecodeMessage(body string) (Message, error) {
-	var m Message
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return Message{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
-	}
-	if dec.More() {
-		return Message{}, fmt.Errorf("%w: trailing data after the JSON object", ErrBadMessage)
-	}
-	switch {
-	case m.Name == "":
-		return Message{}, fmt.Errorf("%w: missing name", ErrBadMessage)
-	case m.Op == "":
-		return Message{}, fmt.Errorf("%w: missing op", ErrBadMessage)
-	case m.Batch == "":
-		return Message{}, fmt.Errorf("%w: missing batch", ErrBadMessage)
-	}
-	return m, nil
-}
 
 // Status is the outcome of computing one op.
 type Status string

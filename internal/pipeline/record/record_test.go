@@ -6,58 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-// sqsAllowed is SQS's rule for message bodies.
-func sqsAllowed(r rune) bool {
-	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
-		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
-}
-
-func TestMessageRoundTripAndSQSSafe(t *testing.T) {
-	for _, m := range []Message{
-		{Name: "1_plus_1", Op: "1+1", Batch: "batches/work.json@abc", Index: 0},
-		{Name: "odd \uFFFE\uFFFF \x01\x7f é 𝄞", Op: "'\uFFFF' + \"\u2028\"", Batch: "b", Index: 42},
-		{Name: "invalid \xff utf8", Op: "1", Batch: "b"},
-	} {
-		body, err := m.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range body {
-			if !sqsAllowed(r) {
-				t.Fatalf("body %q has %U, which SQS refuses", body, r)
-			}
-		}
-		got, err := DecodeMessage(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := m
-		if !utf8.ValidString(want.Name) {
-			want.Name = strings.ToValidUTF8(want.Name, "\uFFFD")
-		}
-		if got != want {
-			t.Fatalf("round trip: %+v -> %q -> %+v", m, body, got)
-		}
-	}
-}
-
-func TestDecodeMessageIsStrict(t *testing.T) {
-	for _, body := range []string{
-		``, `{}`, `null`, `[]`, `{"name":"a","op":"1"}`, `{"name":"a","op":"1","batch":"b","extra":1}`,
-		`{"name":"a","op":"1","batch":"b"} {}`, `{"name":1,"op":"1","batch":"b"}`, `{"name":"","op":"1","batch":"b"}`,
-		`{"name":"a","op":"","batch":"b"}`, `{"name":"a","op":"1","batch":""}`,
-	} {
-		if _, err := DecodeMessage(body); err == nil {
-			t.Errorf("DecodeMessage(%q) accepted", body)
-		}
-	}
-}
 
 func TestValueJSONAndText(t *testing.T) {
 	for _, c := range []struct {

@@ -145,24 +145,19 @@ func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (send
 					cancel(err)
 					continue
 				}
-				enqueued.Add(int64(len(group)))
+				enqueued.Add(int64(opsOf(group)))
 			}
 		})
 	}
 
-	group := make([]record.Message, 0, MaxSendBatch)
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
+	pk := packer{ops: s.cfg.PackOps, batch: p.Batch, stamp: p.Stamp, flush: func(group []record.Message) error {
 		select {
 		case groups <- group:
+			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		group = make([]record.Message, 0, MaxSendBatch)
-		return nil
-	}
+	}}
 	seen, valid := 0, 0
 	scanErr := batch.ScanChunk(body, f, run, func(it batch.Item) error {
 		seen++
@@ -176,14 +171,10 @@ func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (send
 			return fmt.Errorf("%w: op %d was valid in the plan pass and is now rejected (%s)", errChanged, it.Index, it.Reject)
 		}
 		valid++
-		group = append(group, record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: p.Batch, Index: it.Index, Stamp: p.Stamp})
-		if len(group) == MaxSendBatch {
-			return flush()
-		}
-		return nil
+		return pk.add(record.MessageOp{Name: it.Op.Name, Op: it.Op.Op, Index: it.Index})
 	})
 	if scanErr == nil {
-		scanErr = flush()
+		scanErr = pk.close()
 	}
 	close(groups)
 	wg.Wait()

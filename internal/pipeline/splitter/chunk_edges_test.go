@@ -71,7 +71,7 @@ func TestChunkWithAnExtraOpSendsNoneOfIt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "changed since it was planned") {
 		t.Fatalf("err = %v, want the object changed", err)
 	}
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		if m.Name == "extra" || m.Index >= 1000 {
 			t.Fatalf("sent %+v: an op past chunk 1's plan", m)
 		}
@@ -173,8 +173,8 @@ func TestCancelledPlanPassStopsReading(t *testing.T) {
 	if stop := chunkOffset(file, 8192+1000); body.read >= stop {
 		t.Fatalf("read %d of %d bytes after the cancellation at op 5,000, want it to stop by op 8,192 (byte %d)", body.read, len(file), stop)
 	}
-	if len(q.Messages()) != 0 || len(chunks.Tasks()) != 0 {
-		t.Fatalf("%d messages, %d chunk tasks after a cancelled plan pass", len(q.Messages()), len(chunks.Tasks()))
+	if len(q.Ops()) != 0 || len(chunks.Tasks()) != 0 {
+		t.Fatalf("%d messages, %d chunk tasks after a cancelled plan pass", len(q.Ops()), len(chunks.Tasks()))
 	}
 }
 

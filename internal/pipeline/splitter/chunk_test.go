@@ -72,7 +72,7 @@ func plan(t *testing.T, objs *inmem.Objects, id string) record.Plan {
 
 // checkEveryOpOnce fails unless the queue holds exactly one message per op
 // index in want (name and expression right) and nothing else.
-func checkEveryOpOnce(t *testing.T, msgs []record.Message, id string, want map[int]string) {
+func checkEveryOpOnce(t *testing.T, msgs []inmem.QueuedOp, id string, want map[int]string) {
 	t.Helper()
 	seen := map[int]int{}
 	for _, m := range msgs {
@@ -111,7 +111,7 @@ func TestChunksEnqueueEveryOpOnce(t *testing.T) {
 			for i := range 3000 {
 				want[i] = opName(i)
 			}
-			checkEveryOpOnce(t, q.Messages(), id, want)
+			checkEveryOpOnce(t, q.Ops(), id, want)
 			rep := report(t, objs.Objects, naming.ReportKey(key))
 			if rep.Status != record.ReportSplit || rep.Totals != (record.Totals{Ops: 3000, Enqueued: 3000}) {
 				t.Fatalf("report %+v", rep)
@@ -161,7 +161,7 @@ func TestDuplicateAcrossChunks(t *testing.T) {
 	delete(want, 701)
 	delete(want, 1200)
 	delete(want, 2999)
-	checkEveryOpOnce(t, q.Messages(), "batches/dup.jsonl@v", want)
+	checkEveryOpOnce(t, q.Ops(), "batches/dup.jsonl@v", want)
 	rep := report(t, objs, "reports/dup.jsonl.json")
 	wantRej := []record.Rejection{
 		{Index: 701, Name: opName(700), Reason: "duplicate of op 700"},
@@ -192,7 +192,7 @@ func TestBrokenAfterManyChunksEnqueuesNothing(t *testing.T) {
 	if err := svc.Handle(context.Background(), s3Event("batches/broken.json", "v")); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(q.Messages()); n != 0 {
+	if n := len(q.Ops()); n != 0 {
 		t.Fatalf("%d messages sent for a broken file", n)
 	}
 	if rep := report(t, objs, "reports/broken.json.json"); rep.Status != record.ReportRejected || rep.Offset == nil {
@@ -213,7 +213,7 @@ func TestTooLargeBatchIsRejectedUpFront(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := report(t, objs, "reports/huge.jsonl.json")
-	if n := len(q.Messages()); n != 0 {
+	if n := len(q.Ops()); n != 0 {
 		t.Errorf("%d ops enqueued, want 0", n)
 	}
 	if rep.Status != record.ReportRejected {
@@ -250,7 +250,7 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 	if len(tasks) != 6 {
 		t.Errorf("%d chunk tasks queued, want 6", len(tasks))
 	}
-	if n := len(q.Messages()); n != 0 {
+	if n := len(q.Ops()); n != 0 {
 		t.Errorf("%d ops enqueued by the plan pass, want 0", n)
 	}
 	if rep.Status != record.ReportSplitting || rep.Totals.Ops != 3000 {
@@ -261,11 +261,12 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatalf("in-progress report (-want +got):\n%s", diff)
 	}
 
-	// Chunk 2's first delivery crashes after 7 send calls.
+	// Chunk 2's first delivery crashes after 2 of its 5 send calls (500
+	// ops, packs of 10, 10 packs a call).
 	calls := 0
 	q.Fail = func(msgs []record.Message) ([]splitter.SendFailure, error) {
-		if msgs[0].Index >= 1000 && msgs[0].Index < 1500 {
-			if calls++; calls > 7 {
+		if i := msgs[0].Ops[0].Index; i >= 1000 && i < 1500 {
+			if calls++; calls > 2 {
 				return nil, errors.New("invocation crashed")
 			}
 		}
@@ -292,7 +293,7 @@ func TestChunkTasksThroughAQueue(t *testing.T) {
 		t.Fatalf("report (-want +got):\n%s", diff)
 	}
 	seen := map[int]bool{}
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		seen[m.Index] = true
 	}
 	if len(seen) != 3000 {

@@ -28,20 +28,21 @@ func TestFailedEntriesAreRetried(t *testing.T) {
 		ops = append(ops, fmt.Sprintf(`{"name":"n%d","op":"%d"}`, i, i))
 	}
 	objs.Set(bucket, "batches/r.jsonl", []byte(strings.Join(ops, "\n")))
-	// Per message: the first call that carries it fails as a whole when
-	// its index is a multiple of 3; the last entry of a call fails twice.
+	// Per message (a pack, named by its first op): the first call that
+	// carries it fails as a whole when its first index is a multiple of
+	// 3; the last entry of a call fails twice.
 	var mu sync.Mutex
 	tries := map[string]int{}
 	q.Fail = func(msgs []record.Message) ([]splitter.SendFailure, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range msgs {
-			tries[m.Name]++
+			tries[m.Ops[0].Name]++
 		}
-		if first := msgs[0]; tries[first.Name] == 1 && first.Index%3 == 0 {
+		if first := msgs[0].Ops[0]; tries[first.Name] == 1 && first.Index%3 == 0 {
 			return nil, errors.New("ThrottlingException")
 		}
-		if last := msgs[len(msgs)-1]; tries[last.Name] <= 3 {
+		if last := msgs[len(msgs)-1].Ops[0]; tries[last.Name] <= 3 {
 			return []splitter.SendFailure{{Index: len(msgs) - 1, Reason: "InternalError"}}, nil
 		}
 		return nil, nil
@@ -50,7 +51,7 @@ func TestFailedEntriesAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		seen[m.Name]++
 	}
 	for i := range 95 {
@@ -161,7 +162,7 @@ func TestReadFailuresAreRetriedWithinTheInvocation(t *testing.T) {
 		t.Errorf("%d opens, want 4", opens)
 	}
 	seen := map[string]bool{}
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		seen[m.Name] = true
 	}
 	if len(seen) != 50 {

@@ -51,7 +51,7 @@ var linePrefix = regexp.MustCompile(`^line \d+: `)
 // formatOutcome is what a split did: the messages (in index order) and the
 // report's totals and rejections (a CSV rejection's line left out).
 type formatOutcome struct {
-	Messages   []record.Message
+	Messages   []inmem.QueuedOp
 	Totals     record.Totals
 	Rejections []record.Rejection
 }
@@ -70,11 +70,11 @@ func split(t *testing.T, f batch.Format, data []byte, chunkOps int) formatOutcom
 		t.Fatalf("%s: report %+v", key, rep)
 	}
 	var o formatOutcome
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		m.Batch, m.Stamp = "", ""
 		o.Messages = append(o.Messages, m)
 	}
-	slices.SortFunc(o.Messages, func(a, b record.Message) int { return a.Index - b.Index })
+	slices.SortFunc(o.Messages, func(a, b inmem.QueuedOp) int { return a.Index - b.Index })
 	o.Totals = rep.Totals
 	for _, r := range rep.Rejections {
 		r.Reason = linePrefix.ReplaceAllString(r.Reason, "")
@@ -123,7 +123,7 @@ func TestCompressedChunksReadTheWholeObject(t *testing.T) {
 		if want := map[bool]int{false: 3, true: 0}[f.Compressed()]; len(objs.refs) != 4 || ranged != want {
 			t.Errorf("%v: %d reads, %d ranged; want 4 reads, %d ranged", f, len(objs.refs), ranged, want)
 		}
-		if n := len(q.Messages()); n != 30 {
+		if n := len(q.Ops()); n != 30 {
 			t.Errorf("%v: %d messages, want 30", f, n)
 		}
 	}
@@ -154,7 +154,7 @@ func TestCSVBrokenAfter47RecordsEnqueuesNothing(t *testing.T) {
 		if err := svc.Handle(context.Background(), s3Event(key, "v")); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(q.Messages()); n != 0 {
+		if n := len(q.Ops()); n != 0 {
 			t.Fatalf("%v: %d messages sent for a broken file", f, n)
 		}
 		rep := report(t, objs, naming.ReportKey(key))

@@ -104,8 +104,8 @@ func TestResumedSplitIsIdempotent(t *testing.T) {
 		t.Fatalf("%d done markers, want 6", len(done))
 	}
 	var stamp record.Stamp
-	byName := map[string]record.Message{}
-	for _, m := range q.Messages() {
+	byName := map[string]inmem.QueuedOp{}
+	for _, m := range q.Ops() {
 		if stamp == "" {
 			stamp = m.Stamp
 		}
@@ -117,7 +117,7 @@ func TestResumedSplitIsIdempotent(t *testing.T) {
 		}
 		byName[m.Name] = m
 	}
-	if len(byName) != 3000 || len(q.Messages()) != 2*3000 {
-		t.Fatalf("%d distinct ops in %d messages, want 3000 in %d", len(byName), len(q.Messages()), 2*3000)
+	if len(byName) != 3000 || len(q.Ops()) != 2*3000 {
+		t.Fatalf("%d distinct ops in %d messages, want 3000 in %d", len(byName), len(q.Ops()), 2*3000)
 	}
 }

@@ -64,9 +64,10 @@ type SendFailure = retry.Failure
 
 // Queue enqueues ops.
 type Queue interface {
-	// SendBatch sends at most MaxSendBatch messages in one call. A non-nil
-	// error means the call failed as a whole (nothing is known to be
-	// sent); otherwise the failures list the entries that were not sent.
+	// SendBatch sends at most MaxSendBatch messages (packs of ops,
+	// pack.go) of at most MaxCallBytes in all in one call. A non-nil error
+	// means the call failed as a whole (nothing is known to be sent);
+	// otherwise the failures list the entries that were not sent.
 	SendBatch(ctx context.Context, msgs []record.Message) ([]SendFailure, error)
 }
 
@@ -83,6 +84,8 @@ type Config struct {
 	Metrics Metrics
 	// ChunkOps is the most ops of one chunk.
 	ChunkOps int // default DefaultChunkOps
+	// PackOps is the most ops of one message (pack.go).
+	PackOps int // default DefaultPackOps, at most MaxPackOps
 	// MaxOps is the most ops of a batch; a larger one is rejected whole
 	// by the plan pass, before anything is enqueued.
 	MaxOps int // default DefaultMaxOps
@@ -139,6 +142,10 @@ func New(objects Objects, queue Queue, cfg Config) *Service {
 	if cfg.ChunkOps <= 0 {
 		cfg.ChunkOps = DefaultChunkOps
 	}
+	if cfg.PackOps <= 0 {
+		cfg.PackOps = DefaultPackOps
+	}
+	cfg.PackOps = min(cfg.PackOps, MaxPackOps)
 	if cfg.MaxOps <= 0 {
 		cfg.MaxOps = DefaultMaxOps
 	}
@@ -207,15 +214,23 @@ func IsBatchKey(key string) bool {
 	return ok
 }
 
-// send delivers one group of at most MaxSendBatch messages under memo's
+// send delivers one group of at most MaxSendBatch packs under memo's
 // retry policy (retry.Batch). It returns the number of calls made and of
 // retries.
 func (s *Service) send(ctx context.Context, group []record.Message) (calls, retries int, err error) {
-	calls, err = retry.Batch(ctx, s.cfg.Retry, group, func(m record.Message) string { return fmt.Sprintf("op %q", m.Name) }, s.queue.SendBatch)
+	calls, err = retry.Batch(ctx, s.cfg.Retry, group, describePack, s.queue.SendBatch)
 	if err != nil {
 		err = fmt.Errorf("send: %w", err)
 	}
 	return calls, max(calls-1, 0), err
+}
+
+// describePack names a pack in an error: its ops by their first name.
+func describePack(m record.Message) string {
+	if len(m.Ops) == 0 {
+		return "an empty pack"
+	}
+	return fmt.Sprintf("a pack of %d ops from %q", len(m.Ops), m.Ops[0].Name)
 }
 
 func (s *Service) writeReport(ctx context.Context, rep *record.Report) error {

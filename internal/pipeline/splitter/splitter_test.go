@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,10 +79,10 @@ func TestSplitSeedBatch(t *testing.T) {
 	// sequencer (its length without leading zeros, then its digits), and
 	// the batch id.
 	stamp := "1767323045678-1655AED6DCD90281E5-batches/work.json@v1"
-	want := []record.Message{
-		{Name: "1_plus_1", Op: "1+1", Batch: "batches/work.json@v1", Index: 0, Stamp: stamp},
-		{Name: "2_by_2", Op: "2*2", Batch: "batches/work.json@v1", Index: 1, Stamp: stamp},
-	}
+	want := []record.Message{{Batch: "batches/work.json@v1", Stamp: stamp, Ops: []record.MessageOp{
+		{Name: "1_plus_1", Op: "1+1", Index: 0},
+		{Name: "2_by_2", Op: "2*2", Index: 1},
+	}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("messages (-want +got):\n%s", diff)
 	}
@@ -113,7 +114,7 @@ func TestKeysAreURLDecodedAndFiltered(t *testing.T) {
 			t.Fatalf("%s: %v", key, err)
 		}
 	}
-	if n := len(q.Messages()); n != 1 {
+	if n := len(q.Ops()); n != 1 {
 		t.Fatalf("%d messages, want 1 (only the batches/ key)", n)
 	}
 	if objs.Opens.Load() != 2 {
@@ -134,7 +135,7 @@ func TestRejectionsAndDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, m := range q.Messages() {
+	for _, m := range q.Ops() {
 		names = append(names, fmt.Sprintf("%s#%d", m.Name, m.Index))
 	}
 	if strings.Join(names, ",") != "a#0,c#4" {
@@ -190,7 +191,7 @@ func TestStructurallyBrokenFileEnqueuesNothing(t *testing.T) {
 			if err := svc.Handle(context.Background(), s3Event("batches/"+c.key, "v")); err != nil {
 				t.Fatalf("a broken file is not worth retrying, got %v", err)
 			}
-			if n, calls := len(q.Messages()), q.Calls.Load(); n != 0 || calls != 0 {
+			if n, calls := len(q.Ops()), q.Calls.Load(); n != 0 || calls != 0 {
 				t.Fatalf("%d messages enqueued (%d send calls) from a broken file", n, calls)
 			}
 			rep := report(t, objs, "reports/"+c.key+".json")
@@ -252,7 +253,7 @@ func TestOnlyObjectCreatedEventsSplit(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, reported := objs.Object(bucket, "reports/e.json.json")
-		if n := len(q.Messages()); reported != c.split || (n == 1) != c.split {
+		if n := len(q.Ops()); reported != c.split || (n == 1) != c.split {
 			t.Errorf("event %q: report written %v, %d messages; want split=%v", c.event, reported, n, c.split)
 		}
 	}
@@ -269,8 +270,8 @@ func (m *splitMetrics) Split(c splitter.Counts) {
 	m.calls = append(m.calls, fmt.Sprintf("enqueued=%d rejected=%d calls=%d retries=%d", c.Enqueued, c.Rejected, c.SendCalls, c.Retries))
 }
 
-// TestSplitSendsFullChunksAndReportsMetrics: 25 ops go out in 3 calls
-// (10, 10, 5); the metrics say so once the report is written; a report
+// TestSplitSendsFullChunksAndReportsMetrics: 25 ops go out as packs of 10,
+// 10 and 5 ops in one call; the metrics say so once the report is written; a report
 // that cannot be written fails the invocation (and records no metrics).
 func TestSplitSendsFullChunksAndReportsMetrics(t *testing.T) {
 	body := lateFault(25, true)
@@ -293,10 +294,14 @@ func TestSplitSendsFullChunksAndReportsMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := q.Calls.Load(); c != 3 || len(q.Messages()) != 25 {
-			t.Fatalf("%d send calls for %d messages, want 3 for 25", c, len(q.Messages()))
+		var packs []int
+		for _, msg := range q.Messages() {
+			packs = append(packs, len(msg.Ops))
 		}
-		if want := "enqueued=25 rejected=0 calls=3 retries=0"; len(m.calls) != 1 || m.calls[0] != want {
+		if c := q.Calls.Load(); c != 1 || !slices.Equal(packs, []int{10, 10, 5}) {
+			t.Fatalf("%d send calls of packs %v, want 1 of [10 10 5]", c, packs)
+		}
+		if want := "enqueued=25 rejected=0 calls=1 retries=0"; len(m.calls) != 1 || m.calls[0] != want {
 			t.Fatalf("metrics %v, want [%s]", m.calls, want)
 		}
 	}

@@ -37,6 +37,7 @@ resource "aws_lambda_function" "splitter" {
       MEMO_CHUNK_QUEUE_URL  = aws_sqs_queue.chunks.url
       MEMO_BATCHES_TABLE    = aws_dynamodb_table.batches.name
       MEMO_CHUNK_OPS        = tostring(var.split_chunk_ops)
+      MEMO_PACK_OPS         = tostring(var.split_pack_ops)
       MEMO_SEND_CONCURRENCY = tostring(var.splitter_send_concurrency)
       MEMO_WORKSPACE        = var.workspace
       MEMO_LOG_LEVEL        = var.log_level

@@ -98,6 +98,14 @@ data "aws_iam_policy_document" "compute" {
     resources = [aws_dynamodb_table.batches.arn]
   }
 
+  # The ops of a redelivered message are read before they are written
+  # again (a read costs a fraction of a write): internal/pipeline/compute.
+  statement {
+    sid       = "ReadRedeliveredResults"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.results.arn]
+  }
+
   # What the SQS event source mapping needs on the ops queue;
   # ChangeMessageVisibility lets compute shorten a failed message's wait.
   statement {

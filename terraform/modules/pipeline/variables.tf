@@ -278,6 +278,17 @@ variable "split_chunk_ops" {
   }
 }
 
+variable "split_pack_ops" {
+  description = "Most ops of one ops-queue message, a count (1-1000); becomes MEMO_PACK_OPS. The splitter packs ops by count and by bytes (a tenth of SendMessageBatch's 1 MiB); a compute invocation takes compute_batch_size messages of up to this many ops. The default makes 0.01 SendMessageBatch calls an op (docs/design.md, Packed messages)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.split_pack_ops >= 1 && var.split_pack_ops <= 1000 && floor(var.split_pack_ops) == var.split_pack_ops
+    error_message = "The pack size must be a whole number of ops between 1 and 1000."
+  }
+}
+
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency (AWS accepts 2 to 1000)."
   type        = number

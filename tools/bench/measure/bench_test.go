@@ -224,7 +224,7 @@ func TestCounterCountsCallsAndUnits(t *testing.T) {
 	sender := opsqueue.NewSender(sqs.NewFromConfig(cfg), srv.URL+"/123456789012/memo-x-ops")
 	var msgs []record.Message
 	for i := range 10 {
-		msgs = append(msgs, record.Message{Name: fmt.Sprint("n", i), Op: strings.Repeat("1+", 3000) + "1", Batch: "b@e", Index: i})
+		msgs = append(msgs, record.Message{Batch: "b@e", Ops: []record.MessageOp{{Name: fmt.Sprint("n", i), Op: strings.Repeat("1+", 3000) + "1", Index: i}}})
 	}
 	for range 3 {
 		if _, err := sender.SendBatch(ctx, msgs); err != nil {

@@ -105,7 +105,7 @@ func (n *NaiveSplitter) split(ctx context.Context, rec events.S3EventRecord, key
 			return nil
 		}
 		rep.Totals.Ops++
-		msgs <- record.Message{Name: it.Op.Name, Op: it.Op.Op, Batch: id, Index: it.Index}
+		msgs <- record.Message{Batch: id, Ops: []record.MessageOp{{Name: it.Op.Name, Op: it.Op.Op, Index: it.Index}}} // one op a message
 		return nil
 	})
 	close(msgs)
@@ -172,8 +172,9 @@ func (n *NaiveCompute) one(ctx context.Context, body string, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	res := record.Result{Name: msg.Name, Op: msg.Op, Batch: msg.Batch, ComputedAt: now}
-	if v, err := eval.Evaluate(msg.Op); err != nil {
+	op := msg.Ops[0] // the naive splitter sends one op a message
+	res := record.Result{Name: op.Name, Op: op.Op, Batch: msg.Batch, ComputedAt: now}
+	if v, err := eval.Evaluate(op.Op); err != nil {
 		res.Status, res.Error = record.StatusError, err.Error()
 	} else {
 		res.Status, res.Value = record.StatusOK, &v

@@ -19,6 +19,7 @@ import (
 	"github.com/memohq/memo/internal/aws/opsqueue"
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/pipeline/record"
+	"github.com/memohq/memo/internal/pipeline/splitter"
 )
 
 // SDKCPU is the CPU time one call of memo's adapters costs on this machine:
@@ -26,7 +27,7 @@ import (
 // answer. Measured against an in-process stub that answers as SQS and
 // DynamoDB do, so the stub's own (small) share is included: an upper bound.
 type SDKCPU struct {
-	SendBatch time.Duration // opsqueue.Sender.SendBatch of 10 messages
+	SendBatch time.Duration // opsqueue.Sender.SendBatch of a full call: MaxSendBatch packs of DefaultPackOps ops
 	Put       time.Duration // results.Table.Put: one conditional PutItem
 }
 
@@ -41,10 +42,15 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 	sender := opsqueue.NewSender(sqs.NewFromConfig(cfg), srv.URL+"/123456789012/memo-bench-ops")
 	table := results.New(dynamodb.NewFromConfig(cfg), "memo-bench-results")
 
-	msgs := make([]record.Message, 10)
-	for i := range msgs {
-		msgs[i] = record.Message{Name: fmt.Sprintf("op_%07d", i), Op: fmt.Sprintf("%d + %d * (%d - 2) / 4", i, i%97, i%13), Batch: "batches/bench.jsonl@0123456789abcdef0123456789abcdef", Index: i,
+	// A full call at the defaults: MaxSendBatch packs of DefaultPackOps ops.
+	msgs := make([]record.Message, splitter.MaxSendBatch)
+	for j := range msgs {
+		msgs[j] = record.Message{Batch: "batches/bench.jsonl@0123456789abcdef0123456789abcdef",
 			Stamp: "1767323045678-1655AED6DCD90281E5-batches/bench.jsonl@0123456789abcdef0123456789abcdef"}
+		for k := range splitter.DefaultPackOps {
+			i := j*splitter.DefaultPackOps + k
+			msgs[j].Ops = append(msgs[j].Ops, record.MessageOp{Name: fmt.Sprintf("op_%07d", i), Op: fmt.Sprintf("%d + %d * (%d - 2) / 4", i, i%97, i%13), Index: i})
+		}
 	}
 	now := time.Now()
 	rs := make([]record.Result, 25)

@@ -75,6 +75,12 @@ func (r TwinRun) Rate() float64 {
 // batch of n generated ops, waits until every op is accounted for and
 // returns what was counted. log receives the twin's logs (nil discards).
 func RunTwin(ctx context.Context, design Design, n int, log io.Writer) (TwinRun, error) {
+	return runTwin(ctx, design, n, log, 0)
+}
+
+// runTwin is RunTwin with memo's splitter packing packOps ops a message
+// (0: the default, Terraform's split_pack_ops).
+func runTwin(ctx context.Context, design Design, n int, log io.Writer, packOps int) (TwinRun, error) {
 	run := TwinRun{Design: design, Ops: n}
 	fn := NewCounter()
 	plumbing := NewCounter()
@@ -95,7 +101,7 @@ func RunTwin(ctx context.Context, design Design, n int, log io.Writer) (TwinRun,
 			switch design {
 			case Memo:
 				// The same wiring as the twin's default functions.
-				split := app.NewSplitter(cfg, app.SplitterEnv{QueueURL: p.QueueURL, Workspace: p.Workspace},
+				split := app.NewSplitter(cfg, app.SplitterEnv{QueueURL: p.QueueURL, Workspace: p.Workspace, PackOps: packOps},
 					app.Logger(log, slog.LevelInfo, "splitter"), nil)
 				comp := app.NewCompute(cfg, app.ComputeEnv{Table: p.Table, Workspace: p.Workspace},
 					app.Logger(log, slog.LevelInfo, "compute"), nil)
@@ -224,6 +230,7 @@ func (r TwinRun) Per() PerOp {
 		DeleteChunks:          float64(deletes.Chunks) / n,
 		ComputeInvocations:    float64(r.Invocations) / n,
 		MessagesPerInvocation: ratio(float64(r.Messages), float64(r.Invocations)),
+		OpsPerInvocation:      ratio(n, float64(r.Invocations)),
 		PipelineCalls:         float64(r.PipelineCalls().Calls) / n,
 	}
 }
@@ -242,6 +249,10 @@ type PerOp struct {
 	MessagesPerInvocation              float64
 	PipelineCalls                      float64
 	SplitterInvocationsOfOp            float64
+
+	// OpsPerInvocation: a message carries a pack of ops (split_pack_ops),
+	// so an invocation's work is its ops, not its messages.
+	OpsPerInvocation float64
 }
 
 func ratio(a, b float64) float64 {

@@ -129,7 +129,8 @@ func maxRSS() (uint64, error) {
 	return uint64(ru.Maxrss) * 1024, nil // kilobytes on Linux
 }
 
-// countQueue encodes each message as the SQS sender does and counts them.
+// countQueue encodes each message as the SQS sender does and counts their
+// ops.
 type countQueue struct{ sent atomic.Int64 }
 
 func (q *countQueue) SendBatch(_ context.Context, msgs []record.Message) ([]splitter.SendFailure, error) {
@@ -137,8 +138,8 @@ func (q *countQueue) SendBatch(_ context.Context, msgs []record.Message) ([]spli
 		if _, err := m.Encode(); err != nil {
 			return nil, err
 		}
+		q.sent.Add(int64(len(m.Ops)))
 	}
-	q.sent.Add(int64(len(msgs)))
 	return nil, nil
 }
 
