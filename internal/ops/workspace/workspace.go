@@ -149,7 +149,7 @@ func (c *Client) Results(ctx context.Context, batch string, fn func(record.Resul
 	}
 	var window []string
 	flush := func() error {
-		items, err := c.Table.Get(ctx, window)
+		items, err := results.Stored{Table: c.Table}.Get(ctx, window)
 		if err != nil {
 			return err
 		}
