@@ -136,7 +136,7 @@ func (o Options) config() compute.Config {
 }
 
 // Start runs f as the compute Lambda and never returns. It reads memo's
-// settings from the function's environment (MEMO_TABLE, MEMO_WORKSPACE,
+// settings from the function's environment (MEMO_TABLE, MEMO_BATCHES_TABLE, MEMO_WORKSPACE,
 // MEMO_LOG_LEVEL, set by memo's Terraform module) and exits with a logged
 // error if they are wrong.
 func Start(f Func, opts Options) {

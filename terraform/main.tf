@@ -36,7 +36,6 @@ module "pipeline" {
   report_retention_days             = var.report_retention_days
   noncurrent_version_retention_days = var.noncurrent_version_retention_days
   force_destroy                     = var.force_destroy
-  enable_batch_index                = var.enable_batch_index
   warm_throughput                   = var.warm_throughput
   table_encryption                  = var.table_encryption
   point_in_time_recovery            = var.point_in_time_recovery

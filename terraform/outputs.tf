@@ -26,9 +26,9 @@ output "table" {
   value       = module.pipeline.table
 }
 
-output "batch_index" {
-  description = "Name of the results table's global secondary index on batch, or null when enable_batch_index is false."
-  value       = module.pipeline.batch_index
+output "batches_table" {
+  description = "Batches table, one item per upload: its state and counters (memo status, memo batches)."
+  value       = module.pipeline.batches_table
 }
 
 output "queue_url" {
@@ -62,6 +62,6 @@ output "alarm_topic_arn" {
 }
 
 output "operator_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, dlq list/redrive, resume. Attach it to their role or group."
+  description = "Least-privilege IAM policy (JSON) for operators of memo: submit, results, status, batches, dlq list/redrive, resume. Attach it to their role or group."
   value       = module.pipeline.operator_policy_json
 }

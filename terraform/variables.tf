@@ -172,26 +172,20 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "enable_batch_index" {
-  description = "Whether the results table has the index batch-shard (hash key batch_shard, projecting status), a flag."
-  type        = bool
-  default     = true
-}
-
 variable "table_encryption" {
-  description = "Key that encrypts the results table at rest: aws-owned (free), aws-managed (aws/dynamodb, KMS request charges) or a KMS key ARN."
+  description = "Key that encrypts the results and batches tables at rest: aws-owned (free), aws-managed (aws/dynamodb, KMS request charges) or a KMS key ARN."
   type        = string
   default     = "aws-owned"
 }
 
 variable "point_in_time_recovery" {
-  description = "Whether the results table keeps point-in-time recovery backups (35 days), a flag."
+  description = "Whether the results and batches tables keep point-in-time recovery backups (35 days), a flag."
   type        = bool
   default     = true
 }
 
 variable "deletion_protection" {
-  description = "Whether the results table refuses deletion, a flag; null means on for the prod workspace only."
+  description = "Whether the results and batches tables refuse deletion, a flag; null means on for the prod workspace only."
   type        = bool
   default     = null
 }
@@ -233,7 +227,7 @@ variable "split_chunk_concurrency" {
 }
 
 variable "warm_throughput" {
-  description = "Pre-warms the results table and its batch index, or null (the default): { read_units_per_second (>= 12000), write_units_per_second (>= 4000) }. AWS charges once for the increase."
+  description = "Pre-warms the results table, or null (the default): { read_units_per_second (>= 12000), write_units_per_second (>= 4000) }. AWS charges once for the increase."
   type = object({
     read_units_per_second  = number
     write_units_per_second = number

@@ -325,7 +325,7 @@ func TestLocalBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("memo local --batch: %v\n%s", err, out)
 	}
-	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9A-Za-z._-]+: total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0\n$`)
+	want := regexp.MustCompile(`(?m)^1_plus_1 -> 2\n2_by_2 -> 4\nbatch batches/work\.json@[0-9A-Za-z._-]+: total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0( \(reconciled by names: [a-z ,]+\))?\n$`)
 	if !want.Match(out) {
 		t.Fatalf("output:\n%s", out)
 	}

@@ -62,8 +62,8 @@ func sampleValue(f *flag.Flag) string {
 		return "true"
 	}
 	switch f.DefValue {
-	case "0", "0s", "1", "4", "10", "50000", "2s", "1h0m0s", "10m0s":
-		return map[string]string{"0": "7", "0s": "3s", "1": "7", "4": "7", "10": "7", "50000": "500", "2s": "3s", "1h0m0s": "3s", "10m0s": "3s"}[f.DefValue]
+	case "0", "0s", "1", "4", "10", "20", "50000", "2s", "1h0m0s", "10m0s":
+		return map[string]string{"0": "7", "0s": "3s", "1": "7", "4": "7", "10": "7", "20": "7", "50000": "500", "2s": "3s", "1h0m0s": "3s", "10m0s": "3s"}[f.DefValue]
 	}
 	if _, err := time.ParseDuration(f.DefValue); err == nil {
 		return "3s"

@@ -64,7 +64,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 func TestParseTerraformOutputs(t *testing.T) {
 	out := []byte(`{
 	  "bucket": {"sensitive": false, "type": "string", "value": "memo-dev-batches-123"},
-	  "table": {"value": "memo-dev-results"}, "batch_index": {"value": "batch-shard"},
+	  "table": {"value": "memo-dev-results"}, "batches_table": {"value": "memo-dev-batches"},
 	  "queue_url": {"value": "https://sqs.eu-west-1.amazonaws.com/123/memo-dev-ops"},
 	  "dlq_url": {"value": "https://sqs.eu-west-1.amazonaws.com/123/memo-dev-ops-dlq"},
 	  "region": {"value": "eu-west-1"}, "workspace": {"value": "dev"}}`)
@@ -72,7 +72,7 @@ func TestParseTerraformOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Bucket != "memo-dev-batches-123" || r.Table != "memo-dev-results" || r.Region != "eu-west-1" || r.BatchIndex != "batch-shard" || r.Workspace != "dev" || !strings.HasSuffix(r.DLQURL, "-dlq") {
+	if r.Bucket != "memo-dev-batches-123" || r.Table != "memo-dev-results" || r.Region != "eu-west-1" || r.BatchesTable != "memo-dev-batches" || r.Workspace != "dev" || !strings.HasSuffix(r.DLQURL, "-dlq") {
 		t.Fatalf("%+v", r)
 	}
 	if _, err := parseTerraformOutputs([]byte(`{}`)); err == nil || !strings.Contains(err.Error(), "applied?") {

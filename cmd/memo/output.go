@@ -18,24 +18,14 @@ import (
 // printBatch prints a batch's results sorted by name, its rejections and its
 // reconciliation line.
 func printBatch(ctx context.Context, env *cli, c *workspace.Client, rec status.Reconciliation, format string) error {
-	var names []string
-	if err := c.Results(ctx, rec.Batch, func(name string, _ record.Status) error {
-		names = append(names, name)
+	var list []record.Result
+	if _, err := c.Results(ctx, rec.Batch, func(r record.Result) error {
+		list = append(list, r)
 		return nil
 	}); err != nil {
 		return err
 	}
-	sort.Strings(names)
-	rs, err := c.Table.Get(ctx, names)
-	if err != nil {
-		return err
-	}
-	list := make([]record.Result, 0, len(names))
-	for _, n := range names {
-		if r, ok := rs[n]; ok && r.Batch == rec.Batch {
-			list = append(list, r)
-		}
-	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	if err := printResults(env.stdout, list, format); err != nil {
 		return err
 	}

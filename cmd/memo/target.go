@@ -168,7 +168,7 @@ func parseTerraformOutputs(out []byte) (workspace.Resources, error) {
 	}
 	r := workspace.Resources{
 		Workspace: str("workspace"), Region: str("region"), Bucket: str("bucket"), Table: str("table"),
-		BatchIndex: str("batch_index"), QueueURL: str("queue_url"), DLQURL: str("dlq_url"),
+		BatchesTable: str("batches_table"), QueueURL: str("queue_url"), DLQURL: str("dlq_url"),
 		SplitterFunction: str("splitter_function"),
 	}
 	if r.Bucket == "" || r.Table == "" || r.QueueURL == "" {

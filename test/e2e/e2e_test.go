@@ -24,7 +24,7 @@ import (
 type Deployment struct {
 	Target string `json:"target"`
 	// Resources: workspace, region, endpoint (the twin's moto), bucket,
-	// table, batch index, ops queue and DLQ URLs.
+	// results and batches tables, ops queue and DLQ URLs.
 	Resources        workspace.Resources `json:"resources"`
 	Account          string              `json:"account"`
 	SplitterFunction string              `json:"splitter_function"`

@@ -79,6 +79,10 @@ type twinTarget struct {
 
 func (tw *twinTarget) preflight(t *testing.T) {
 	localtest.RequireMoto(t) // skip without moto_server, unless CI is set
+	// The twin's timing is AWS's scaled down, as memo --endpoint sets it:
+	// a batch the counters leave short settles (and is reconciled by
+	// names) once its queue reads empty TwinCountLag after its split.
+	status.CountLag, status.FailedSettleAfter = status.TwinCountLag, status.TwinFailedSettleAfter
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatalf("the twin target builds the functions with make: %v", err)
 	}
@@ -228,13 +232,13 @@ func (tw *twinTarget) startFunctions(ctx context.Context, p local.Provisioned) (
 		pr.Addr = addr
 		return pr, waitListening(ctx, pr, 30*time.Second)
 	}
-	s, err := start("splitter-rie", "splitter", p.Names.Splitter, local.DefaultSplitterTimeout, app.EnvQueueURL+"="+p.QueueURL)
+	s, err := start("splitter-rie", "splitter", p.Names.Splitter, local.DefaultSplitterTimeout, app.EnvQueueURL+"="+p.QueueURL, app.EnvBatchesTable+"="+p.BatchesTable)
 	if err != nil {
 		return nil, nil, err
 	}
 	var cs []*Proc
 	for i := range computeProcesses {
-		c, err := start(fmt.Sprintf("compute-rie-%d", i), "compute", p.Names.Compute, twinSettings.ComputeTimeout, app.EnvTable+"="+p.Table)
+		c, err := start(fmt.Sprintf("compute-rie-%d", i), "compute", p.Names.Compute, twinSettings.ComputeTimeout, app.EnvTable+"="+p.Table, app.EnvBatchesTable+"="+p.BatchesTable)
 		if err != nil {
 			return nil, nil, err
 		}

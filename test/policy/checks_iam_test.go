@@ -174,8 +174,6 @@ func checkIAMNoWildcards(c *Config) []string {
 						// Lambda names the streams of the function's own group.
 					case typ == "aws_s3_bucket" && (suffix == "/"+naming.BatchPrefix+"*" || suffix == "/"+naming.ReportPrefix+"*") && allHavePrefix(st.actions, "s3:"):
 						// Objects under one prefix of the batch bucket.
-					case typ == "aws_dynamodb_table" && suffix == "/index/"+naming.For("", "").BatchIndex && allHavePrefix(st.actions, "dynamodb:"):
-						// The results table's one index, by its name (no wildcard).
 					default:
 						p.add("%s: resource %q widens an ARN with %q (allowed: %s, %s under the batch bucket, :log-stream:* under a log group)", st.where, r, suffix, naming.BatchPrefix+"*", naming.ReportPrefix+"*")
 					}
@@ -249,6 +247,7 @@ func checkIAMExactGrants(c *Config) []string {
 	ops := ph("aws_sqs_queue.ops.arn")
 	chunks := ph("aws_sqs_queue.chunks.arn")
 	table := ph("aws_dynamodb_table.results.arn")
+	batchesTable := ph("aws_dynamodb_table.batches.arn")
 	want := map[string][]string{
 		"splitter": append(logs("splitter"),
 			"s3:GetObject on "+bucket+"/"+naming.BatchPrefix+"*",
@@ -266,9 +265,13 @@ func checkIAMExactGrants(c *Config) []string {
 			"s3:ListBucket on "+bucket,
 			// Durable intake (intake.tf): the on-failure destination.
 			"sqs:SendMessage on "+ph("aws_sqs_queue.split_failures.arn"),
+			// The report mirrored into the batches table.
+			"dynamodb:UpdateItem on "+batchesTable,
 		),
 		"compute": append(logs("compute"),
 			"dynamodb:PutItem on "+table,
+			// The batch counters.
+			"dynamodb:UpdateItem on "+batchesTable,
 			"dynamodb:BatchGetItem on "+table,
 			"sqs:ReceiveMessage on "+ops,
 			"sqs:DeleteMessage on "+ops,

@@ -25,6 +25,7 @@ func checkLambdaConfig(c *Config) []string {
 		"splitter": {
 			"MEMO_QUEUE_URL":        ph("aws_sqs_queue.ops.url"),
 			"MEMO_CHUNK_QUEUE_URL":  ph("aws_sqs_queue.chunks.url"),
+			"MEMO_BATCHES_TABLE":    ph("aws_dynamodb_table.batches.name"),
 			"MEMO_CHUNK_OPS":        "50000",
 			"MEMO_PACK_OPS":         "10",
 			"MEMO_SEND_CONCURRENCY": "16",
@@ -32,9 +33,10 @@ func checkLambdaConfig(c *Config) []string {
 			"MEMO_LOG_LEVEL":        "info",
 		},
 		"compute": {
-			"MEMO_TABLE":     ph("aws_dynamodb_table.results.name"),
-			"MEMO_WORKSPACE": testWorkspace,
-			"MEMO_LOG_LEVEL": "info",
+			"MEMO_TABLE":         ph("aws_dynamodb_table.results.name"),
+			"MEMO_BATCHES_TABLE": ph("aws_dynamodb_table.batches.name"),
+			"MEMO_WORKSPACE":     testWorkspace,
+			"MEMO_LOG_LEVEL":     "info",
 		},
 	}
 	for _, fn := range sortedKeys(wantEnv) {

@@ -8,8 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-
-	"github.com/memohq/memo/internal/pipeline/naming"
 )
 
 // requiredOutputs are the root outputs memo --from-terraform, Terratest and
@@ -20,7 +18,7 @@ var requiredOutputs = map[string]string{
 	"workspace":         `"` + testWorkspace + `"`,
 	"bucket":            `"` + ph("aws_s3_bucket.batches.id") + `"`,
 	"table":             `"` + ph("aws_dynamodb_table.results.name") + `"`,
-	"batch_index":       `"` + naming.For(testWorkspace, testAccount).BatchIndex + `"`,
+	"batches_table":     `"` + ph("aws_dynamodb_table.batches.name") + `"`,
 	"queue_url":         `"` + ph("aws_sqs_queue.ops.url") + `"`,
 	"dlq_url":           `"` + ph("aws_sqs_queue.dlq.url") + `"`,
 	"splitter_function": `"` + ph("aws_lambda_function.splitter.function_name") + `"`,
@@ -32,8 +30,7 @@ func checkOutputs(c *Config) []string {
 	root, mod := c.Root.Outputs(), c.Pipeline.Outputs()
 	re := env(&p, c.Root, testWorkspace, nil)
 	me := env(&p, c.Pipeline, testWorkspace, nil)
-	off := env(&p, c.Pipeline, testWorkspace, map[string]cty.Value{"enable_batch_index": cty.False})
-	if re == nil || me == nil || off == nil {
+	if re == nil || me == nil {
 		return p
 	}
 	for _, name := range sortedKeys(requiredOutputs) {
@@ -52,11 +49,6 @@ func checkOutputs(c *Config) []string {
 		v, err := me.Eval(attr(mo, "value"), nil)
 		if err != nil || valueString(v) != requiredOutputs[name] {
 			p.add("module output %s is %s, want %s (%v)", name, valueString(v), requiredOutputs[name], err)
-		}
-	}
-	if mo := mod["batch_index"]; mo != nil {
-		if v, err := off.Eval(attr(mo, "value"), nil); err != nil || !v.IsNull() {
-			p.add("with enable_batch_index = false output batch_index is %s, want null", valueString(v))
 		}
 	}
 	return p

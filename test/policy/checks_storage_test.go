@@ -1,11 +1,11 @@
 package policy
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/memohq/memo/internal/aws/batches"
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/pipeline/naming"
 )
@@ -234,46 +234,40 @@ func checkRetention(_ *Config, ps plans) []string {
 	return p
 }
 
-// checkResultsTable, in the plans: on demand, hash key name, the batch
-// index (hash key batch_shard, the attribute compute writes from
-// record.BatchShard, so that a batch spreads over record.IndexShards index
-// keys; projecting status) unless enable_batch_index is
-// false, point-in-time recovery on by default, no TTL (nothing writes an
-// expiry), and deletion protection on in prod unless
-// deletion_protection says otherwise (and off elsewhere unless it says so).
+// checkResultsTable, in the plans: the results table on demand, hash key
+// name, no other attribute and no index (issue 22: counters replace the
+// batch index, which wrote every result twice; no table of the plan has a
+// global_secondary_index); the batches table on demand, hash key batch;
+// point-in-time recovery on by default for both, no TTL (nothing writes an
+// expiry), and deletion protection on in prod unless deletion_protection
+// says otherwise (and off elsewhere unless it says so), for both.
 func checkResultsTable(_ *Config, ps plans) []string {
 	var p problems
-	const addr = "aws_dynamodb_table.results"
+	tables := []struct{ addr, key string }{{"aws_dynamodb_table.results", results.AttrName}, {"aws_dynamodb_table.batches", batches.AttrBatch}}
 	for _, pl := range ps.ok(&p, "default") {
-		t := pl.resource(&p, addr)
-		if t == nil {
-			continue
+		for _, addr := range pl.addresses("aws_dynamodb_table") {
+			if g := getList(pl.After[addr], "global_secondary_index"); len(g) != 0 {
+				p.add("plan default: %s has a global_secondary_index %v: memo's tables have none", addr, g)
+			}
 		}
-		if b := getStr(t, "billing_mode"); b != "PAY_PER_REQUEST" {
-			p.add("the results table bills %q, want PAY_PER_REQUEST", b)
-		}
-		attrs := tableAttributes(t)
-		if h := getStr(t, "hash_key"); h != "name" || attrs["name"] != "S" {
-			p.add("the results table's hash key is %q (attributes %v), want name of type S", h, attrs)
-		}
-		var gsis []string
-		for _, g := range getList(t, "global_secondary_index") {
-			gsis = append(gsis, fmt.Sprintf("%s hash=%s %s %v", getStr(g, "name"), getStr(g, "hash_key"), getStr(g, "projection_type"), getStrs(g, "non_key_attributes")))
-		}
-		wantGSI := fmt.Sprintf("%s hash=%s INCLUDE [%s]", naming.For(pl.Workspace, testAccount).BatchIndex, results.AttrBatchShard, results.AttrStatus)
-		if len(gsis) != 1 || gsis[0] != wantGSI || attrs[results.AttrBatchShard] != "S" || len(attrs) != 2 {
-			p.add("by default the results table's indexes are %v (attributes %v), want [%s] with %s of type S and no other attribute but name", gsis, attrs, wantGSI, results.AttrBatchShard)
-		}
-		if !getBool(t, "point_in_time_recovery", 0, "enabled") {
-			p.add("point-in-time recovery is off by default")
-		}
-		if ttl := tableTTL(t); ttl != "" {
-			p.add("the results table has TTL on attribute %q, which nothing writes", ttl)
-		}
-	}
-	for _, pl := range ps.ok(&p, "index-off") {
-		if t := pl.resource(&p, addr); t != nil && (len(getList(t, "global_secondary_index")) != 0 || len(tableAttributes(t)) != 1) {
-			p.add("with enable_batch_index = false the table still has indexes %v or attributes %v besides name", get(t, "global_secondary_index"), tableAttributes(t))
+		for _, tb := range tables {
+			t := pl.resource(&p, tb.addr)
+			if t == nil {
+				continue
+			}
+			if b := getStr(t, "billing_mode"); b != "PAY_PER_REQUEST" {
+				p.add("%s bills %q, want PAY_PER_REQUEST", tb.addr, b)
+			}
+			attrs := tableAttributes(t)
+			if h := getStr(t, "hash_key"); h != tb.key || attrs[tb.key] != "S" || len(attrs) != 1 {
+				p.add("%s's hash key is %q (attributes %v), want %s of type S and no other attribute", tb.addr, h, attrs, tb.key)
+			}
+			if !getBool(t, "point_in_time_recovery", 0, "enabled") {
+				p.add("%s: point-in-time recovery is off by default", tb.addr)
+			}
+			if ttl := tableTTL(t); ttl != "" {
+				p.add("%s has TTL on attribute %q, which nothing writes", tb.addr, ttl)
+			}
 		}
 	}
 	for _, s := range []struct {
@@ -286,8 +280,10 @@ func checkResultsTable(_ *Config, ps plans) []string {
 		{"prod-unprotected", "false", false},
 	} {
 		for _, pl := range ps.ok(&p, s.plan) {
-			if t := pl.resource(&p, addr); t != nil && getBool(t, "deletion_protection_enabled") != s.want {
-				p.add("workspace %s with deletion_protection = %s: the table's deletion protection is %v, want %v", pl.Workspace, s.set, get(t, "deletion_protection_enabled"), s.want)
+			for _, tb := range tables {
+				if t := pl.resource(&p, tb.addr); t != nil && getBool(t, "deletion_protection_enabled") != s.want {
+					p.add("workspace %s with deletion_protection = %s: %s's deletion protection is %v, want %v", pl.Workspace, s.set, tb.addr, get(t, "deletion_protection_enabled"), s.want)
+				}
 			}
 		}
 	}

@@ -50,7 +50,7 @@ var invariants = []invariant{
 	{name: "variables-documented", check: checkVariablesDocumented},
 	{name: "lambda-config", check: checkLambdaConfig},
 	{name: "env-matches-go", check: checkEnvMatchesGo},
-	{name: "results-table", plans: []string{"default", "features", "index-off", "prod-defaults", "dev-protected", "prod-unprotected"}, planCheck: checkResultsTable, breakPlans: []string{"default", "prod-defaults"}},
+	{name: "results-table", plans: []string{"default", "features", "prod-defaults", "dev-protected", "prod-unprotected"}, planCheck: checkResultsTable, breakPlans: []string{"default", "prod-defaults"}},
 	{name: "warm-throughput", plans: []string{"default", "features", "warm-too-low"}, planCheck: checkWarmThroughput, breakPlans: []string{"default", "features", "warm-too-low"}},
 	{name: "outputs", check: checkOutputs},
 	{name: "alarms", plans: []string{"policy"}, planCheck: checkAlarms},

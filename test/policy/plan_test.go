@@ -35,11 +35,10 @@ var planSpecs = map[string]offline.Plan{
 	"prod":     {Name: "prod", Workspace: "prod", VarFiles: []string{"env/prod.tfvars"}},
 	"features": {Name: "features", Workspace: "features", VarFiles: []string{testdata("features-on.tfvars")}},
 	"policy":   {Name: "policy", Workspace: testWorkspace, VarFiles: []string{testdata("features-on.tfvars"), testdata("policy.tfvars")}},
-	// The results table's deletion protection and index switches.
+	// The tables' deletion protection switch.
 	"prod-defaults":    {Name: "prod-defaults", Workspace: "prod"},
 	"prod-unprotected": {Name: "prod-unprotected", Workspace: "prod", Vars: []string{"deletion_protection=false"}},
 	"dev-protected":    {Name: "dev-protected", Workspace: "dev", Vars: []string{"deletion_protection=true"}},
-	"index-off":        {Name: "index-off", Workspace: testWorkspace, Vars: []string{"enable_batch_index=false"}},
 	// Warm throughput below a new on-demand table's.
 	"warm-too-low": {Name: "warm-too-low", Workspace: testWorkspace, Vars: []string{"warm_throughput={read_units_per_second=12000,write_units_per_second=1000}"}},
 	// SQS mappings need a batching window above 10 messages per batch.

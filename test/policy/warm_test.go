@@ -1,7 +1,7 @@
 package policy
 
 // The results table's warm throughput (warm_throughput): off by default;
-// when set, on the table and on its batch index alike; refused below what
+// when set, on the table (which has no index); refused below what
 // a new on-demand table already has (AWS never lowers warm throughput:
 // docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html).
 
@@ -34,11 +34,6 @@ func checkWarmThroughput(_ *Config, ps plans) []string {
 		if r, w, ok := warm(t); ok {
 			p.add("plan default: the results table is pre-warmed (%v reads, %v writes a second): warm_throughput must be off by default (AWS charges for it)", r, w)
 		}
-		for _, g := range getList(t, "global_secondary_index") {
-			if r, w, ok := warm(g); ok {
-				p.add("plan default: index %s is pre-warmed (%v reads, %v writes a second) by default", getStr(g, "name"), r, w)
-			}
-		}
 	}
 	for _, pl := range ps.ok(&p, "features") {
 		t := pl.resource(&p, addr)
@@ -47,15 +42,6 @@ func checkWarmThroughput(_ *Config, ps plans) []string {
 		}
 		if r, w, ok := warm(t); !ok || r != warmReads || w != warmWrites {
 			p.add("plan features: the results table's warm_throughput is %v, want %d reads and %d writes a second", get(t, "warm_throughput"), warmReads, warmWrites)
-		}
-		gsis := getList(t, "global_secondary_index")
-		if len(gsis) == 0 {
-			p.add("plan features: the results table has no batch index to pre-warm")
-		}
-		for _, g := range gsis {
-			if r, w, ok := warm(g); !ok || r != warmReads || w != warmWrites {
-				p.add("plan features: index %s's warm_throughput is %v, want the table's (%d reads, %d writes a second)", getStr(g, "name"), get(g, "warm_throughput"), warmReads, warmWrites)
-			}
 		}
 	}
 	if err, present := ps.failed(&p, "warm-too-low"); present {

@@ -54,7 +54,7 @@ func twinOutputs(ws string, summary map[string]string, region string) map[string
 		"workspace":         ws,
 		"bucket":            bucket,
 		"table":             summary["table"],
-		"batch_index":       n.BatchIndex,
+		"batches_table":     n.Batches,
 		"queue_url":         summary["queue"],
 		"dlq_url":           summary["dlq"],
 		"splitter_function": n.Splitter,

@@ -115,7 +115,7 @@ func TestTerraformWalkthrough(t *testing.T) {
 	out := runWalkthrough(t, root, blocks)
 	for _, want := range []string{
 		"dev\n", "total=2 ok=2 error=0 rejected=0", "lost=0",
-		"1_plus_1\tok", // the index query of 1_plus_1's shard
+		"  split  2 ", // memo batches: the upload, split, 2 ops
 		"stand-in make destroy: workspace dev destroyed",
 	} {
 		if !strings.Contains(out, want) {

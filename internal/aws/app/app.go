@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/batches"
 	"github.com/memohq/memo/internal/aws/emf"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/opsqueue"
@@ -36,8 +37,13 @@ const (
 	EnvPackOps         = "MEMO_PACK_OPS"
 	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
 	EnvTable           = "MEMO_TABLE"
-	EnvWorkspace       = "MEMO_WORKSPACE"
-	EnvLogLevel        = "MEMO_LOG_LEVEL"
+	// EnvBatchesTable is the batches table: the splitter mirrors its
+	// reports there and compute adds its counters. Unset (a function
+	// deployed before it existed), neither happens and memo status
+	// reconciles every batch by names.
+	EnvBatchesTable = "MEMO_BATCHES_TABLE"
+	EnvWorkspace    = "MEMO_WORKSPACE"
+	EnvLogLevel     = "MEMO_LOG_LEVEL"
 )
 
 // SplitterEnv configures the splitter function.
@@ -53,21 +59,25 @@ type SplitterEnv struct {
 	// PackOps is the most ops of one message (splitter.DefaultPackOps).
 	PackOps     int
 	Concurrency int
-	Workspace   string
-	LogLevel    slog.Level
+	// BatchesTable, when set, receives each upload's report (EnvBatchesTable).
+	BatchesTable string
+	Workspace    string
+	LogLevel     slog.Level
 }
 
 // ComputeEnv configures the compute function.
 type ComputeEnv struct {
-	Table     string
-	Workspace string
-	LogLevel  slog.Level
+	Table string
+	// BatchesTable, when set, keeps the per-batch counters (EnvBatchesTable).
+	BatchesTable string
+	Workspace    string
+	LogLevel     slog.Level
 }
 
 // SplitterFromEnv reads the splitter's configuration.
 func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 	e := SplitterEnv{QueueURL: getenv(EnvQueueURL), ChunkQueueURL: getenv(EnvChunkQueueURL), Workspace: getenv(EnvWorkspace),
-		Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps, PackOps: splitter.DefaultPackOps}
+		BatchesTable: getenv(EnvBatchesTable), Concurrency: splitter.DefaultConcurrency, ChunkOps: splitter.DefaultChunkOps, PackOps: splitter.DefaultPackOps}
 	if e.QueueURL == "" {
 		return e, fmt.Errorf("%s is not set", EnvQueueURL)
 	}
@@ -99,7 +109,7 @@ func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 
 // ComputeFromEnv reads the compute function's configuration.
 func ComputeFromEnv(getenv func(string) string) (ComputeEnv, error) {
-	e := ComputeEnv{Table: getenv(EnvTable), Workspace: getenv(EnvWorkspace)}
+	e := ComputeEnv{Table: getenv(EnvTable), BatchesTable: getenv(EnvBatchesTable), Workspace: getenv(EnvWorkspace)}
 	if e.Table == "" {
 		return e, fmt.Errorf("%s is not set", EnvTable)
 	}
@@ -131,7 +141,11 @@ func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics i
 	if env.ChunkQueueURL != "" {
 		chunks = opsqueue.NewChunkSender(client, env.ChunkQueueURL)
 	}
-	return newSplitter(objects.New(awsconfig.S3(cfg)), opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
+	var objs splitter.Objects = objects.New(awsconfig.S3(cfg))
+	if env.BatchesTable != "" {
+		objs = batches.Reports{Objects: objs, Table: batches.New(dynamodb.NewFromConfig(cfg), env.BatchesTable)}
+	}
+	return newSplitter(objs, opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
 }
 
 // newSplitter wires the splitter to its adapters (tests pass fakes).
@@ -165,7 +179,10 @@ func NewComputeFunc(cfg aws.Config, env ComputeEnv, logger *slog.Logger, metrics
 			t.MaxIdleConnsPerHost = compute.DefaultConcurrency
 		})
 	})
-	table := results.New(ddb, env.Table, "")
+	table := results.New(ddb, env.Table)
+	if env.BatchesTable != "" {
+		cc.Tallier = batches.New(ddb, env.BatchesTable)
+	}
 	// The ops of a redelivered message are read (BatchGetItem, eventually
 	// consistent) before they are written again: a read costs a tenth of
 	// a write.

@@ -17,17 +17,19 @@ import (
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
-// The write condition is record.MayReplace, on moto and in the in-memory
-// fake alike, for every pair of these uploads (issue 18, points 3 and 10):
-// one upload's redelivery writes again; an older upload's redelivered
+// The write condition is record.MayWrite, on moto and in the in-memory
+// fake alike, for every pair of these uploads (issue 18, points 3 and 10;
+// issue 22): one upload's redelivery does not write again and answers
+// compute.ErrAlreadyStored, any other refusal compute.ErrSuperseded; an
+// older upload's redelivered
 // message never rewinds a newer upload's stamp, even when both uploads
 // carry identical content; one key's uploads are ordered by sequencer, keys
 // by eventTime.
-func TestWriteConditionIsMayReplace(t *testing.T) {
+func TestWriteConditionIsMayWrite(t *testing.T) {
 	cfg, res := localtest.Provisioned(t, "order")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	table := results.New(dynamodb.NewFromConfig(cfg), res.Table, res.BatchIndex)
+	table := results.New(dynamodb.NewFromConfig(cfg), res.Table)
 	fake := inmem.NewTable()
 
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -46,29 +48,31 @@ func TestWriteConditionIsMayReplace(t *testing.T) {
 	// key@ETag named them before a batch was one upload, so the condition
 	// must not let "same batch" decide.
 	batches := []string{"legacy", "batches/k.json@e1", "batches/k.json@e2", "batches/k.json@e1", "batches/k.json@e4", "batches/other.json@e5"}
-	put := func(w compute.ResultWriter, name string, s record.Stamp) (bool, error) {
+	type outcome struct{ written, already, superseded bool }
+	put := func(w compute.ResultWriter, name string, s record.Stamp) (outcome, error) {
 		v := record.Number(1)
 		batch := batches[slices.Index(stamps, s)]
 		err := w.Put(ctx, record.Result{Name: name, Op: "1", Status: record.StatusOK, Value: &v, Batch: batch, Stamp: s, ComputedAt: t0})
-		if errors.Is(err, compute.ErrSuperseded) {
-			return false, nil
+		switch {
+		case errors.Is(err, compute.ErrAlreadyStored):
+			return outcome{already: true}, nil
+		case errors.Is(err, compute.ErrSuperseded):
+			return outcome{superseded: true}, nil
 		}
-		if errors.Is(err, compute.ErrAlreadyStored) {
-			// The same upload's result: nothing to write, as good as
-			// written (the adapter may also rewrite it: the same item).
-			return true, nil
-		}
-		return err == nil, err
+		return outcome{written: err == nil}, err
 	}
 	for i, old := range stamps {
 		for j, s := range stamps {
 			name := fmt.Sprintf("n%d-%d", i, j)
-			want := record.MayReplace(s, old)
+			// The same upload is refused as already stored; otherwise
+			// record.MayReplace (which lets the same upload through) says.
+			want := outcome{written: record.MayReplace(s, old) && s != old, already: s == old}
+			want.superseded = !want.written && !want.already
 			for _, w := range []struct {
 				what string
 				w    compute.ResultWriter
 			}{{"moto", table}, {"inmem", fake}} {
-				if ok, err := put(w.w, name, old); !ok || err != nil {
+				if o, err := put(w.w, name, old); !o.written || err != nil {
 					t.Fatalf("%s: first write of %s: %v", w.what, name, err)
 				}
 				got, err := put(w.w, name, s)
@@ -76,7 +80,7 @@ func TestWriteConditionIsMayReplace(t *testing.T) {
 					t.Fatalf("%s: %v", w.what, err)
 				}
 				if got != want {
-					t.Errorf("%s: a result stamped %q over one stamped %q: written=%v, want %v", w.what, s, old, got, want)
+					t.Errorf("%s: a result stamped %q over one stamped %q: %+v, want %+v", w.what, s, old, got, want)
 				}
 			}
 		}

@@ -4,10 +4,12 @@
 package results
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,10 +30,8 @@ const (
 	AttrResult = "result"
 	AttrError  = "error"
 	AttrBatch  = "batch"
-	// AttrBatchShard is the batch index's key, record.BatchShard of the
-	// item's batch and name: written with every item, read only through
-	// the index (index.go).
-	AttrBatchShard = "batch_shard"
+	// batch_shard, the key of the batch index the table had before issue
+	// 22, is no longer written; items written before keep it, unused.
 	AttrStamp      = "stamp"
 	AttrComputedAt = "computed_at"
 	// AttrStampKey and AttrStampSeq are the object key and the sequencer
@@ -45,7 +45,6 @@ const (
 type Table struct {
 	client *dynamodb.Client
 	name   string
-	index  string // the GSI on batch_shard, "" when the table has none
 }
 
 var (
@@ -53,9 +52,9 @@ var (
 	_ compute.StoredReader = Stored{}
 )
 
-// New returns a Table. index names the batch index ("" if disabled).
-func New(client *dynamodb.Client, table, index string) *Table {
-	return &Table{client: client, name: table, index: index}
+// New returns a Table.
+func New(client *dynamodb.Client, table string) *Table {
+	return &Table{client: client, name: table}
 }
 
 // Name is the table's name.
@@ -68,7 +67,6 @@ func Encode(r record.Result) map[string]types.AttributeValue {
 		AttrOp:         &types.AttributeValueMemberS{Value: r.Op},
 		AttrStatus:     &types.AttributeValueMemberS{Value: string(r.Status)},
 		AttrBatch:      &types.AttributeValueMemberS{Value: r.Batch},
-		AttrBatchShard: &types.AttributeValueMemberS{Value: record.BatchShard(r.Batch, r.Name)},
 		AttrComputedAt: &types.AttributeValueMemberS{Value: r.ComputedAt.UTC().Format(time.RFC3339Nano)},
 	}
 	if r.Value != nil {
@@ -192,22 +190,46 @@ func DecodeValue(av types.AttributeValue) (record.Value, error) {
 	return record.Value{}, fmt.Errorf("unexpected result attribute type %T", av)
 }
 
-// Put implements compute.ResultWriter with one conditional PutItem: the
-// write happens only if record.MayReplace allows it: the item is absent,
-// has no stamp (written before stamps existed), has the same stamp (a
-// redelivery of the same upload) or an older one (record.Newer: by
-// sequencer within one key, by the whole stamp across keys). Comparing
-// batch ids is not enough: a redelivered message of an older upload would
-// rewind a newer upload's stamp. DynamoDB compares strings by their UTF-8
-// bytes ("Comparison operator and function reference", Amazon DynamoDB
-// Developer Guide), so "<" orders stamps. A refused write answers
-// ConditionalCheckFailedException, which is returned as
-// compute.ErrSuperseded.
+// Put implements compute.ResultWriter with one conditional PutItem, the
+// condition record.MayWrite: the write happens only if the name holds no
+// result, or one of an older
+// upload (record.Newer: by sequencer within one key, by the whole stamp
+// across keys), or one without a stamp (written before stamps existed).
+// Comparing batch ids is not enough: a redelivered message of an older
+// upload would rewind a newer upload's stamp. DynamoDB compares strings by
+// their UTF-8 bytes ("Comparison operator and function reference", Amazon
+// DynamoDB Developer Guide), so "<" orders stamps.
+//
+// A refused write answers ConditionalCheckFailedException carrying the
+// item that refused it (ReturnValuesOnConditionCheckFailure ALL_OLD: "no
+// read capacity units are consumed", PutItem, Amazon DynamoDB API
+// Reference). Put tells the two refusals apart by that item: the same
+// upload (same batch and stamp: a redelivery) is compute.ErrAlreadyStored,
+// any other (a newer upload) compute.ErrSuperseded. Rewriting the same
+// upload's result would cost a write and make the op's count ambiguous.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
 	in := PutInput(t.name, r)
 	_, err := t.client.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		item := ccf.Item
+		if item == nil {
+			// DynamoDB returns the item with ALL_OLD; an emulator that does
+			// not is asked (strongly consistent: the item that refused, or
+			// a newer one).
+			out, gerr := t.client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName: aws.String(t.name), ConsistentRead: aws.Bool(true),
+				Key: map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: r.Name}},
+			})
+			if gerr != nil {
+				return Classify(fmt.Errorf("read %s after a refused write: %w", t.name, gerr))
+			}
+			item = out.Item
+		}
+		old, derr := Decode(item)
+		if derr == nil && record.SameUpload(r, old) {
+			return fmt.Errorf("%w: %s (batch %s)", compute.ErrAlreadyStored, r.Name, r.Batch)
+		}
 		return fmt.Errorf("%w: %s (batch %s)", compute.ErrSuperseded, r.Name, r.Batch)
 	}
 	if err != nil {
@@ -220,25 +242,25 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 // measures the SDK's cost of exactly this request).
 func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 	names := map[string]string{"#n": AttrName, "#s": AttrStamp}
-	cond := "attribute_not_exists(#n) OR attribute_not_exists(#s)"
+	cond := "attribute_not_exists(#n)"
 	var values map[string]types.AttributeValue
 	key, seq, ok := record.StampParts(r.Stamp)
 	switch {
 	case r.Stamp == "":
-		// A message queued before stamps existed: only its own batch's
-		// unstamped result may be rewritten.
+		// A message queued before stamps existed: it replaces only
+		// another batch's unstamped result.
 		names["#b"] = AttrBatch
-		cond += " OR #b = :b"
+		cond += " OR (attribute_not_exists(#s) AND #b <> :b)"
 		values = map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: r.Batch}}
 	case !ok:
-		cond += " OR #s <= :s"
+		cond += " OR attribute_not_exists(#s) OR #s < :s"
 		values = map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: r.Stamp}}
 	default:
-		// record.MayReplace as a condition. A comparison with a missing
+		// record.Newer as a condition. A comparison with a missing
 		// attribute is false, hence the attribute_not_exists for items
 		// written before stamp_key existed.
 		names["#k"], names["#q"] = AttrStampKey, AttrStampSeq
-		cond += " OR #s = :s" +
+		cond += " OR attribute_not_exists(#s)" +
 			" OR (#k = :k AND #q < :q)" +
 			" OR (#k = :k AND #q = :q AND #s < :s)" +
 			" OR ((attribute_not_exists(#k) OR #k <> :k) AND #s < :s)"
@@ -249,11 +271,12 @@ func PutInput(table string, r record.Result) *dynamodb.PutItemInput {
 		}
 	}
 	return &dynamodb.PutItemInput{
-		TableName:                 aws.String(table),
-		Item:                      Encode(r),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(table),
+		Item:                                Encode(r),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 }
 
@@ -286,39 +309,69 @@ func (t *Table) get(ctx context.Context, names []string, consistent bool) (map[s
 			keys = append(keys, map[string]types.AttributeValue{AttrName: &types.AttributeValueMemberS{Value: n}})
 		}
 	}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, GetConcurrency)
+	)
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
 		pending := keys[:n]
 		keys = keys[n:]
-		// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
-		// nothing to retry, so memo's policy does (as it does a call the
-		// SDK gave up on, unless Classify marks it permanent).
-		// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-		err := retry.Default.Do(ctx, func(int) error {
-			resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
-			})
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			got, err := t.getBatch(ctx, pending, consistent)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				return Classify(fmt.Errorf("read %s: %w", t.name, err))
+				first = cmp.Or(first, err)
+				return
 			}
-			for _, item := range resp.Responses[t.name] {
-				r, err := Decode(item)
-				if err != nil {
-					return retry.Permanent(err)
-				}
+			for _, r := range got {
 				out[r.Name] = r
 			}
-			pending = resp.UnprocessedKeys[t.name].Keys
-			if len(pending) > 0 {
-				return fmt.Errorf("read %s: %d keys unprocessed", t.name, len(pending))
-			}
-			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
+}
+
+// GetConcurrency is how many BatchGetItem calls Get keeps in flight.
+const GetConcurrency = 32
+
+// getBatch reads up to 100 keys under memo's retry policy.
+func (t *Table) getBatch(ctx context.Context, pending []map[string]types.AttributeValue, consistent bool) ([]record.Result, error) {
+	var out []record.Result
+	// UnprocessedKeys come back with HTTP 200: the SDK's retryer sees
+	// nothing to retry, so memo's policy does (as it does a call the SDK
+	// gave up on, unless Classify marks it permanent).
+	// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+	err := retry.Default.Do(ctx, func(int) error {
+		resp, err := t.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
+		})
+		if err != nil {
+			return Classify(fmt.Errorf("read %s: %w", t.name, err))
+		}
+		for _, item := range resp.Responses[t.name] {
+			r, err := Decode(item)
+			if err != nil {
+				return retry.Permanent(err)
+			}
+			out = append(out, r)
+		}
+		pending = resp.UnprocessedKeys[t.name].Keys
+		if len(pending) > 0 {
+			return fmt.Errorf("read %s: %d keys unprocessed", t.name, len(pending))
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Scan calls fn for every result in the table, a page at a time.

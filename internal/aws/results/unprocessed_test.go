@@ -28,11 +28,12 @@ import (
 //     operation on those items"): the first call leaves out the names in
 //     unprocessed, later calls answer them.
 //   - PutItem refused with ConditionalCheckFailedException (HTTP 400) for the
-//     names in refused: the newer-upload rule said no.
+//     names in refused, with the item that refused it: the newer-upload
+//     rule said no.
 type stubDynamoDB struct {
 	mu          sync.Mutex
 	unprocessed map[string]bool
-	refused     map[string]bool
+	refused     map[string]record.Result // the item holding each refused name
 	getCalls    int
 	requested   []string // keys asked for, in order, every call
 }
@@ -83,11 +84,18 @@ func (s *stubDynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.refused[in.Item[AttrName].S] {
+		if holder, ok := s.refused[in.Item[AttrName].S]; ok {
+			// ReturnValuesOnConditionCheckFailure ALL_OLD: the item that
+			// refused the write comes back in the error.
 			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(map[string]string{
+			_ = json.NewEncoder(w).Encode(map[string]any{
 				"__type":  "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
 				"message": "The conditional request failed",
+				"Item": map[string]any{
+					AttrName:  map[string]string{"S": in.Item[AttrName].S},
+					AttrBatch: map[string]string{"S": holder.Batch},
+					AttrStamp: map[string]string{"S": holder.Stamp},
+				},
 			})
 			return
 		}
@@ -106,7 +114,7 @@ func stubTable(t *testing.T, stub http.Handler) *Table {
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  aws.AnonymousCredentials{},
 	})
-	return New(client, "memo-test-results", "batch")
+	return New(client, "memo-test-results")
 }
 
 // Keys DynamoDB left unprocessed are asked for again, and only they.
@@ -130,15 +138,24 @@ func TestGetRetriesUnprocessedKeys(t *testing.T) {
 	}
 }
 
-// A refused conditional write is compute.ErrSuperseded (final), not a
-// failure to retry; an accepted one is nil.
-func TestPutRefusedIsSuperseded(t *testing.T) {
-	stub := &stubDynamoDB{refused: map[string]bool{"old": true}}
-	table := stubTable(t, stub)
+// A conditional write refused by a newer upload's result is
+// compute.ErrSuperseded, by this upload's own result
+// compute.ErrAlreadyStored (both final, not failures to retry), told
+// apart by the item the refusal returns; an accepted one is nil.
+func TestPutRefusedIsSupersededOrAlreadyStored(t *testing.T) {
 	v := record1()
+	stub := &stubDynamoDB{refused: map[string]record.Result{
+		"old":  {Batch: "b@newer", Stamp: "2"},
+		"same": {Batch: v.Batch, Stamp: v.Stamp},
+	}}
+	table := stubTable(t, stub)
 	v.Name = "old"
-	if err := table.Put(context.Background(), v); !errors.Is(err, compute.ErrSuperseded) {
-		t.Fatalf("Put refused by the condition: %v, want compute.ErrSuperseded", err)
+	if err := table.Put(context.Background(), v); !errors.Is(err, compute.ErrSuperseded) || errors.Is(err, compute.ErrAlreadyStored) {
+		t.Fatalf("Put refused by a newer upload: %v, want compute.ErrSuperseded", err)
+	}
+	v.Name = "same"
+	if err := table.Put(context.Background(), v); !errors.Is(err, compute.ErrAlreadyStored) || errors.Is(err, compute.ErrSuperseded) {
+		t.Fatalf("Put refused by the same upload: %v, want compute.ErrAlreadyStored", err)
 	}
 	v.Name = "new"
 	if err := table.Put(context.Background(), v); err != nil {

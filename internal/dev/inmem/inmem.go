@@ -234,9 +234,6 @@ type Table struct {
 	FailGet                   func(names []string) error
 	Calls, Reads              atomic.Int64
 	Superseded, AlreadyStored atomic.Int64
-	// IndexQueries and IndexCounts count the shard reads of the batch
-	// index (index.go): queries that name results, and counts.
-	IndexQueries, IndexCounts atomic.Int64
 }
 
 var (
@@ -250,10 +247,9 @@ func NewTable() *Table {
 }
 
 // Put implements compute.ResultWriter with the condition of
-// results.Table.Put: absent, no stamp, or an older upload's result is
-// replaced; this upload's (the same batch and stamp) is left as it is
-// (compute.ErrAlreadyStored), a newer one's too (compute.ErrSuperseded).
-// An unstamped result replaces only its own batch's.
+// results.Table.Put (record.MayWrite), refusing with
+// compute.ErrAlreadyStored when the name holds the same upload's result
+// and compute.ErrSuperseded otherwise.
 func (t *Table) Put(ctx context.Context, r record.Result) error {
 	t.Calls.Add(1)
 	if t.Fail != nil {
@@ -263,12 +259,11 @@ func (t *Table) Put(ctx context.Context, r record.Result) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old, ok := t.items[r.Name]
-	switch {
-	case ok && old.Batch == r.Batch && old.Stamp == r.Stamp:
-		t.AlreadyStored.Add(1)
-		return fmt.Errorf("%w: %s", compute.ErrAlreadyStored, r.Name)
-	case ok && old.Stamp != "" && (r.Stamp == "" && old.Batch != r.Batch || r.Stamp != "" && !record.MayReplace(r.Stamp, old.Stamp)):
+	if old, ok := t.items[r.Name]; !record.MayWrite(r, old, ok) {
+		if record.SameUpload(r, old) {
+			t.AlreadyStored.Add(1)
+			return fmt.Errorf("%w: %s", compute.ErrAlreadyStored, r.Name)
+		}
 		t.Superseded.Add(1)
 		return fmt.Errorf("%w: %s", compute.ErrSuperseded, r.Name)
 	}

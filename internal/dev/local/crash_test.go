@@ -60,7 +60,7 @@ func TestComputeProcessHelper(t *testing.T) {
 	if err != nil {
 		os.Exit(11)
 	}
-	var w compute.ResultWriter = results.New(dynamodb.NewFromConfig(cfg), os.Getenv(envTable), "")
+	var w compute.ResultWriter = results.New(dynamodb.NewFromConfig(cfg), os.Getenv(envTable))
 	if v := os.Getenv(envCrashAfter); v != "" {
 		after, _ := strconv.Atoi(v)
 		w = &exitingWriter{inner: w, after: after, mark: os.Getenv(envCrashMark)}

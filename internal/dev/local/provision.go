@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/batches"
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/workspace"
 	"github.com/memohq/memo/internal/pipeline/batch"
@@ -150,7 +151,7 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, 
 	p.Names = naming.For(s.Workspace, p.Account)
 	p.Resources = workspace.Resources{
 		Workspace: s.Workspace, Region: cfg.Region, Bucket: p.Names.Bucket,
-		Table: p.Names.Table, BatchIndex: p.Names.BatchIndex, SplitterFunction: p.Names.Splitter,
+		Table: p.Names.Table, BatchesTable: p.Names.Batches, SplitterFunction: p.Names.Splitter,
 	}
 	if cfg.BaseEndpoint != nil {
 		p.Endpoint = *cfg.BaseEndpoint
@@ -268,27 +269,21 @@ func createQueue(ctx context.Context, c *sqs.Client, name string, attrs map[stri
 	return url, a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
 }
 
+// createTable creates the results table and the batches table, as
+// Terraform does (terraform/modules/pipeline/storage.tf): on demand, one
+// hash key each, no index.
 func createTable(ctx context.Context, c *dynamodb.Client, n naming.Names) error {
 	str := dtypes.ScalarAttributeTypeS
-	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(n.Table),
-		BillingMode: dtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dtypes.AttributeDefinition{
-			{AttributeName: aws.String(results.AttrName), AttributeType: str},
-			{AttributeName: aws.String(results.AttrBatchShard), AttributeType: str},
-		},
-		KeySchema: []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrName), KeyType: dtypes.KeyTypeHash}},
-		GlobalSecondaryIndexes: []dtypes.GlobalSecondaryIndex{{
-			IndexName: aws.String(n.BatchIndex),
-			// As in Terraform: keyed on batch_shard (record.BatchShard), and
-			// carrying status, so that a batch's ok/error counts come from
-			// the index alone.
-			KeySchema:  []dtypes.KeySchemaElement{{AttributeName: aws.String(results.AttrBatchShard), KeyType: dtypes.KeyTypeHash}},
-			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeInclude, NonKeyAttributes: []string{results.AttrStatus}},
-		}},
-	})
-	if err != nil && !isCode(err, "ResourceInUseException") {
-		return fmt.Errorf("create table %s: %w", n.Table, err)
+	for _, t := range []struct{ name, key string }{{n.Table, results.AttrName}, {n.Batches, batches.AttrBatch}} {
+		_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(t.name),
+			BillingMode:          dtypes.BillingModePayPerRequest,
+			AttributeDefinitions: []dtypes.AttributeDefinition{{AttributeName: aws.String(t.key), AttributeType: str}},
+			KeySchema:            []dtypes.KeySchemaElement{{AttributeName: aws.String(t.key), KeyType: dtypes.KeyTypeHash}},
+		})
+		if err != nil && !isCode(err, "ResourceInUseException") {
+			return fmt.Errorf("create table %s: %w", t.name, err)
+		}
 	}
 	return nil
 }

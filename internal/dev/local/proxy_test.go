@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -230,8 +231,8 @@ func TestTwinRunsDynamoDBInASecondMoto(t *testing.T) {
 		}
 		return out.QueueUrls
 	}
-	if got := tables(twin.motos[1].URL); len(got) != 1 || got[0] != twin.Table {
-		t.Errorf("second moto's tables: %v, want [%s]", got, twin.Table)
+	if got := tables(twin.motos[1].URL); !slices.Equal(slices.Sorted(slices.Values(got)), []string{twin.BatchesTable, twin.Table}) {
+		t.Errorf("second moto's tables: %v, want [%s %s]", got, twin.BatchesTable, twin.Table)
 	}
 	if got := tables(twin.motos[0].URL); len(got) != 0 {
 		t.Errorf("first moto's tables: %v, want none", got)
@@ -239,7 +240,7 @@ func TestTwinRunsDynamoDBInASecondMoto(t *testing.T) {
 	if got := queues(twin.motos[1].URL); len(got) != 0 {
 		t.Errorf("second moto's queues: %v, want none", got)
 	}
-	if got := tables(twin.Endpoint()); len(got) != 1 {
+	if got := tables(twin.Endpoint()); len(got) != 2 {
 		t.Errorf("tables through the twin's endpoint: %v", got)
 	}
 	if got := queues(twin.Endpoint()); len(got) < 6 {

@@ -367,6 +367,7 @@ func (f ComputeFunction) Start(ctx context.Context, p Provisioned, s Settings) (
 		"AWS_EC2_METADATA_DISABLED=true",
 		"PATH=/usr/bin:/bin",
 		"MEMO_TABLE=" + p.Table,
+		"MEMO_BATCHES_TABLE=" + p.BatchesTable,
 		"MEMO_WORKSPACE=" + p.Workspace,
 		"MEMO_LOG_LEVEL=info",
 		"AWS_LAMBDA_FUNCTION_NAME=" + p.Names.Compute,

@@ -147,7 +147,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		}
 	} else {
 		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace,
-			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps},
+			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps, BatchesTable: t.BatchesTable},
 			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Invoke)
 		if o.Compute != nil {
 			comp, err = o.Compute(t.Provisioned, t.Settings)
@@ -156,7 +156,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 				return nil, err
 			}
 		} else {
-			comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, Workspace: t.Workspace},
+			comp = NewInProcess(app.NewCompute(cfg, app.ComputeEnv{Table: t.Table, BatchesTable: t.BatchesTable, Workspace: t.Workspace},
 				app.Logger(logw, slog.LevelInfo, "compute"), nil).Handle)
 		}
 	}

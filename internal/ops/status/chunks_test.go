@@ -21,7 +21,7 @@ func (c chunkSource) ChunksDone(context.Context, string) (int, error) { return c
 func TestSplittingBatchIsInProgress(t *testing.T) {
 	rep := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplitting, Chunks: 4, Totals: record.Totals{Ops: 2}}
 	reads := 0
-	src := chunkSource{fakeSource{rep: rep, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b"}, nameReads: &reads}, 3}
+	src := chunkSource{fakeSource{rep: rep, counts: Counts{OK: 1}, names: []string{"a", "b"}, nameReads: &reads}, 3}
 	r, err := Reconcile(context.Background(), src, "b")
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,8 @@ func TestSplittingBatchIsInProgress(t *testing.T) {
 	if r.Settled() || r.ChunksDone != 3 || r.Lost != 1 || reads != 0 {
 		t.Fatalf("settled=%v chunks done=%d lost=%d name reads=%d", r.Settled(), r.ChunksDone, r.Lost, reads)
 	}
-	// The same batch once split: settled (queue empty), names read.
+	// The same batch once split: settled (queue empty, long ago), names
+	// read.
 	split := *rep
 	split.Status = record.ReportSplit
 	src.rep = &split

@@ -20,12 +20,9 @@ type Source interface {
 	// Report returns the splitter's report of a batch; found is false
 	// while it does not exist yet.
 	Report(ctx context.Context, batch string) (rep record.Report, found bool, err error)
-	// Counts counts the results stored for the batch, by status, without
-	// reading them out (through the batch index: one count query a shard).
+	// Counts reads the counters compute keeps for the batch (one read of
+	// its item in the batches table); zero when it has none.
 	Counts(ctx context.Context, batch string) (Counts, error)
-	// Results calls fn for every result stored for the batch (never
-	// concurrently).
-	Results(ctx context.Context, batch string, fn func(name string, st record.Status) error) error
 	// DLQ returns the names of the batch's ops whose messages are in the
 	// dead-letter queue.
 	DLQ(ctx context.Context, batch string) ([]string, error)
@@ -37,12 +34,13 @@ type Source interface {
 	// false when that version no longer exists.
 	Names(ctx context.Context, rep record.Report, fn func(name string) error) (found bool, err error)
 	// Stored returns the items that hold the given names now (absent names
-	// have none).
+	// have none), as eventually consistent reads.
 	Stored(ctx context.Context, names []string) (map[string]record.Result, error)
 }
 
-// Counts are the results stored for a batch, by status.
-type Counts struct{ OK, Error int }
+// Counts are compute's counters of a batch: the results it stored, by
+// status, and the ops it found superseded.
+type Counts struct{ OK, Error, Superseded int }
 
 // Reconciliation is the account of one batch.
 type Reconciliation struct {
@@ -54,9 +52,13 @@ type Reconciliation struct {
 	// Queued is the number of messages in the ops queue (all batches'),
 	// when the caller looked; -1 when it did not.
 	Queued int
-	// Unnamed is true when ops were missing and the batch object (needed
-	// to learn their names) was gone: superseded ops then count as lost.
+	// Unnamed is true when the account had to be made by names and the
+	// batch object (needed to learn them) was gone: the counters stand.
 	Unnamed bool
+	// Reconciled says why the account was made name by name (the batch
+	// object read, its names looked up) instead of from the counters; ""
+	// when it was not.
+	Reconciled string
 	// At is when the reconciliation was made.
 	At time.Time
 	// ChunksDone counts the done chunks of a batch still splitting (its
@@ -97,163 +99,209 @@ func (r Reconciliation) Done() int {
 	return done
 }
 
-// Reconcile gathers the counts of a batch. It first counts the batch's
-// results (Source.Counts, which reads no names), and stops there when
-// that is the whole account:
+// Why an account is made by names (Reconciliation.Reconciled).
+const (
+	ReasonAsked   = "asked (--exact)"
+	ReasonOver    = "the counters count more ops than the batch has"
+	ReasonShort   = "the batch has settled and the counters miss ops"
+	ReasonUnnamed = "the batch object is gone: its names cannot be read"
+	// ReasonIdle is a wait's last word (workspace.Wait): the pipeline is
+	// idle and the counters miss ops.
+	ReasonIdle = "idle, and the counters miss ops"
+)
+
+// Reconcile accounts for a batch from its counters, and by names only when
+// they cannot be believed:
 //
-//   - when the counts account for every op (ok + error + rejected =
-//     total): nothing can be superseded, lost or in the DLQ, since every
-//     valid op has a result of this batch (a DLQ message of a stored op
-//     counts as stored, below); neither the DLQ, the ops queue nor the
-//     batch object is read. This is the answer for every batch that went
-//     well, at the cost of counting, whatever its size;
-//   - when ops are missing but the DLQ holds none of the batch's and ops
-//     can still arrive (the ops queue is not empty, or chunks are still
-//     queuing ops): no missing name would be looked up (the batch object
-//     is read only once nothing is in flight), so none is superseded and
-//     the rest is in flight, as the name-by-name path would say too. This
-//     is the answer of every poll of a running batch.
+//   - closed: when ok + error + superseded (compute's counters) + rejected
+//     = total, the account is closed with no other read. This is the
+//     answer for every batch that went well, at the cost of one read.
+//   - running: when the counters miss ops and the batch can still change
+//     (chunks still queuing ops, messages in the ops queue, or the split
+//     finished less than CountLag ago, since SQS's counts lag), the
+//     missing ops are in flight (Lost, not settled), less the DLQ's: the
+//     DLQ's names are looked up, and those holding neither this upload's
+//     result nor a newer one count in DLQ. This is every poll of a running
+//     batch.
+//   - by names: when the counters count more ops than the batch has, or
+//     the batch has settled and they miss ops: the batch object is read
+//     for its names (Source.Names) and every name looked up (Source.Stored):
+//     this upload's result is ok or error, a newer upload's superseded; a
+//     name without either is in the DLQ if its message is there, lost
+//     otherwise. Reconciliation.Reconciled says which.
 //
-// Otherwise it takes the name-by-name path:
-//
-//   - ok, error: the batch's results, through the batch index;
-//   - superseded: ops whose name holds a result of a newer upload (a
-//     greater stamp, record.Stamp). Only names not found under the batch
-//     are looked up: the DLQ's, and, once the ops queue is empty (so that
-//     nothing is in flight), the other missing ones, whose names are read
-//     from the batch object; a looked-up name that holds a result of this
-//     batch (not in the index yet, or written before it) counts as ok or
-//     error;
-//   - dlq: the batch's messages in the DLQ whose names are neither
-//     stored for the batch nor superseded;
-//   - lost: the rest.
-//
-// A name both stored and in the DLQ (a duplicate delivery of which one
-// copy failed) counts once, as stored.
+// The counters can close an account wrongly only when two errors cancel
+// exactly: an undercount (an invocation that stored results and crashed
+// before adding its tally; the redelivered ops are then already stored and
+// not counted again) and an overcount of the same size (a counter update
+// applied twice because its answer was lost and it was retried, or an op
+// delivered twice and found superseded by both copies). Each alone shows
+// as a short or an excessive sum, which the names settle; memo status
+// --exact reconciles by names whatever the counters say. The counters also
+// count what compute did, not what the table holds now: a result of this
+// upload that a newer upload replaced since stays ok (or error) by them,
+// superseded by names.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
+	return reconcile(ctx, src, batch, false)
+}
+
+// ReconcileExact reconciles by names whatever the counters say.
+func ReconcileExact(ctx context.Context, src Source, batch string) (Reconciliation, error) {
+	return reconcile(ctx, src, batch, true)
+}
+
+func reconcile(ctx context.Context, src Source, batch string, exact bool) (Reconciliation, error) {
 	r := Reconciliation{Batch: batch, Queued: -1, At: time.Now(), ChunksDone: -1}
 	rep, found, err := src.Report(ctx, batch)
 	if err != nil {
 		return r, err
 	}
-	var dlq []string
-	dlqRead := false
-	if found {
-		r.Report = &rep
-		r.Total, r.Rejected = rep.Totals.Ops, rep.Totals.Rejected
-		if cc, ok := src.(ChunkCounter); ok && rep.Status == record.ReportSplitting {
-			if r.ChunksDone, err = cc.ChunksDone(ctx, batch); err != nil {
-				return r, err
-			}
-		}
-		c, err := src.Counts(ctx, batch)
-		if err != nil {
-			return r, err
-		}
-		if c.OK+c.Error+r.Rejected == r.Total {
-			r.OK, r.Error = c.OK, c.Error
-			return r, nil
-		}
-		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
-			return r, err
-		}
-		dlqRead = true
-		if len(dlq) == 0 {
-			if r.Queued, err = src.Pending(ctx); err != nil {
-				return r, err
-			}
-			if r.Queued > 0 || rep.Status == record.ReportSplitting {
-				r.OK, r.Error = c.OK, c.Error
-				r.Lost = max(r.Total-r.OK-r.Error-r.Rejected, 0)
-				return r, nil
-			}
-		}
-	}
-	stored := map[string]bool{}
-	err = src.Results(ctx, batch, func(name string, st record.Status) error {
-		if stored[name] {
-			return nil
-		}
-		stored[name] = true
-		switch st {
-		case record.StatusOK:
-			r.OK++
-		case record.StatusError:
-			r.Error++
-		}
-		return nil
-	})
+	c, err := src.Counts(ctx, batch)
 	if err != nil {
 		return r, err
 	}
-	if !dlqRead {
-		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
-			return r, err
-		}
-	}
-	inDLQ := map[string]bool{}
-	var candidates []string // names not stored for the batch
-	for _, n := range dlq {
-		if !stored[n] && !inDLQ[n] {
-			inDLQ[n] = true
-			candidates = append(candidates, n)
-		}
-	}
-	missing := r.Total - r.OK - r.Error - r.Rejected - len(inDLQ)
-	if missing > 0 && r.Report != nil {
-		if r.Queued < 0 {
-			if r.Queued, err = src.Pending(ctx); err != nil {
-				return r, err
-			}
-		}
-		// While chunks are still queuing its ops, the batch object is not
-		// read for names: they are not all on the queue yet.
-		if r.Queued == 0 && rep.Status != record.ReportSplitting {
-			found, err := src.Names(ctx, rep, func(n string) error {
-				if !stored[n] && !inDLQ[n] {
-					candidates = append(candidates, n)
-				}
-				return nil
-			})
-			if err != nil {
-				return r, err
-			}
-			r.Unnamed = !found
-		}
-	}
-	// A candidate may hold a result of this very batch that the index
-	// did not show: an index is eventually consistent with its table, and
-	// results written before the index was keyed on batch_shard are not
-	// in it. Such a result is stored, not lost (nor in the DLQ).
-	superseded, late := map[string]bool{}, map[string]bool{}
-	if len(candidates) > 0 && r.Report != nil {
-		items, err := src.Stored(ctx, candidates)
+	if !found {
+		// No total to close: what compute counted, and the DLQ.
+		r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
+		dlq, err := readDLQ(ctx, src, batch, &r)
 		if err != nil {
 			return r, err
 		}
-		for _, n := range candidates {
-			it, ok := items[n]
-			switch {
-			case !ok || superseded[n] || late[n]:
-			case it.Batch == rep.Batch:
-				late[n] = true
-				switch it.Status {
-				case record.StatusOK:
-					r.OK++
-				case record.StatusError:
-					r.Error++
-				}
-			case Newer(it, rep):
-				superseded[n] = true
-				r.Superseded++
-			}
+		r.DLQ = len(unique(dlq))
+		return r, nil
+	}
+	r.Report = &rep
+	r.Total, r.Rejected = rep.Totals.Ops, rep.Totals.Rejected
+	if cc, ok := src.(ChunkCounter); ok && rep.Status == record.ReportSplitting {
+		if r.ChunksDone, err = cc.ChunksDone(ctx, batch); err != nil {
+			return r, err
 		}
 	}
-	for n := range inDLQ {
-		if !superseded[n] && !late[n] {
+	sum := c.OK + c.Error + c.Superseded + r.Rejected
+	switch {
+	case exact:
+		r.Reconciled = ReasonAsked
+	case sum == r.Total:
+		r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
+		return r, nil
+	case sum > r.Total:
+		r.Reconciled = ReasonOver
+	}
+	dlq, err := readDLQ(ctx, src, batch, &r)
+	if err != nil {
+		return r, err
+	}
+	if r.Queued, err = src.Pending(ctx); err != nil {
+		return r, err
+	}
+	if r.Reconciled == "" {
+		if !r.quiet() {
+			r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
+			if err := r.countDLQ(ctx, src, dlq); err != nil {
+				return r, err
+			}
+			return r.finish(), nil
+		}
+		r.Reconciled = ReasonShort
+	}
+	inDLQ := map[string]bool{}
+	for _, n := range dlq {
+		inDLQ[n] = true
+	}
+	var window []string
+	flush := func() error {
+		items, err := src.Stored(ctx, window)
+		if err != nil {
+			return err
+		}
+		for _, n := range window {
+			it, ok := items[n]
+			switch {
+			case ok && it.Batch == rep.Batch:
+				if it.Status == record.StatusOK {
+					r.OK++
+				} else {
+					r.Error++
+				}
+			case ok && Newer(it, rep):
+				r.Superseded++
+			case inDLQ[n]:
+				r.DLQ++
+			}
+		}
+		window = window[:0]
+		return nil
+	}
+	named, err := src.Names(ctx, rep, func(n string) error {
+		window = append(window, n)
+		if len(window) == namesWindow {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && named && len(window) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		return r, err
+	}
+	if !named {
+		r.Unnamed = true
+		r.Reconciled += "; " + ReasonUnnamed
+		r.OK, r.Error, r.Superseded, r.DLQ = c.OK, c.Error, c.Superseded, 0
+		if err := r.countDLQ(ctx, src, dlq); err != nil {
+			return r, err
+		}
+	}
+	return r.finish(), nil
+}
+
+// namesWindow is how many names the account by names looks up at a time
+// (Source.Stored reads them 100 a call).
+const namesWindow = 10000
+
+// quiet reports whether nothing of the batch can still change: its split
+// is over (not splitting), the ops queue is empty, and SQS's counts are
+// believed (CountLag after the split; a failed split's retries are over,
+// FailedSettleAfter).
+func (r Reconciliation) quiet() bool {
+	if r.Report == nil || r.Queued != 0 {
+		return false
+	}
+	age := r.At.Sub(r.Report.FinishedAt)
+	switch r.Report.Status {
+	case record.ReportRejected:
+		return true
+	case record.ReportSplit:
+		return age >= CountLag
+	case record.ReportFailed:
+		return age >= FailedSettleAfter
+	}
+	return false
+}
+
+// countDLQ counts in DLQ the DLQ's names that hold neither this upload's
+// result nor a newer upload's (those are accounted for already).
+func (r *Reconciliation) countDLQ(ctx context.Context, src Source, dlq []string) error {
+	names := unique(dlq)
+	if len(names) == 0 {
+		return nil
+	}
+	items, err := src.Stored(ctx, names)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		it, ok := items[n]
+		if !ok || it.Batch != r.Report.Batch && !Newer(it, *r.Report) {
 			r.DLQ++
 		}
 	}
+	return nil
+}
+
+// finish derives Lost, taking unread DLQ messages into account.
+func (r Reconciliation) finish() Reconciliation {
 	r.Lost = max(r.Total-r.OK-r.Error-r.Rejected-r.Superseded-r.DLQ, 0)
 	// Ops missing while DLQ messages went unread are not known lost: the
 	// DLQ holds at least that many messages memo could not tell apart.
@@ -262,7 +310,19 @@ func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, e
 		r.DLQ += r.DLQEstimated
 		r.Lost -= r.DLQEstimated
 	}
-	return r, nil
+	return r
+}
+
+func unique(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // readDLQ is src.DLQ, taking a partial read as one (r.DLQUnread).
@@ -344,6 +404,9 @@ func (r Reconciliation) Line() string {
 		r.Batch, r.Total, r.OK, r.Error, r.Rejected, r.Superseded, r.DLQ, r.Lost)
 	if r.DLQEstimated > 0 {
 		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds about %d more ops than memo reads at once)", r.DLQEstimated, r.DLQUnread)
+	}
+	if r.Reconciled != "" {
+		line += " (reconciled by names: " + r.Reconciled + ")"
 	}
 	return line
 }

@@ -2,15 +2,19 @@ package status
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 type fakeSource struct {
-	rep     *record.Report
-	results map[string]record.Status
+	rep *record.Report
+	// counts are compute's counters of the batch.
+	counts  Counts
 	dlq     []string
 	pending int
 	// names are the batch's valid op names (nil: the object is gone).
@@ -23,34 +27,13 @@ type fakeSource struct {
 	nameReads, pendingReads, storedReads, dlqReads *int
 }
 
-// Counts counts results as the batch index does: by status, any status
-// but ok as an error.
-func (f fakeSource) Counts(context.Context, string) (Counts, error) {
-	var c Counts
-	for _, s := range f.results {
-		if s == record.StatusOK {
-			c.OK++
-		} else {
-			c.Error++
-		}
-	}
-	return c, nil
-}
+func (f fakeSource) Counts(context.Context, string) (Counts, error) { return f.counts, nil }
 
 func (f fakeSource) Report(context.Context, string) (record.Report, bool, error) {
 	if f.rep == nil {
 		return record.Report{}, false, nil
 	}
 	return *f.rep, true, nil
-}
-
-func (f fakeSource) Results(_ context.Context, _ string, fn func(string, record.Status) error) error {
-	for n, s := range f.results {
-		if err := fn(n, s); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (f fakeSource) DLQ(context.Context, string) ([]string, error) {
@@ -95,87 +78,115 @@ func (f fakeSource) Stored(_ context.Context, names []string) (map[string]record
 	return out, nil
 }
 
+// reads counts what a reconciliation read besides the report and the
+// counters.
+type reads struct{ names, pending, stored, dlq int }
+
+func (f *fakeSource) count(r *reads) {
+	f.nameReads, f.pendingReads, f.storedReads, f.dlqReads = &r.names, &r.pending, &r.stored, &r.dlq
+}
+
+// One decision of Reconcile per case (its doc comment): closed by the
+// counters with no other read; running (ops missing while the batch can
+// still change: the counters stand, the DLQ's names are looked up); by
+// names when the counters count too many, when the batch has settled
+// short, or when asked, saying why.
 func TestReconcile(t *testing.T) {
-	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 6, Enqueued: 4, Rejected: 2}}
-	names := []string{"a", "b", "c", "d"}
-	newer := map[string]record.Result{"c": {Name: "c", Batch: "b-new", Stamp: "3"}, "d": {Name: "d", Batch: "b-new", Stamp: "3"}}
-	older := map[string]record.Result{"c": {Name: "c", Batch: "b-old", Stamp: "1"}, "d": {Name: "d", Batch: "b-old", Stamp: "1"}}
-	failed := &record.Report{Batch: "b", Status: record.ReportFailed, Totals: record.Totals{Ops: 3, Enqueued: 1}, FinishedAt: time.Now()}
+	// a and b this upload's (stamp 2), c a newer upload's, d an older one's,
+	// e never stored.
+	names := []string{"a", "b", "c", "d", "e"}
+	items := map[string]record.Result{
+		"a": {Name: "a", Batch: "b", Stamp: "2", Status: record.StatusOK},
+		"b": {Name: "b", Batch: "b", Stamp: "2", Status: record.StatusError},
+		"c": {Name: "c", Batch: "b-new", Stamp: "3", Status: record.StatusOK},
+		"d": {Name: "d", Batch: "b-old", Stamp: "1", Status: record.StatusOK},
+	}
+	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 7, Enqueued: 5, Rejected: 2}}
+	justSplit := *split
+	justSplit.FinishedAt = time.Now()
+	failed := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportFailed, Totals: record.Totals{Ops: 5, Enqueued: 5}, FinishedAt: time.Now()}
 	failedLongAgo := *failed
 	failedLongAgo.FinishedAt = time.Now().Add(-FailedSettleAfter - time.Second)
+	closed := Counts{OK: 3, Error: 1, Superseded: 1}
+	const byNames = "batch b: total=7 ok=1 error=1 rejected=2 superseded=1 dlq=1 lost=1"
 	cases := []struct {
 		name    string
 		src     fakeSource
+		exact   bool
 		line    string
 		settled bool
+		reads   reads
 	}{
-		{"no report yet", fakeSource{}, "batch b: total=0 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=0", false},
-		{"in flight", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, pending: 3, names: names},
-			"batch b: total=6 ok=1 error=0 rejected=2 superseded=0 dlq=0 lost=3", false},
-		{"all accounted", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"d"}},
-			"batch b: total=6 ok=2 error=1 rejected=2 superseded=0 dlq=1 lost=0", true},
-		{"dlq copy of a stored op counts once", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok", "c": "ok"}, dlq: []string{"c", "d", "d"}},
-			"batch b: total=6 ok=3 error=0 rejected=2 superseded=0 dlq=1 lost=0", true},
-		// Nothing can still arrive: what is missing is lost, and the batch
-		// has settled (memo status exits 3).
-		{"lost once the queue is empty", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: names},
-			"batch b: total=6 ok=1 error=0 rejected=2 superseded=0 dlq=0 lost=3", true},
-		{"names held by a newer upload are superseded, not lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: names, items: newer},
-			"batch b: total=6 ok=2 error=0 rejected=2 superseded=2 dlq=0 lost=0", true},
-		{"names held by an older upload are lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: names, items: older},
-			"batch b: total=6 ok=2 error=0 rejected=2 superseded=0 dlq=0 lost=2", true},
-		{"a DLQ message of a superseded name is superseded", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, dlq: []string{"c", "d"}, items: map[string]record.Result{"c": newer["c"]}, pending: 5},
-			"batch b: total=6 ok=2 error=0 rejected=2 superseded=1 dlq=1 lost=0", true},
-		{"object gone: missing ops count as lost", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, items: newer},
-			"batch b: total=6 ok=2 error=0 rejected=2 superseded=0 dlq=0 lost=2", true},
-		{"rejected batch", fakeSource{rep: &record.Report{Status: record.ReportRejected}}, "batch b: total=0 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=0", true},
-		{"failed split, retries may still come", fakeSource{rep: failed, results: map[string]record.Status{"a": "ok"}, names: names},
-			"batch b: total=3 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=2", false},
-		{"failed split, retries over", fakeSource{rep: &failedLongAgo, results: map[string]record.Status{"a": "ok"}, names: names},
-			"batch b: total=3 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=2", true},
+		{name: "no report yet: the counters and the DLQ", src: fakeSource{counts: Counts{OK: 1}, dlq: []string{"x", "x"}},
+			line: "batch b: total=0 ok=1 error=0 rejected=0 superseded=0 dlq=1 lost=0", reads: reads{dlq: 1}},
+		{name: "closed: the counters account for every op", src: fakeSource{rep: split, counts: closed, names: names, items: items, dlq: []string{"e"}, pending: 3},
+			line: "batch b: total=7 ok=3 error=1 rejected=2 superseded=1 dlq=0 lost=0", settled: true},
+		{name: "rejected batch: closed", src: fakeSource{rep: &record.Report{Batch: "b", Status: record.ReportRejected, Totals: record.Totals{Ops: 2, Rejected: 2}}},
+			line: "batch b: total=2 ok=0 error=0 rejected=2 superseded=0 dlq=0 lost=0", settled: true},
+		{name: "running: ops in the queue", src: fakeSource{rep: split, counts: Counts{OK: 1, Error: 1}, names: names, items: items, pending: 3},
+			line: "batch b: total=7 ok=1 error=1 rejected=2 superseded=0 dlq=0 lost=3", reads: reads{dlq: 1, pending: 1}},
+		{name: "running: the DLQ's names looked up, a superseded one not in the DLQ", src: fakeSource{rep: split, counts: Counts{OK: 1, Error: 1}, names: names, items: items, pending: 3, dlq: []string{"c", "e", "e"}},
+			line: "batch b: total=7 ok=1 error=1 rejected=2 superseded=0 dlq=1 lost=2", reads: reads{dlq: 1, pending: 1, stored: 1}},
+		{name: "running: the queue empty, but read less than CountLag after the split", src: fakeSource{rep: &justSplit, counts: Counts{OK: 1, Error: 1}, names: names, items: items},
+			line: "batch b: total=7 ok=1 error=1 rejected=2 superseded=0 dlq=0 lost=3", reads: reads{dlq: 1, pending: 1}},
+		{name: "running: a failed split whose retries may still come", src: fakeSource{rep: failed, counts: Counts{OK: 1}, names: names, items: items},
+			line: "batch b: total=5 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=4", reads: reads{dlq: 1, pending: 1}},
+		{name: "by names: settled short", src: fakeSource{rep: split, counts: Counts{OK: 1, Error: 1}, names: names, items: items, dlq: []string{"d"}},
+			line: byNames + " (reconciled by names: " + ReasonShort + ")", settled: true, reads: reads{dlq: 1, pending: 1, names: 1, stored: 1}},
+		{name: "by names: a failed split once its retries are over", src: fakeSource{rep: &failedLongAgo, counts: Counts{OK: 1}, names: names, items: items},
+			line: "batch b: total=5 ok=1 error=1 rejected=0 superseded=1 dlq=0 lost=2 (reconciled by names: " + ReasonShort + ")", settled: true, reads: reads{dlq: 1, pending: 1, names: 1, stored: 1}},
+		{name: "by names: the counters count too many", src: fakeSource{rep: split, counts: Counts{OK: 6}, names: names, items: items, dlq: []string{"d"}, pending: 4},
+			line: byNames + " (reconciled by names: " + ReasonOver + ")", reads: reads{dlq: 1, pending: 1, names: 1, stored: 1}},
+		{name: "by names: asked, though the counters close", src: fakeSource{rep: split, counts: closed, names: names, items: items, dlq: []string{"d"}}, exact: true,
+			line: byNames + " (reconciled by names: " + ReasonAsked + ")", settled: true, reads: reads{dlq: 1, pending: 1, names: 1, stored: 1}},
+		{name: "by names, but the object is gone: the counters stand", src: fakeSource{rep: split, counts: Counts{OK: 1, Error: 1}, items: items, dlq: []string{"e"}},
+			line: "batch b: total=7 ok=1 error=1 rejected=2 superseded=0 dlq=1 lost=2 (reconciled by names: " + ReasonShort + "; " + ReasonUnnamed + ")", settled: true, reads: reads{dlq: 1, pending: 1, names: 1, stored: 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := Reconcile(context.Background(), c.src, "b")
+			var got reads
+			c.src.count(&got)
+			rec := Reconcile
+			if c.exact {
+				rec = ReconcileExact
+			}
+			r, err := rec(context.Background(), c.src, "b")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := r.Line(); got != c.line {
-				t.Errorf("Line() = %q, want %q", got, c.line)
+			if l := r.Line(); l != c.line {
+				t.Errorf("Line() = %q\n           want %q", l, c.line)
 			}
 			if r.Settled() != c.settled {
 				t.Errorf("Settled() = %v, want %v", r.Settled(), c.settled)
 			}
-			// Reconcile looks at the queue only when ops are missing (then
-			// Queued is what Pending says), else it leaves Queued at -1.
-			if r.Batch != "b" || (r.Queued != -1 && r.Queued != c.src.pending) {
-				t.Errorf("Queued = %d, Batch = %q: want -1 or the queue's %d", r.Queued, r.Batch, c.src.pending)
+			if diff := cmp.Diff(c.reads, got, cmp.AllowUnexported(reads{})); diff != "" {
+				t.Errorf("reads (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-// The batch object is read only when ops are missing and nothing is in
-// flight: a running batch costs no extra GET.
-func TestNamesAreReadOnlyWhenNeeded(t *testing.T) {
-	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 2, Enqueued: 2}}
-	for _, c := range []struct {
-		name  string
-		src   fakeSource
-		reads int
-	}{
-		{"all stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "ok"}, names: []string{"a", "b"}}, 0},
-		{"running", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b"}, pending: 1}, 0},
-		{"idle with one missing", fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b"}}, 1},
-	} {
-		reads := 0
-		c.src.nameReads = &reads
-		if _, err := Reconcile(context.Background(), c.src, "b"); err != nil {
-			t.Fatal(err)
-		}
-		if reads != c.reads {
-			t.Errorf("%s: %d reads of the batch object, want %d", c.name, reads, c.reads)
-		}
+// The account by names looks the names up namesWindow at a time, however
+// many the batch has.
+func TestNamesAreLookedUpInWindows(t *testing.T) {
+	n := 2*namesWindow + 3
+	names := make([]string, n)
+	items := map[string]record.Result{}
+	for i := range names {
+		names[i] = fmt.Sprintf("n%06d", i)
+		items[names[i]] = record.Result{Name: names[i], Batch: "b", Stamp: "2", Status: record.StatusOK}
+	}
+	rep := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: n, Enqueued: n}}
+	src := fakeSource{rep: rep, names: names, items: items}
+	var got reads
+	src.count(&got)
+	r, err := ReconcileExact(context.Background(), src, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK != n || r.Lost != 0 || got.stored != 3 {
+		t.Fatalf("ok=%d lost=%d in %d lookups; want ok=%d lost=0 in 3", r.OK, r.Lost, got.stored, n)
 	}
 }
 
@@ -199,36 +210,6 @@ func TestDone(t *testing.T) {
 	} {
 		if got := c.r.Done(); got != c.want {
 			t.Errorf("%s: Done() = %d, want %d", c.name, got, c.want)
-		}
-	}
-}
-
-// The queue is looked at only when ops are missing, and the stored items
-// only for names not stored under the batch: a batch whose every op is
-// accounted for (by results, rejections and the DLQ) costs neither.
-func TestQueueAndItemsAreReadOnlyWhenOpsAreMissing(t *testing.T) {
-	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 6, Enqueued: 4, Rejected: 2}}
-	for _, c := range []struct {
-		name            string
-		src             fakeSource
-		pending, stored int
-	}{
-		{"every op accounted for", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"d"}}, 0, 1},
-		{"every op stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok", "d": "ok"}}, 0, 0},
-		{"one op missing", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, pending: 2}, 1, 0},
-		// the queue is read once per reconciliation, however many paths
-		// want it: two reads of SQS's approximate counts could disagree
-		{"one op missing, the queue empty", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, names: []string{"a", "b", "c", "d"}}, 1, 1},
-		// no name to look up (the DLQ's is stored): no lookup of nothing
-		{"one op missing, the DLQ's op stored", fakeSource{rep: split, results: map[string]record.Status{"a": "ok", "b": "error", "c": "ok"}, dlq: []string{"a"}, pending: 2}, 1, 0},
-	} {
-		var pending, stored int
-		c.src.pendingReads, c.src.storedReads = &pending, &stored
-		if _, err := Reconcile(context.Background(), c.src, "b"); err != nil {
-			t.Fatal(err)
-		}
-		if pending != c.pending || stored != c.stored {
-			t.Errorf("%s: %d looks at the queue and %d at stored items, want %d and %d", c.name, pending, stored, c.pending, c.stored)
 		}
 	}
 }
@@ -269,40 +250,6 @@ func TestFailedSettlesAfterItsRetries(t *testing.T) {
 		if got := r.Settled(); got != c.want {
 			t.Errorf("failed report %v old, queue %d: Settled() = %v, want %v", c.age, c.queued, got, c.want)
 		}
-	}
-}
-
-// Results of the batch that the index does not show (it lags its table,
-// or they were written before the index was keyed on batch_shard) are
-// found when their names are looked up: stored, not lost, and not in the
-// DLQ even when a copy of their message is there.
-func TestStoredResultsMissingFromTheIndex(t *testing.T) {
-	split := &record.Report{Batch: "b", Stamp: "2", Status: record.ReportSplit, Totals: record.Totals{Ops: 5, Enqueued: 5}}
-	items := map[string]record.Result{
-		"b": {Name: "b", Batch: "b", Stamp: "2", Status: record.StatusOK},
-		"c": {Name: "c", Batch: "b", Stamp: "2", Status: record.StatusError},
-		"d": {Name: "d", Batch: "b-new", Stamp: "3", Status: record.StatusOK},
-	}
-	src := fakeSource{rep: split, results: map[string]record.Status{"a": "ok"}, names: []string{"a", "b", "c", "d", "e"}, items: items, dlq: []string{"c"}}
-	r, err := Reconcile(context.Background(), src, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "batch b: total=5 ok=2 error=1 rejected=0 superseded=1 dlq=0 lost=1"; r.Line() != want {
-		t.Errorf("Line() = %q, want %q", r.Line(), want)
-	}
-}
-
-// Without a report (a batch id not split yet, or mistyped) what is known
-// is still counted: its results and its messages in the DLQ.
-func TestWithoutAReportResultsAndDLQAreCounted(t *testing.T) {
-	src := fakeSource{results: map[string]record.Status{"a": "ok", "b": "error"}, dlq: []string{"c"}}
-	r, err := Reconcile(context.Background(), src, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Report != nil || r.OK != 1 || r.Error != 1 || r.DLQ != 1 || r.Settled() {
-		t.Fatalf("%+v: want ok=1 error=1 dlq=1, no report, not settled", r)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/memohq/memo/internal/aws/objects"
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -177,7 +178,9 @@ func (c *Client) Names(ctx context.Context, rep record.Report, fn func(string) e
 
 // Stored implements status.Source.
 func (c *Client) Stored(ctx context.Context, names []string) (map[string]record.Result, error) {
-	return c.Table.Get(ctx, names)
+	// Eventually consistent, half the read units (status reads by names
+	// once a batch has settled, its writes at least status.CountLag old).
+	return results.Stored{Table: c.Table}.Get(ctx, names)
 }
 
 type objectVersion struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,8 +79,9 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 				return last, err
 			}
 		}
-		// A full reconciliation reads every result of the batch, which
-		// grows with it: it runs every FullEvery polls, but never more than
+		// A full reconciliation reads the batch's counters, and every
+		// name of the batch once it has settled short of them (which
+		// grows with it): it runs every FullEvery polls, but never more than
 		// a tenth of the time (on the twin it shares moto with the
 		// pipeline), and at once when the pipeline is idle or the report
 		// appears. Until the report exists only it is read between them.
@@ -128,6 +130,17 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		// counts read empty at least status.CountLag after the split, a
 		// failed split's retries over (status.FailedSettleAfter).
 		if quiet >= o.Quiet && (o.Idle != nil || last.Settled()) {
+			// Ops missing by the counters alone may be stored and not
+			// counted (an invocation that died before its counter
+			// update): the last word is the account by names.
+			if last.Lost > 0 && last.Reconciled == "" {
+				r, err := status.ReconcileExact(ctx, c, batch)
+				if err != nil {
+					return last, err
+				}
+				r.Reconciled = strings.Replace(r.Reconciled, status.ReasonAsked, status.ReasonIdle, 1)
+				return r, nil
+			}
 			return last, nil
 		}
 		if o.Stall > 0 {

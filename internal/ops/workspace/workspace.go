@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
+	"github.com/memohq/memo/internal/aws/batches"
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/status"
@@ -26,14 +27,15 @@ import (
 
 // Resources locates a pipeline.
 type Resources struct {
-	Workspace  string `json:"workspace"`
-	Region     string `json:"region"`
-	Endpoint   string `json:"endpoint,omitempty"`
-	Bucket     string `json:"bucket"`
-	Table      string `json:"table"`
-	BatchIndex string `json:"batch_index"`
-	QueueURL   string `json:"queue_url"`
-	DLQURL     string `json:"dlq_url"`
+	Workspace string `json:"workspace"`
+	Region    string `json:"region"`
+	Endpoint  string `json:"endpoint,omitempty"`
+	Bucket    string `json:"bucket"`
+	Table     string `json:"table"`
+	// BatchesTable is the batches table (state and counters per upload).
+	BatchesTable string `json:"batches_table"`
+	QueueURL     string `json:"queue_url"`
+	DLQURL       string `json:"dlq_url"`
 	// The chunk queue and its DLQ, the splitter's on-failure destination
 	// and the splitter function: what memo dlq --queue and memo resume use.
 	ChunkQueueURL    string `json:"chunk_queue_url,omitempty"`
@@ -51,6 +53,7 @@ type Client struct {
 	Lambda   *lambda.Client
 	Objects  *objects.Store
 	Table    *results.Table
+	Batches  *batches.Table
 }
 
 // New returns a client for res.
@@ -63,7 +66,8 @@ func New(cfg aws.Config, res Resources) *Client {
 		Lambda:   lambda.NewFromConfig(cfg),
 	}
 	c.Objects = objects.New(c.S3)
-	c.Table = results.New(c.DynamoDB, res.Table, res.BatchIndex)
+	c.Table = results.New(c.DynamoDB, res.Table)
+	c.Batches = batches.New(c.DynamoDB, res.BatchesTable)
 	return c
 }
 
@@ -78,7 +82,7 @@ func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error)
 		return Resources{}, fmt.Errorf("finding the AWS account (are credentials configured? try `aws sts get-caller-identity`): %w", err)
 	}
 	n := naming.For(ws, aws.ToString(id.Account))
-	res := Resources{Workspace: ws, Region: cfg.Region, Bucket: n.Bucket, Table: n.Table, BatchIndex: n.BatchIndex}
+	res := Resources{Workspace: ws, Region: cfg.Region, Bucket: n.Bucket, Table: n.Table, BatchesTable: n.Batches}
 	if cfg.BaseEndpoint != nil {
 		res.Endpoint = *cfg.BaseEndpoint
 	}
@@ -88,7 +92,8 @@ func Discover(ctx context.Context, cfg aws.Config, ws string) (Resources, error)
 	return res, nil
 }
 
-// Complete fills in the queue URLs and the splitter's name that res lacks,
+// Complete fills in the queue URLs, the splitter's and the batches table's
+// names that res lacks,
 // by the naming rule from res.Workspace (Terraform's outputs name the ops
 // queues and the functions only).
 func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
@@ -98,6 +103,9 @@ func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
 	n := naming.For(res.Workspace, "")
 	if res.SplitterFunction == "" {
 		res.SplitterFunction = n.Splitter
+	}
+	if res.BatchesTable == "" {
+		res.BatchesTable = n.Batches
 	}
 	client := sqs.NewFromConfig(cfg)
 	for _, q := range []struct {
@@ -118,16 +126,54 @@ func Complete(ctx context.Context, cfg aws.Config, res *Resources) error {
 	return nil
 }
 
-// Counts implements status.Source: one count query per shard of the batch
-// index.
+// Counts implements status.Source: the batch's counters, one strongly
+// consistent GetItem of its item in the batches table (a batch uploaded
+// before the table existed has none: zero, and status reconciles it by
+// names).
 func (c *Client) Counts(ctx context.Context, batch string) (status.Counts, error) {
-	n, err := c.Table.CountBatch(ctx, batch)
-	return status.Counts{OK: n.OK, Error: n.Error}, err
+	if c.Res.BatchesTable == "" {
+		return status.Counts{}, nil
+	}
+	it, _, err := c.Batches.Get(ctx, batch)
+	return status.Counts{OK: it.OK, Error: it.Error, Superseded: it.Superseded}, err
 }
 
-// Results implements status.Source through the batch index.
-func (c *Client) Results(ctx context.Context, batch string, fn func(string, record.Status) error) error {
-	return c.Table.QueryBatch(ctx, batch, fn)
+// Results calls fn for every result of the batch: the names of its
+// object (Names), looked up (BatchGetItem, eventually consistent), keeping
+// the names that hold this batch's result. found is false when the batch
+// has no report or its object is gone.
+func (c *Client) Results(ctx context.Context, batch string, fn func(record.Result) error) (found bool, err error) {
+	rep, found, err := c.Report(ctx, batch)
+	if err != nil || !found {
+		return false, err
+	}
+	var window []string
+	flush := func() error {
+		items, err := results.Stored{Table: c.Table}.Get(ctx, window)
+		if err != nil {
+			return err
+		}
+		for _, n := range window {
+			if it, ok := items[n]; ok && it.Batch == rep.Batch {
+				if err := fn(it); err != nil {
+					return err
+				}
+			}
+		}
+		window = window[:0]
+		return nil
+	}
+	found, err = c.Names(ctx, rep, func(n string) error {
+		window = append(window, n)
+		if len(window) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && found && len(window) > 0 {
+		err = flush()
+	}
+	return found, err
 }
 
 // DLQ implements status.Source: the names of the batch's ops whose messages
@@ -156,6 +202,3 @@ func (c *Client) DLQ(ctx context.Context, batch string) ([]string, error) {
 	}
 	return names, err
 }
-
-// ErrNoBatchIndex is returned where the batch index is needed but disabled.
-var ErrNoBatchIndex = errors.New("the results table has no batch index")

@@ -23,8 +23,11 @@ type Names struct {
 	Workspace string
 	Bucket    string // memo-<ws>-batches-<account>
 	Table     string // memo-<ws>-results
-	Queue     string // memo-<ws>-ops
-	DLQ       string // memo-<ws>-ops-dlq
+	// Batches is the batches table: one item per upload, its state (the
+	// splitter's report mirrored) and the counters compute adds.
+	Batches string // memo-<ws>-batches
+	Queue   string // memo-<ws>-ops
+	DLQ     string // memo-<ws>-ops-dlq
 	// ChunkQueue carries the chunk tasks of planned batches to the
 	// splitter; ChunkDLQ takes the ones that failed maxReceiveCount times.
 	ChunkQueue string // memo-<ws>-chunks
@@ -34,11 +37,6 @@ type Names struct {
 	SplitFailures string // memo-<ws>-split-failures
 	Splitter      string // memo-<ws>-splitter
 	Compute       string // memo-<ws>-compute
-	// BatchIndex is the results table's global secondary index on
-	// "batch_shard" (record.BatchShard: a batch's results spread over
-	// record.IndexShards keys). It replaced the index "batch", keyed on the
-	// batch id alone, whose one key per batch capped a batch's writes.
-	BatchIndex string
 }
 
 var workspaceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
@@ -60,6 +58,7 @@ func For(ws, account string) Names {
 		Workspace:     ws,
 		Bucket:        p + "batches-" + account,
 		Table:         p + "results",
+		Batches:       p + "batches",
 		Queue:         p + "ops",
 		DLQ:           p + "ops-dlq",
 		ChunkQueue:    p + "chunks",
@@ -67,7 +66,6 @@ func For(ws, account string) Names {
 		SplitFailures: p + "split-failures",
 		Splitter:      p + "splitter",
 		Compute:       p + "compute",
-		BatchIndex:    "batch-shard",
 	}
 }
 

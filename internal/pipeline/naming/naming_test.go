@@ -8,7 +8,7 @@ import (
 func TestFor(t *testing.T) {
 	n := For("dev", "123456789012")
 	want := Names{Workspace: "dev", Bucket: "memo-dev-batches-123456789012", Table: "memo-dev-results",
-		Queue: "memo-dev-ops", DLQ: "memo-dev-ops-dlq", ChunkQueue: "memo-dev-chunks", ChunkDLQ: "memo-dev-chunks-dlq", SplitFailures: "memo-dev-split-failures", Splitter: "memo-dev-splitter", Compute: "memo-dev-compute", BatchIndex: "batch-shard"}
+		Queue: "memo-dev-ops", DLQ: "memo-dev-ops-dlq", ChunkQueue: "memo-dev-chunks", ChunkDLQ: "memo-dev-chunks-dlq", SplitFailures: "memo-dev-split-failures", Splitter: "memo-dev-splitter", Compute: "memo-dev-compute", Batches: "memo-dev-batches"}
 	if n != want {
 		t.Fatalf("For = %+v, want %+v", n, want)
 	}

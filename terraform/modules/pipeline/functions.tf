@@ -35,6 +35,7 @@ resource "aws_lambda_function" "splitter" {
     variables = {
       MEMO_QUEUE_URL        = aws_sqs_queue.ops.url
       MEMO_CHUNK_QUEUE_URL  = aws_sqs_queue.chunks.url
+      MEMO_BATCHES_TABLE    = aws_dynamodb_table.batches.name
       MEMO_CHUNK_OPS        = tostring(var.split_chunk_ops)
       MEMO_PACK_OPS         = tostring(var.split_pack_ops)
       MEMO_SEND_CONCURRENCY = tostring(var.splitter_send_concurrency)
@@ -76,9 +77,10 @@ resource "aws_lambda_function" "compute" {
   # The user's function's own settings, then memo's (which win).
   environment {
     variables = merge(var.compute_environment, {
-      MEMO_TABLE     = aws_dynamodb_table.results.name
-      MEMO_WORKSPACE = var.workspace
-      MEMO_LOG_LEVEL = var.log_level
+      MEMO_TABLE         = aws_dynamodb_table.results.name
+      MEMO_BATCHES_TABLE = aws_dynamodb_table.batches.name
+      MEMO_WORKSPACE     = var.workspace
+      MEMO_LOG_LEVEL     = var.log_level
     })
   }
 

@@ -51,6 +51,13 @@ data "aws_iam_policy_document" "splitter" {
     resources = ["${aws_s3_bucket.batches.arn}/${local.report_prefix}*"]
   }
 
+  # Each report is mirrored into the upload's item of the batches table.
+  statement {
+    sid       = "MirrorReports"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.batches.arn]
+  }
+
   # sqs:SendMessage also authorizes SendMessageBatch.
   statement {
     sid       = "EnqueueOps"
@@ -82,6 +89,13 @@ data "aws_iam_policy_document" "compute" {
     sid       = "WriteResults"
     actions   = ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.results.arn]
+  }
+
+  # The batch counters: an UpdateItem ADD per batch per invocation.
+  statement {
+    sid       = "CountResults"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.batches.arn]
   }
 
   # The ops of a redelivered message are read before they are written

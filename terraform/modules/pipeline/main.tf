@@ -2,7 +2,7 @@
 #
 #   s3://<bucket>/batches/*.json(l) -> splitter -> SQS ops (+ DLQ) -> compute -> DynamoDB
 #
-# Files by concern: storage.tf (bucket, table), queues.tf, functions.tf
+# Files by concern: storage.tf (bucket, results and batches tables), queues.tf, functions.tf
 # (Lambdas, log groups, triggers), iam.tf, alarms.tf (alarms, dashboard).
 
 data "aws_caller_identity" "current" {}
@@ -21,14 +21,12 @@ locals {
   names = {
     bucket   = "${local.prefix}-batches-${local.account_id}"
     table    = "${local.prefix}-results"
+    batches  = "${local.prefix}-batches"
     queue    = "${local.prefix}-ops"
     dlq      = "${local.prefix}-ops-dlq"
     splitter = "${local.prefix}-splitter"
     compute  = "${local.prefix}-compute"
   }
-
-  # The global secondary index of the results table (naming.Names.BatchIndex).
-  batch_index = "batch-shard"
 
   # Folders of the batch bucket (naming.BatchPrefix, naming.ReportPrefix).
   # Uploads under batches/ trigger the splitter; its reports go under

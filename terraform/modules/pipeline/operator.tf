@@ -1,5 +1,5 @@
 # The least privilege an operator of memo needs for this workspace: memo
-# submit, results, status, dlq (list and redrive) and resume. Attach the
+# submit, results, status, batches, dlq (list and redrive) and resume. Attach the
 # JSON of output operator_policy_json to the operators' role or group.
 # s3:ListBucket matters beyond listing: without it, S3 answers a missing
 # key with 403 instead of 404 ("Permissions", GetObject, Amazon S3 API
@@ -31,12 +31,16 @@ data "aws_iam_policy_document" "operator" {
   }
 
   statement {
-    sid     = "ReadResults"
-    actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"]
-    resources = [
-      aws_dynamodb_table.results.arn,
-      "${aws_dynamodb_table.results.arn}/index/${local.batch_index}",
-    ]
+    sid       = "ReadResults"
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"]
+    resources = [aws_dynamodb_table.results.arn]
+  }
+
+  # memo status (one GetItem) and memo batches (a Scan).
+  statement {
+    sid       = "ReadBatches"
+    actions   = ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.batches.arn]
   }
 
   statement {

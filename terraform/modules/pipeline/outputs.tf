@@ -33,9 +33,14 @@ output "table_arn" {
   value       = aws_dynamodb_table.results.arn
 }
 
-output "batch_index" {
-  description = "Name of the results table's index on batch, or null when enable_batch_index is off."
-  value       = var.enable_batch_index ? local.batch_index : null
+output "batches_table" {
+  description = "Name of the batches table (hash key batch): one item per upload, its state and counters."
+  value       = aws_dynamodb_table.batches.name
+}
+
+output "batches_table_arn" {
+  description = "ARN of the batches table."
+  value       = aws_dynamodb_table.batches.arn
 }
 
 output "queue_url" {
@@ -99,6 +104,6 @@ output "dashboard_name" {
 }
 
 output "operator_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for operators of memo on this workspace: submit, results, status, dlq list/redrive, resume."
+  description = "Least-privilege IAM policy (JSON) for operators of memo on this workspace: submit, results, status, batches, dlq list/redrive, resume."
   value       = data.aws_iam_policy_document.operator.json
 }

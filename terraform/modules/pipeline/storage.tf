@@ -1,5 +1,5 @@
-# The batch bucket (uploads under batches/, reports under reports/) and the
-# results table.
+# The batch bucket (uploads under batches/, reports under reports/), the
+# results table and the batches table.
 
 #tfsec:ignore:aws-s3-enable-bucket-logging Server access logs would need a second bucket per workspace; object-level auditing belongs to the account's CloudTrail data events.
 resource "aws_s3_bucket" "batches" {
@@ -143,27 +143,17 @@ resource "aws_s3_bucket_policy" "batches" {
   depends_on = [aws_s3_bucket_public_access_block.batches]
 }
 
-# The results table, one item per op name. The index (local.batch_index)
-# lets memo results --batch and memo status find and count a batch's items.
-# It is keyed on batch_shard, "<batch id>#<k>" with k a hash of the op name
-# mod 32 (record.IndexShards): one key per batch would cap a batch's writes
-# near 1,000 a second, DynamoDB's limit per partition key value, which a
-# GSI passes back to the table's writes (GSI back-pressure). It replaced
-# the index "batch" (hash key batch): a new name, so the provider drops the
-# old index and builds the new one; results written before then have no
-# batch_shard and are not in it.
+# The results table, one item per op name, and nothing else: no index.
+# memo status counts a batch from its counters in the batches table (below)
+# and, when they do not close or when asked, reads the batch's names from
+# its object and BatchGetItems them (docs/design.md, "Counting a batch").
+# The batch index (batch-shard) it had wrote every result a second time;
+# an apply drops it (terraform/README.md, "Provider versions").
 #
-# DEVIATION from a KEYS_ONLY index (decided by the lead): the index projects
-# INCLUDE ["status"], so that memo status counts ok/error per batch from the
-# index alone, without reading each item from the table. An index item is
-# then name + batch + status, still far below 1 KB, so each write to the
-# index costs the same single write request unit as KEYS_ONLY would.
+# hash_key works with every 6.x provider; later 6.x releases deprecate it in
+# favour of key_schema blocks, which the providers this module accepts
+# before them reject (terraform/README.md, "Provider versions").
 #
-# hash_key (of the table and of the index) works with every 6.x provider;
-# recent 6.x releases deprecate it in favour of key_schema blocks, which older
-# 6.x releases reject. Switch when the root module's constraint is raised.
-#
-#tfsec:ignore:aws-dynamodb-table-customer-key Encrypted at rest with DynamoDB's AWS owned key by default (free); table_encryption chooses the AWS managed key or a customer managed key, which add KMS request charges and, for a customer key, a key policy to manage, for results that hold no secrets.
 resource "aws_dynamodb_table" "results" {
   name         = local.names.table
   billing_mode = "PAY_PER_REQUEST"
@@ -174,34 +164,7 @@ resource "aws_dynamodb_table" "results" {
     type = "S"
   }
 
-  dynamic "attribute" {
-    for_each = var.enable_batch_index ? ["batch_shard"] : []
-    content {
-      name = attribute.value
-      type = "S"
-    }
-  }
-
-  dynamic "global_secondary_index" {
-    for_each = var.enable_batch_index ? [local.batch_index] : []
-    content {
-      name               = global_secondary_index.value
-      hash_key           = "batch_shard"
-      projection_type    = "INCLUDE"
-      non_key_attributes = ["status"]
-
-      dynamic "warm_throughput" {
-        for_each = var.warm_throughput == null ? [] : [var.warm_throughput]
-        content {
-          read_units_per_second  = warm_throughput.value.read_units_per_second
-          write_units_per_second = warm_throughput.value.write_units_per_second
-        }
-      }
-    }
-  }
-
-  # Pre-warming, off by default: the table and its index alike, since each
-  # result is one write to each (docs.aws.amazon.com/amazondynamodb/latest/
+  # Pre-warming, off by default (docs.aws.amazon.com/amazondynamodb/latest/
   # developerguide/warm-throughput.html).
   dynamic "warm_throughput" {
     for_each = var.warm_throughput == null ? [] : [var.warm_throughput]
@@ -221,6 +184,38 @@ resource "aws_dynamodb_table" "results" {
   # "If enabled (true) ... an AWS managed key is used (AWS KMS charges
   # apply). If disabled (false) or not specified ... AWS owned key").
   #tfsec:ignore:aws-dynamodb-enable-at-rest-encryption DynamoDB encrypts every table at rest; enabled = false selects the AWS owned key (free), not an unencrypted table (AWS::DynamoDB::Table SSESpecification); table_encryption selects KMS.
+  server_side_encryption {
+    enabled     = var.table_encryption != "aws-owned"
+    kms_key_arn = startswith(var.table_encryption, "arn:") ? var.table_encryption : null
+  }
+
+  deletion_protection_enabled = local.deletion_protection
+}
+
+# The batches table: one small item per upload (key "batch", the batch id):
+# the splitter's report mirrored (key, stamp, state, totals, times; written
+# where reports are stored, internal/aws/batches) and the counters ok, error
+# and superseded that compute ADDs, one UpdateItem per batch per invocation.
+# memo status reads it with one GetItem, memo batches with a Scan. Same
+# deletion protection, point-in-time recovery and encryption as the results
+# table; never pre-warmed (a few writes per invocation, not per op).
+#
+#tfsec:ignore:aws-dynamodb-table-customer-key As the results table: DynamoDB's AWS owned key by default; table_encryption chooses KMS.
+resource "aws_dynamodb_table" "batches" {
+  name         = local.names.batches
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "batch"
+
+  attribute {
+    name = "batch"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  #tfsec:ignore:aws-dynamodb-enable-at-rest-encryption As the results table: enabled = false selects the AWS owned key, not an unencrypted table.
   server_side_encryption {
     enabled     = var.table_encryption != "aws-owned"
     kms_key_arn = startswith(var.table_encryption, "arn:") ? var.table_encryption : null

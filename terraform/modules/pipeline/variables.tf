@@ -209,14 +209,8 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "enable_batch_index" {
-  description = "Whether the results table has the global secondary index named batch-shard (hash key batch_shard: the batch id and a shard of the op name; projecting status), a flag; memo results --batch and memo status use it."
-  type        = bool
-  default     = true
-}
-
 variable "table_encryption" {
-  description = "Key that encrypts the results table at rest: aws-owned (DynamoDB's own key, free), aws-managed (the account's aws/dynamodb KMS key, KMS request charges) or the ARN of a customer managed KMS key."
+  description = "Key that encrypts the results and batches tables at rest: aws-owned (DynamoDB's own key, free), aws-managed (the account's aws/dynamodb KMS key, KMS request charges) or the ARN of a customer managed KMS key."
   type        = string
   default     = "aws-owned"
 
@@ -227,13 +221,13 @@ variable "table_encryption" {
 }
 
 variable "point_in_time_recovery" {
-  description = "Whether the results table keeps continuous backups for point-in-time recovery (35 days), a flag."
+  description = "Whether the results and batches tables keep continuous backups for point-in-time recovery (35 days), a flag."
   type        = bool
   default     = true
 }
 
 variable "deletion_protection" {
-  description = "Whether the results table refuses deletion, a flag; null means on for a workspace named prod and off elsewhere."
+  description = "Whether the results and batches tables refuse deletion, a flag; null means on for a workspace named prod and off elsewhere."
   type        = bool
   default     = null
 }
@@ -307,7 +301,7 @@ variable "split_chunk_concurrency" {
 }
 
 variable "warm_throughput" {
-  description = "Pre-warms the results table and its batch index alike, or null (the default) for a new on-demand table's 12,000 reads and 4,000 writes a second: read_units_per_second and write_units_per_second, whole numbers of at least those (AWS never lowers warm throughput) and at most the account's per-table quota (40,000 each by default). AWS charges once for the increase (README: Warm throughput)."
+  description = "Pre-warms the results table, or null (the default) for a new on-demand table's 12,000 reads and 4,000 writes a second: read_units_per_second and write_units_per_second, whole numbers of at least those (AWS never lowers warm throughput) and at most the account's per-table quota (40,000 each by default). AWS charges once for the increase (README: Warm throughput)."
   type = object({
     read_units_per_second  = number
     write_units_per_second = number

@@ -5,11 +5,11 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # The module reads data.aws_region.current.region, which provider 6.0
-      # introduced. From 6.29.0, plan fails on a GSI with a hash key and no
-      # range key, the batch index's shape (hashicorp/terraform-provider-aws
-      # issues #46606, #46285, #46755): terraform/README.md, "Provider
-      # versions".
-      version = ">= 6.0, < 6.29.0"
+      # introduced. Its tables have no GSI, so 6.29.0's plan failure on a
+      # hash-only GSI (issues #46606, #46285, #46755) does not apply; 7.0
+      # is expected to drop hash_key, which later 6.x deprecate:
+      # terraform/README.md, "Provider versions".
+      version = ">= 6.0, < 7.0.0"
     }
   }
 }

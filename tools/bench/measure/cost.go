@@ -10,8 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/pipeline/compute"
-	"github.com/memohq/memo/internal/pipeline/record"
 )
 
 // Prices is the one table of list prices the cost model uses: AWS,
@@ -30,9 +30,12 @@ type Prices struct {
 	// DynamoDBWRU is per write request unit, on-demand, Standard table
 	// class: $0.625 per million since the November 2024 price cut. A write
 	// costs one WRU per KB of the item, rounded up, and the same again for
-	// each global secondary index the item is written to
-	// (aws.amazon.com/dynamodb/pricing/on-demand).
+	// each global secondary index the item is written to (memo's tables
+	// have none) (aws.amazon.com/dynamodb/pricing/on-demand).
 	DynamoDBWRU float64
+	// DynamoDBRRU is per read request unit, on-demand: $0.125 per million.
+	// An eventually consistent read of an item up to 4 KB is half a unit.
+	DynamoDBRRU float64
 	// S3Put is per PUT, COPY, POST or LIST request, S3 Standard: $0.005
 	// per 1,000 (aws.amazon.com/s3/pricing).
 	S3Put float64
@@ -46,6 +49,7 @@ var ListPrices = Prices{
 	LambdaArmGBSecond: 0.0000133334,
 	SQSRequest:        0.40 / 1e6,
 	DynamoDBWRU:       0.625 / 1e6,
+	DynamoDBRRU:       0.125 / 1e6,
 	S3Put:             0.005 / 1e3,
 	S3Get:             0.0004 / 1e3,
 }
@@ -60,9 +64,15 @@ type Assumptions struct {
 	// FullVCPUMemoryMB is the memory at which a Lambda function gets one
 	// whole vCPU; CPU share is proportional to memory below it.
 	FullVCPUMemoryMB float64
-	// NewTableWritesPerSecond is what a new on-demand DynamoDB table
-	// sustains at once (4,000 WRU/s); it doubles its previous peak after.
-	NewTableWritesPerSecond float64
+	// NewTableWritesPerSecond and NewTableReadsPerSecond are what a new
+	// on-demand DynamoDB table sustains at once (its warm throughput: 4,000
+	// WRU/s and 12,000 RRU/s); it doubles its previous peak after.
+	NewTableWritesPerSecond, NewTableReadsPerSecond float64
+	// BatchGetCall is one BatchGetItem of 100 small items, and
+	// ReadConcurrency the calls memo keeps in flight
+	// (results.GetConcurrency).
+	BatchGetCall    time.Duration
+	ReadConcurrency float64
 	// ComputeWriteConcurrency is compute's PutItem calls in flight
 	// (compute.DefaultConcurrency).
 	ComputeWriteConcurrency float64
@@ -76,18 +86,12 @@ type Assumptions struct {
 	// invocation by the chunk queue's event source mapping (batch size 1,
 	// no batching window, pollers already long-polling).
 	ChunkPollDelay time.Duration
-	// PartitionWritesPerSecond is what one partition of a table or of a
-	// global secondary index sustains: 1,000 write units a second
-	// ("Key range throughput exceeded (hot partitions)",
-	// docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html;
-	// "GSI write throttling and back-pressure", .../gsi-throttling.html:
-	// a throttled index throttles the writes to its base table).
+	// PartitionWritesPerSecond is what one partition of a table
+	// sustains: 1,000 write units a second ("Key range throughput exceeded
+	// (hot partitions)", docs.aws.amazon.com/amazondynamodb/latest/
+	// developerguide/throttling-key-range-limit-exceeded-mitigation.html):
+	// the bound of one batch's counter item.
 	PartitionWritesPerSecond float64
-	// IndexShards is the number of partition-key values the batch index
-	// spreads one batch's index items over, so that a batch's index
-	// writes are not bound by one partition's 1,000 write units a second.
-	// It is record.IndexShards, the shard count compute writes.
-	IndexShards float64
 }
 
 // AWS are the assumptions used.
@@ -97,11 +101,13 @@ var AWS = Assumptions{
 	S3Call:                   30 * time.Millisecond,
 	FullVCPUMemoryMB:         1769,
 	NewTableWritesPerSecond:  4000,
+	NewTableReadsPerSecond:   12000,
+	BatchGetCall:             50 * time.Millisecond,
+	ReadConcurrency:          results.GetConcurrency,
 	ComputeWriteConcurrency:  compute.DefaultConcurrency,
 	S3ReadBytesPerSecond:     50e6,
 	ChunkPollDelay:           time.Second,
 	PartitionWritesPerSecond: 1000,
-	IndexShards:              record.IndexShards,
 }
 
 // Defaults are the Terraform module's defaults the model depends on, read
@@ -115,9 +121,9 @@ type Defaults struct {
 	MaxConcurrency                    float64 // compute_max_concurrency
 	ChunkOps                          float64 // split_chunk_ops
 	ChunkConcurrency                  float64 // split_chunk_concurrency
-	// WarmWriteUnits is warm_throughput's write_units_per_second, for the
-	// table and for its batch index; zero when it is not set (its
-	// default, null): a new on-demand table's 4,000 then.
+	// WarmWriteUnits is warm_throughput's write_units_per_second; zero
+	// when it is not set (its default, null): a new on-demand table's
+	// 4,000 then.
 	WarmWriteUnits float64
 }
 
@@ -187,6 +193,10 @@ type Usage struct {
 	LambdaGBs      float64
 	SQSRequests    float64
 	WRU            float64
+	// CounterWrites are the UpdateItem calls on the batches table (one per
+	// batch per compute invocation), each one WRU, within WRU.
+	CounterWrites  float64
+	RRU            float64
 	S3Puts, S3Gets float64
 	// SplitterSeconds is the estimated billed duration of the splitter's
 	// invocations for one batch (its plan pass and its chunks), and
@@ -204,7 +214,7 @@ func (u Usage) Price(p Prices) Cost {
 	c := Cost{
 		Lambda:   u.LambdaRequests*p.LambdaRequest + u.LambdaGBs*p.LambdaArmGBSecond,
 		SQS:      u.SQSRequests * p.SQSRequest,
-		DynamoDB: u.WRU * p.DynamoDBWRU,
+		DynamoDB: u.WRU*p.DynamoDBWRU + u.RRU*p.DynamoDBRRU,
 		S3:       u.S3Puts*p.S3Put + u.S3Gets*p.S3Get,
 	}
 	c.Total = c.Lambda + c.SQS + c.DynamoDB + c.S3
@@ -240,12 +250,13 @@ func (m Model) ComputeSeconds(per PerOp, msgs float64) float64 {
 
 // Pipeline is the usage of a million ops through a queue-and-table design
 // (memo, or the naive queue baseline) from a twin run's counts, with
-// batches of batchOps ops and the batch index on or off. A batch costs the
+// batches of batchOps ops; counters adds one counter write (an UpdateItem
+// of the batch's item, under 1 KB) per compute invocation. A batch costs the
 // splitter its plan pass and a chunk task per split_chunk_ops ops, each its
 // own invocation taking a chunk queue message (a send, a receive and a
 // delete; the twin's splitter in the bench runs its chunks itself, so its
 // counts leave these out).
-func (m Model) Pipeline(per PerOp, batchOps float64, index bool) Usage {
+func (m Model) Pipeline(per PerOp, batchOps float64, counters bool) Usage {
 	batches := million / batchOps
 	msgs := per.MessagesPerInvocation
 	chunks := math.Ceil(batchOps / m.Defaults.ChunkOps)
@@ -267,10 +278,9 @@ func (m Model) Pipeline(per PerOp, batchOps float64, index bool) Usage {
 	u.SQSRequests = million*(per.SendChunks+per.ReceiveChunksWithMsgs+per.DeleteChunks) +
 		batches*(math.Ceil(chunks/10)+2*chunks)
 	u.WRU = million * per.WRU
-	if index {
-		// The index item (name, batch, status) is far below 1 KB: one
-		// more WRU for each item written.
-		u.WRU += million * per.ItemsWritten
+	if counters {
+		u.CounterWrites = invocations
+		u.WRU += u.CounterWrites
 	}
 	u.S3Gets = batches * per.S3GetsPerBatch
 	u.S3Puts = batches * (per.S3PutsPerBatch + 1) // the report, and the upload
@@ -302,17 +312,16 @@ type Throughput struct {
 	SplitOpsPerSecond   float64
 	ComputeOpsPerSecond float64 // MaxConcurrency invocations of BatchSize
 	TableOpsPerSecond   float64 // the results table's write rate: new, or warm_throughput
-	IndexOpsPerSecond   float64 // the batch index's write rate (0 with the index off)
 	Bound               string  // the setting or limit that bounds the batch
 	Seconds             float64 // for the ops given to Estimate
 }
 
-// Estimate is the time a batch of ops takes on AWS with the batch index on
-// or off. Nothing is enqueued before the plan pass ends; then the chunks
-// enqueue while compute drains the queue at the slowest of compute, the
-// table and the index, so the batch ends when the later of the two ends,
-// plus one batching window and one compute invocation for the last ops.
-func (m Model) Estimate(per PerOp, ops float64, index bool) Throughput {
+// Estimate is the time a batch of ops takes on AWS. Nothing is enqueued
+// before the plan pass ends; then the chunks enqueue while compute drains
+// the queue at the slower of compute and the table, so the batch ends when
+// the later of the two ends, plus one batching window and one compute
+// invocation for the last ops.
+func (m Model) Estimate(per PerOp, ops float64) Throughput {
 	t := Throughput{Split: m.Split(per, ops)}
 	chunkOps := math.Min(ops, m.Defaults.ChunkOps)
 	inFlight := math.Min(t.Split.Chunks, m.Defaults.ChunkConcurrency)
@@ -328,18 +337,6 @@ func (m Model) Estimate(per PerOp, ops float64, index bool) Throughput {
 	if t.TableOpsPerSecond < rate {
 		rate, bound = t.TableOpsPerSecond, tableBound
 	}
-	if index {
-		// The index is warmed with the table (warm_throughput sets both);
-		// one batch's items spread over IndexShards partitions.
-		shards := m.AWS.IndexShards * m.AWS.PartitionWritesPerSecond
-		t.IndexOpsPerSecond = math.Min(units, shards) / math.Max(per.ItemsWritten, 1)
-		if t.IndexOpsPerSecond < rate {
-			rate, bound = t.IndexOpsPerSecond, "the batch index's write rate"
-			if shards < units {
-				bound = "the batch index's shards (IndexShards x 1,000 writes/s)"
-			}
-		}
-	}
 	drained := t.Split.PlanSeconds + ops/rate
 	end := drained
 	if t.Split.Seconds > drained {
@@ -348,4 +345,43 @@ func (m Model) Estimate(per PerOp, ops float64, index bool) Throughput {
 	t.Bound = bound
 	t.Seconds = end + m.Defaults.BatchingWindowSeconds + m.ComputeSeconds(per, full)
 	return t
+}
+
+// ExactStatus is the on-paper cost and time of memo status --exact of a
+// settled batch: one GET streaming its object (read at S3ReadBytesPerSecond,
+// parsed at the plan pass's CPU per op on a whole vCPU: memo runs on the
+// operator's machine), and its names looked up, 100 a BatchGetItem,
+// ReadConcurrency calls in flight, each item an eventually consistent read
+// of half a read unit, at most the table's read rate (a new on-demand
+// table's unless warmUnits, warm_throughput's read_units_per_second, is
+// set).
+type ExactStatus struct {
+	Calls, RRU, USD      float64
+	Seconds, ReadSeconds float64
+	StreamSeconds        float64
+	Bound                string
+}
+
+// ExactStatus estimates memo status --exact of a settled batch of ops.
+func (m Model) ExactStatus(ops, warmReadUnits float64) ExactStatus {
+	e := ExactStatus{Calls: math.Ceil(ops / 100), RRU: ops * 0.5}
+	e.USD = e.RRU*ListPrices.DynamoDBRRU + ListPrices.S3Get
+	e.StreamSeconds = m.AWS.S3Call.Seconds() + ops*m.OpBytes/m.AWS.S3ReadBytesPerSecond + ops*m.CPU.PlanPerOp.Seconds()
+	calls := math.Ceil(e.Calls/m.AWS.ReadConcurrency) * m.AWS.BatchGetCall.Seconds()
+	units, unitsBound := m.AWS.NewTableReadsPerSecond, "a new on-demand table's 12,000 read units a second"
+	if warmReadUnits > 0 {
+		units, unitsBound = warmReadUnits, "warm_throughput's read units"
+	}
+	byUnits := e.RRU / units
+	e.ReadSeconds, e.Bound = calls, fmt.Sprintf("%g BatchGetItem calls in flight", m.AWS.ReadConcurrency)
+	if byUnits > calls {
+		e.ReadSeconds, e.Bound = byUnits, unitsBound
+	}
+	// memo streams the names and looks them up window by window: the
+	// slower of the two binds.
+	e.Seconds = math.Max(e.StreamSeconds, e.ReadSeconds)
+	if e.StreamSeconds > e.ReadSeconds {
+		e.Bound = "streaming the batch object"
+	}
+	return e
 }

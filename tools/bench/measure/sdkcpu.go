@@ -40,7 +40,7 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 		return SDKCPU{}, err
 	}
 	sender := opsqueue.NewSender(sqs.NewFromConfig(cfg), srv.URL+"/123456789012/memo-bench-ops")
-	table := results.New(dynamodb.NewFromConfig(cfg), "memo-bench-results", "")
+	table := results.New(dynamodb.NewFromConfig(cfg), "memo-bench-results")
 
 	// A full call at the defaults: MaxSendBatch packs of DefaultPackOps ops.
 	msgs := make([]record.Message, splitter.MaxSendBatch)

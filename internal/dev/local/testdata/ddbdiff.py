@@ -113,6 +113,7 @@ with mock_aws():
     CONDITIONS = [
         "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s) OR #s < :s",
         "attribute_not_exists(#n) OR #b = :b OR attribute_not_exists(#s)",
+        "attribute_not_exists(#n) OR (attribute_not_exists(#s) AND #b <> :b) OR #s < :s",
         "#b = :b AND #s < :s",
         "attribute_not_exists(#n) OR #b = :undefined",
         "attribute_not_exists(#n) OR #b = :b OR",

@@ -1,0 +1,94 @@
+package workspace_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/memohq/memo/internal/dev/local/localtest"
+	"github.com/memohq/memo/internal/ops/status"
+	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/compute"
+	"github.com/memohq/memo/internal/pipeline/naming"
+	"github.com/memohq/memo/internal/pipeline/record"
+)
+
+// A batch's account from the workspace on moto: its counters read from the
+// batches table (Counts), its results read by names (Results: the object's
+// names looked up, keeping those that hold its result), and status closing
+// the account from the counters or, asked, by names, to the same numbers.
+func TestCountsAndResultsByNames(t *testing.T) {
+	cfg, res := localtest.Provisioned(t, "counts")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := workspace.New(cfg, res)
+
+	const key = "batches/w.jsonl"
+	put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(key),
+		Body: strings.NewReader("{\"name\": \"a\", \"op\": \"1\"}\n{\"name\": \"b\", \"op\": \"2\"}\n{\"name\": \"c\", \"op\": \"3\"}\n{\"name\": \"d\", \"op\": \"4\"}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := naming.BatchID(key, aws.ToString(put.VersionId))
+	t0 := time.Now().Add(-time.Hour).UTC()
+	stamp := record.NewStamp(t0, "0A", batch)
+	rep := record.Report{Batch: batch, Bucket: res.Bucket, Key: key, Status: record.ReportSplit, Stamp: stamp,
+		Totals: record.Totals{Ops: 4, Enqueued: 4}, StartedAt: t0, FinishedAt: t0}
+	body, _ := rep.Encode()
+	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(naming.BatchReportKey(batch)), Body: strings.NewReader(string(body))}); err != nil {
+		t.Fatal(err)
+	}
+	// a ok, b error: this upload's; c a newer upload's; d never stored.
+	one := record.Number(1)
+	for _, r := range []record.Result{
+		{Name: "a", Op: "1", Status: record.StatusOK, Value: &one, Batch: batch, Stamp: stamp, ComputedAt: t0},
+		{Name: "b", Op: "2", Status: record.StatusError, Error: "bad", Batch: batch, Stamp: stamp, ComputedAt: t0},
+		{Name: "c", Op: "3", Status: record.StatusOK, Value: &one, Batch: "batches/x.json@v9", Stamp: record.NewStamp(t0.Add(time.Minute), "0B", "batches/x.json@v9"), ComputedAt: t0},
+	} {
+		if err := c.Table.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Batches.Add(ctx, []compute.Tally{{Batch: batch, Stamp: stamp, OK: 1, Error: 1, Superseded: 1}}); err != nil {
+		t.Fatal(err)
+	}
+
+	counts, err := c.Counts(ctx, batch)
+	if err != nil || counts != (status.Counts{OK: 1, Error: 1, Superseded: 1}) {
+		t.Fatalf("Counts = %+v, %v", counts, err)
+	}
+	var names []string
+	found, err := c.Results(ctx, batch, func(r record.Result) error { names = append(names, r.Name+" "+string(r.Status)); return nil })
+	sort.Strings(names)
+	if err != nil || !found {
+		t.Fatalf("Results: found=%v %v", found, err)
+	}
+	if diff := cmp.Diff([]string{"a ok", "b error"}, names); diff != "" {
+		t.Errorf("Results (-want +got):\n%s", diff)
+	}
+	// Short by one (d) and settled (split an hour ago, the queue empty):
+	// reconciled by names, d lost; asked, the same.
+	const line = "total=4 ok=1 error=1 rejected=0 superseded=1 dlq=0 lost=1"
+	r, err := status.Reconcile(ctx, c, batch)
+	if err != nil || !strings.Contains(r.Line(), line) || r.Reconciled != status.ReasonShort || !r.Settled() {
+		t.Fatalf("Reconcile: %s (%v)", r.Line(), err)
+	}
+	// Counted, d closes the account from the counters alone.
+	if err := c.Batches.Add(ctx, []compute.Tally{{Batch: batch, Stamp: stamp, OK: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = status.Reconcile(ctx, c, batch)
+	if err != nil || !strings.Contains(r.Line(), "total=4 ok=2 error=1 rejected=0 superseded=1 dlq=0 lost=0") || r.Reconciled != "" {
+		t.Fatalf("Reconcile from the counters: %s (%v)", r.Line(), err)
+	}
+	r, err = status.ReconcileExact(ctx, c, batch)
+	if err != nil || !strings.Contains(r.Line(), line) || r.Reconciled != status.ReasonAsked {
+		t.Fatalf("ReconcileExact: %s (%v)", r.Line(), err)
+	}
+}
