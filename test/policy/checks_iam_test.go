@@ -88,9 +88,10 @@ func policyStatements(e *Env, doc *hclsyntax.Block) ([]statement, error) {
 	return out, nil
 }
 
-// xrayWriteActions support no resource-level permissions: "*" is the only
-// resource AWS accepts for them.
-var xrayWriteActions = map[string]bool{"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true}
+// starActions support no resource-level permissions: "*" is the only
+// resource AWS accepts for them (X-Ray's writes, and CloudWatch Logs'
+// StopQuery, which memo explain calls on a query it gives up on).
+var starActions = map[string]bool{"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "logs:StopQuery": true}
 
 var arnPlaceholder = regexp.MustCompile(`^<(aws_[a-z0-9_]+)\.([a-z0-9_]+)\.arn>(.*)$`)
 
@@ -155,10 +156,10 @@ func checkIAMNoWildcards(c *Config) []string {
 					if r == "*" {
 						allX := len(st.actions) > 0
 						for _, a := range st.actions {
-							allX = allX && xrayWriteActions[a]
+							allX = allX && starActions[a]
 						}
 						if !allX {
-							p.add("%s: resource \"*\" for %v (only X-Ray's write actions, which have no resource-level permissions, may use it)", st.where, st.actions)
+							p.add("%s: resource \"*\" for %v (only X-Ray's write actions and logs:StopQuery, which have no resource-level permissions, may use it)", st.where, st.actions)
 						}
 						continue
 					}

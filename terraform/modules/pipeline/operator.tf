@@ -1,5 +1,5 @@
 # The least privilege an operator of memo needs for this workspace: memo
-# submit, results, status, batches, dlq (list and redrive) and resume. Attach the
+# submit, results, status, batches, explain, dlq (list and redrive) and resume. Attach the
 # JSON of output operator_policy_json to the operators' role or group.
 # s3:ListBucket matters beyond listing: without it, S3 answers a missing
 # key with 403 instead of 404 ("Permissions", GetObject, Amazon S3 API
@@ -67,6 +67,23 @@ data "aws_iam_policy_document" "operator" {
     sid       = "RedriveToTheirQueues"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.ops.arn, aws_sqs_queue.chunks.arn]
+  }
+
+  # memo explain reads the op's log lines with CloudWatch Logs Insights.
+  # StartQuery and GetQueryResults take the log group's ARN; StopQuery (memo
+  # stops a query it gives up on) has no resource-level permission, so "*"
+  # ("Actions, resources, and condition keys for Amazon CloudWatch Logs",
+  # Service Authorization Reference).
+  statement {
+    sid       = "ExplainFromComputeLogs"
+    actions   = ["logs:StartQuery", "logs:GetQueryResults"]
+    resources = [aws_cloudwatch_log_group.compute.arn]
+  }
+
+  statement {
+    sid       = "StopExplainQueries"
+    actions   = ["logs:StopQuery"]
+    resources = ["*"]
   }
 
   # memo resume sends a failed split's event to the splitter again.

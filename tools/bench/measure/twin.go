@@ -100,10 +100,12 @@ func runTwin(ctx context.Context, design Design, n int, log io.Writer, packOps i
 			}
 			switch design {
 			case Memo:
-				// The same wiring as the twin's default functions.
-				split := app.NewSplitter(cfg, app.SplitterEnv{QueueURL: p.QueueURL, Workspace: p.Workspace, PackOps: packOps},
+				// The same wiring as the twin's default functions
+				// (internal/dev/local/twin.go), but for the chunk queue:
+				// the splitter runs a batch's chunks itself here.
+				split := app.NewSplitter(cfg, app.SplitterEnv{QueueURL: p.QueueURL, Workspace: p.Workspace, PackOps: packOps, BatchesTable: p.BatchesTable},
 					app.Logger(log, slog.LevelInfo, "splitter"), nil)
-				comp := app.NewCompute(cfg, app.ComputeEnv{Table: p.Table, Workspace: p.Workspace},
+				comp := app.NewCompute(cfg, app.ComputeEnv{Table: p.Table, BatchesTable: p.BatchesTable, Workspace: p.Workspace},
 					app.Logger(log, slog.LevelInfo, "compute"), nil)
 				return local.NewInProcess(split.Handle), local.NewInProcess(comp.Handle), nil
 			case Naive:
