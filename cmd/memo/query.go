@@ -53,7 +53,9 @@ wins), dlq the ops whose messages wait in the DLQ, lost the rest.
 The counts come from counters compute keeps per batch (one read of the
 batches table). When they account for every op, that is the answer. When
 they count more ops than the batch has, or the batch has settled and they
-miss ops, or when asked (--exact), memo reconciles by names: it reads the
+miss ops, or they count superseded ops while the DLQ holds ops of the batch
+(a redrive counts a pack's superseded ops again), or when asked (--exact),
+memo reconciles by names: it reads the
 batch object for its op names and looks each up in the results table (100
 a call; about $0.06 for a 1M-op batch), and the line ends in
 "(reconciled by names: WHY)". Batches uploaded before the counters existed

@@ -131,6 +131,10 @@ func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 // counts twice. memo status notices an account that counts more ops than
 // the batch has and reconciles it by names (docs/design.md, "Counting a
 // batch").
+//
+// Each update is retried here, on its own; an error after that is
+// permanent, so that a caller's retry cannot add again the other batches'
+// updates, which took effect.
 func (t *Table) Add(ctx context.Context, tallies []compute.Tally) error {
 	var errs []error
 	for _, in := range addInputs(t.name, tallies) {
@@ -145,7 +149,7 @@ func (t *Table) Add(ctx context.Context, tallies []compute.Tally) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return retry.Permanent(errors.Join(errs...))
 }
 
 // addInputs are the UpdateItem requests of tallies: one per batch (tallies

@@ -101,8 +101,12 @@ func (r Reconciliation) Done() int {
 
 // Why an account is made by names (Reconciliation.Reconciled).
 const (
-	ReasonAsked   = "asked (--exact)"
-	ReasonOver    = "the counters count more ops than the batch has"
+	ReasonAsked = "asked (--exact)"
+	ReasonOver  = "the counters count more ops than the batch has"
+	// ReasonDLQ: the counters add up, with superseded ops among them,
+	// while the DLQ holds ops of the batch (a redrive counts a message's
+	// superseded ops again).
+	ReasonDLQ     = "the counters add up but the DLQ holds ops of the batch"
 	ReasonShort   = "the batch has settled and the counters miss ops"
 	ReasonUnnamed = "the batch object is gone: its names cannot be read"
 	// ReasonIdle is a wait's last word (workspace.Wait): the pipeline is
@@ -114,8 +118,10 @@ const (
 // they cannot be believed:
 //
 //   - closed: when ok + error + superseded (compute's counters) + rejected
-//     = total, the account is closed with no other read. This is the
-//     answer for every batch that went well, at the cost of one read.
+//     = total, the account is closed with no other read (with superseded
+//     ops among them, once the DLQ holds none of the batch's unstored
+//     ops: see ReasonDLQ). This is the answer for every batch that went
+//     well, at the cost of one read.
 //   - running: when the counters miss ops and the batch can still change
 //     (chunks still queuing ops, messages in the ops queue, or the split
 //     finished less than CountLag ago, since SQS's counts lag), the
@@ -178,18 +184,41 @@ func reconcile(ctx context.Context, src Source, batch string, exact bool) (Recon
 		}
 	}
 	sum := c.OK + c.Error + c.Superseded + r.Rejected
+	var dlq []string
+	dlqRead := false
 	switch {
 	case exact:
 		r.Reconciled = ReasonAsked
-	case sum == r.Total:
+	case sum == r.Total && c.Superseded == 0:
 		r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
 		return r, nil
+	case sum == r.Total:
+		// A superseded refusal is counted on a message's first delivery,
+		// and a redriven message is a new message (receive count 1): its
+		// superseded ops are counted again while its other ops may be
+		// back in the DLQ, and the sum then closes over them. So with
+		// superseded ops the account closes only when the DLQ holds none
+		// of the batch's unstored ops.
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
+			return r, err
+		}
+		dlqRead = true
+		probe := r
+		if err := probe.countDLQ(ctx, src, dlq); err != nil {
+			return r, err
+		}
+		if probe.DLQ == 0 && r.DLQUnread == 0 {
+			r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
+			return r, nil
+		}
+		r.Reconciled = ReasonDLQ
 	case sum > r.Total:
 		r.Reconciled = ReasonOver
 	}
-	dlq, err := readDLQ(ctx, src, batch, &r)
-	if err != nil {
-		return r, err
+	if !dlqRead {
+		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
+			return r, err
+		}
 	}
 	if r.Queued, err = src.Pending(ctx); err != nil {
 		return r, err

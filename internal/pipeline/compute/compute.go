@@ -275,7 +275,9 @@ func (s *Service) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		toWrite = append(toWrite, it)
 	}
-	w := s.write(ctx, toWrite)
+	writeCtx, writeCancel := retry.BeforeDeadline(ctx, s.tallyReserve(ctx))
+	defer writeCancel()
+	w := s.write(writeCtx, toWrite)
 	for _, m := range msgs {
 		for _, it := range m.items {
 			if !it.final {
@@ -429,6 +431,17 @@ func (s *Service) tally(ctx context.Context, items []*item) error {
 		return nil
 	}
 	return s.cfg.Retry.Do(ctx, func(int) error { return s.cfg.Tallier.Add(ctx, tallies) })
+}
+
+// tallyReserve is the time kept for the counter update after the writes:
+// writes that retry until their deadline would otherwise leave the update
+// an expired context, and every result the invocation stored uncounted.
+func (s *Service) tallyReserve(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if s.cfg.Tallier == nil || !ok {
+		return 0
+	}
+	return min(500*time.Millisecond, time.Until(dl)/4)
 }
 
 // writeReserve is the time kept for the writes after the ops stop.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
@@ -292,5 +293,49 @@ func TestOldOneOpBodyIsComputed(t *testing.T) {
 	}
 	if r := table.Items()["old"]; r.Value == nil || r.Value.Num != 42 || r.Stamp != stampA || r.Batch != batchA {
 		t.Fatalf("old = %+v", r)
+	}
+}
+
+// stalledWrites never stores the ops it names: each write waits for its
+// context to end (DynamoDB throttling until the deadline).
+type stalledWrites struct {
+	*inmem.Table
+	stall map[string]bool
+}
+
+func (w stalledWrites) Put(ctx context.Context, r record.Result) error {
+	if w.stall[r.Name] {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return w.Table.Put(ctx, r)
+}
+
+// ctxTallier records the tallies and whether its context was still live.
+type ctxTallier struct {
+	got  []compute.Tally
+	live bool
+}
+
+func (c *ctxTallier) Add(ctx context.Context, ts []compute.Tally) error {
+	c.got, c.live = append(c.got, ts...), ctx.Err() == nil
+	return ctx.Err()
+}
+
+// Writes that retry until the deadline leave time for the counter update:
+// the results the invocation did store are counted.
+func TestTallyHasTimeAfterStalledWrites(t *testing.T) {
+	w := stalledWrites{Table: inmem.NewTable(), stall: map[string]bool{"slow": true}}
+	tallier := &ctxTallier{}
+	svc := compute.New(w, compute.Expressions(fakeEval), compute.Config{Retry: noWait, Tallier: tallier, Margin: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, _ := svc.Handle(ctx, delivery(1, pack(batchA, stampA, "fast=1", "slow=2")))
+	if len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("failures %v, want the pack's message", failedIDs(resp))
+	}
+	want := []compute.Tally{{Batch: batchA, Stamp: stampA, OK: 1}}
+	if d := cmp.Diff(want, tallier.got); d != "" || !tallier.live {
+		t.Fatalf("Add got a live context: %v; tallies (-want +got):\n%s", tallier.live, d)
 	}
 }
