@@ -78,27 +78,30 @@ func TestRedriveOfAnOlderUploadLeavesTheResult(t *testing.T) {
 	if r := result(); r != "x -> 4" {
 		t.Fatalf("after the redrive: %q, want x -> 4 (a's stale answer replaced b's)", r)
 	}
-	out, _, code = memoCLI(t, bin, "status", "--endpoint", endpoint, b)
-	if code != 0 || !strings.Contains(out, "total=1 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=0 (settled)") {
+	// The table as it is now: by names (--exact). The counters say what
+	// compute did (a's x was stored, then replaced), docs/design.md.
+	out, _, code = memoCLI(t, bin, "status", "--exact", "--endpoint", endpoint, b)
+	if code != 0 || !strings.Contains(out, "total=1 ok=1 error=0 rejected=0 superseded=0 dlq=0 lost=0 (reconciled by names: asked (--exact)) (settled)") {
 		t.Errorf("memo status b: exit %d\n%s", code, out)
 	}
-	out, _, code = memoCLI(t, bin, "status", "--endpoint", endpoint, a)
-	if code != 0 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=1 dlq=0 lost=0 (settled)") {
+	out, _, code = memoCLI(t, bin, "status", "--exact", "--endpoint", endpoint, a)
+	if code != 0 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=1 dlq=0 lost=0 (reconciled by names: asked (--exact)) (settled)") {
 		t.Errorf("memo status a: exit %d\n%s", code, out)
 	}
 
 	// Lost for real: x's item is deleted behind memo's back. Nothing can
-	// still arrive, so memo status says settled, lost=1, and exits 3; a's
-	// op is no longer superseded (no newer result holds x), it is lost too.
+	// still arrive, so memo status --exact says settled, lost=1, and exits
+	// 3; a's op is no longer superseded (no newer result holds x), it is
+	// lost too. (The counters cannot see a deletion: only names can.)
 	if _, err := c.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(c.Res.Table),
 		Key: map[string]dtypes.AttributeValue{"name": &dtypes.AttributeValueMemberS{Value: "x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code = memoCLI(t, bin, "status", "--endpoint", endpoint, b)
-	if code != 3 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=1 (settled)") {
+	out, _, code = memoCLI(t, bin, "status", "--exact", "--endpoint", endpoint, b)
+	if code != 3 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=1 (reconciled by names: asked (--exact)) (settled)") {
 		t.Errorf("memo status b after x was deleted: exit %d, want 3\n%s", code, out)
 	}
-	out, _, code = memoCLI(t, bin, "status", "--json", "--endpoint", endpoint, a)
+	out, _, code = memoCLI(t, bin, "status", "--exact", "--json", "--endpoint", endpoint, a)
 	var j struct {
 		Superseded, Lost int
 		Settled          bool
@@ -222,12 +225,14 @@ func TestSameContentUploadedAgainIsItsOwnBatch(t *testing.T) {
 	if r := results(); r != "x -> 2\ny -> 4" {
 		t.Fatalf("when the third --wait returned: %q, want the third upload's values", r)
 	}
+	// Each upload's account as the table holds it now (--exact, by
+	// names): the older uploads' results were replaced.
 	for id, want := range map[string]string{
-		id1: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (settled)",
-		id2: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (settled)",
-		id3: "total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0 (settled)",
+		id1: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (reconciled by names: asked (--exact)) (settled)",
+		id2: "total=2 ok=0 error=0 rejected=0 superseded=2 dlq=0 lost=0 (reconciled by names: asked (--exact)) (settled)",
+		id3: "total=2 ok=2 error=0 rejected=0 superseded=0 dlq=0 lost=0 (reconciled by names: asked (--exact)) (settled)",
 	} {
-		out, _, code := memoCLI(t, bin, "status", "--endpoint", endpoint, id)
+		out, _, code := memoCLI(t, bin, "status", "--exact", "--endpoint", endpoint, id)
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("memo status %s: exit %d\n%s\nwant %s", id, code, out, want)
 		}
