@@ -12,9 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/results"
-	"github.com/memohq/memo/internal/dev/local"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
 
@@ -46,18 +44,11 @@ func (r CeilingRun) Rate() float64 {
 // reaching moto directly (no proxy). Start-up is not counted.
 func RunCeiling(ctx context.Context, n, conc int, log io.Writer) (CeilingRun, error) {
 	run := CeilingRun{Writes: n}
-	if log == nil {
-		log = io.Discard
-	}
-	m, err := local.StartMoto(ctx, log)
+	cfg, stop, err := ownMoto(ctx, log)
 	if err != nil {
 		return run, err
 	}
-	defer m.Stop()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: m.URL, Region: awsconfig.DefaultRegion, StaticCredentials: true})
-	if err != nil {
-		return run, err
-	}
+	defer stop()
 	db := dynamodb.NewFromConfig(cfg)
 	const table = "ceiling-results"
 	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{

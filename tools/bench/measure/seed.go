@@ -47,18 +47,11 @@ func (r SeedRun) Rate() float64 {
 // same n generated ops as RunTwin's batch. Start-up is not counted.
 func RunSeed(ctx context.Context, n int, log io.Writer) (SeedRun, error) {
 	run := SeedRun{Ops: n}
-	if log == nil {
-		log = io.Discard
-	}
-	m, err := local.StartMoto(ctx, log)
+	cfg, stop, err := ownMoto(ctx, log)
 	if err != nil {
 		return run, err
 	}
-	defer m.Stop()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: m.URL, Region: awsconfig.DefaultRegion, StaticCredentials: true})
-	if err != nil {
-		return run, err
-	}
+	defer stop()
 	client := awsconfig.S3(cfg)
 	const bucket = "seed-design"
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -114,4 +107,22 @@ func RunSeed(ctx context.Context, n int, log io.Writer) (SeedRun, error) {
 		return run, fmt.Errorf("seed design: %d result objects for %d ops", run.Results, n)
 	}
 	return run, nil
+}
+
+// ownMoto starts a moto of its own (patched as the twin's is) and returns
+// a configuration that reaches it directly, with no proxy.
+func ownMoto(ctx context.Context, log io.Writer) (aws.Config, func(), error) {
+	if log == nil {
+		log = io.Discard
+	}
+	m, err := local.StartMoto(ctx, log)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Endpoint: m.URL, Region: awsconfig.DefaultRegion, StaticCredentials: true})
+	if err != nil {
+		m.Stop()
+		return aws.Config{}, nil, err
+	}
+	return cfg, m.Stop, nil
 }
