@@ -421,8 +421,8 @@ func (t *Table) Size(ctx context.Context) (bytes, items int64, err error) {
 
 // ScanPages reads the whole table by a parallel Scan of segments segments
 // (Segment, TotalSegments: one worker a segment, each its own pages),
-// eventually consistent, projecting the name, batch, stamp and status,
-// and calls page, never concurrently, with each page's items and the read
+// eventually consistent, projecting the name, batch, stamp and status
+// (whole items when full), and calls page, never concurrently, with each page's items and the read
 // units it consumed. A Scan is charged for the data it reads, not for what
 // it returns: a projection does not lower the units ("Capacity units
 // consumed by scan", DynamoDB Developer Guide). The units are DynamoDB's
@@ -430,7 +430,7 @@ func (t *Table) Size(ctx context.Context) (bytes, items int64, err error) {
 // half a unit per item scanned, the most an item up to 4 KB costs. An
 // error from page, or from a call memo's retry policy gave up on, stops
 // every segment and is returned.
-func (t *Table) ScanPages(ctx context.Context, segments int, page func(items []record.Result, units float64) error) error {
+func (t *Table) ScanPages(ctx context.Context, segments int, full bool, page func(items []record.Result, units float64) error) error {
 	segments = max(segments, 1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -441,10 +441,12 @@ func (t *Table) ScanPages(ctx context.Context, segments int, page func(items []r
 	for seg := range segments {
 		wg.Go(func() {
 			in := &dynamodb.ScanInput{
-				TableName:                aws.String(t.name),
-				ProjectionExpression:     aws.String("#n, #b, #s, #st"),
-				ExpressionAttributeNames: map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp, "#st": AttrStatus},
-				ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+				TableName:              aws.String(t.name),
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			}
+			if !full {
+				in.ProjectionExpression = aws.String("#n, #b, #s, #st")
+				in.ExpressionAttributeNames = map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp, "#st": AttrStatus}
 			}
 			if segments > 1 {
 				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/record"
@@ -19,7 +20,7 @@ func (c *Client) TableSize(ctx context.Context) (status.TableSize, error) {
 // ScanTable implements status.TableScanner: a parallel Scan of the results
 // table (results.Table.ScanPages).
 func (c *Client) ScanTable(ctx context.Context, segments int, page func([]status.ScannedItem, float64) error) error {
-	return c.Table.ScanPages(ctx, segments, func(rs []record.Result, units float64) error {
+	return c.Table.ScanPages(ctx, segments, false, func(rs []record.Result, units float64) error {
 		items := make([]status.ScannedItem, len(rs))
 		for i, r := range rs {
 			items[i] = status.ScannedItem{Name: r.Name, Batch: r.Batch, Stamp: r.Stamp, OK: r.Status == record.StatusOK}
@@ -27,3 +28,50 @@ func (c *Client) ScanTable(ctx context.Context, segments int, page func([]status
 		return page(items, units)
 	})
 }
+
+// resultsByScan is Results by a scan of the results table, when
+// status.ChooseRead chooses it; done is false when it did not (chosen
+// lookups, or a scan stopped at its budget: the lookups follow).
+func (c *Client) resultsByScan(ctx context.Context, rep record.Report, fn func(record.Result) error) (done bool, err error) {
+	size, err := c.TableSize(ctx)
+	if err != nil {
+		return false, err
+	}
+	plan := status.ChooseRead(rep.Totals.Ops-rep.Totals.Rejected, size)
+	if !plan.Scan {
+		return false, nil
+	}
+	return c.scanResults(ctx, rep, plan, fn)
+}
+
+// scanResults scans the results table as plan says, and calls fn for the
+// items that hold rep's batch's result once the scan is complete.
+func (c *Client) scanResults(ctx context.Context, rep record.Report, plan status.ReadPlan, fn func(record.Result) error) (done bool, err error) {
+	var list []record.Result
+	units := 0.0
+	err = c.Table.ScanPages(ctx, plan.Segments, true, func(rs []record.Result, u float64) error {
+		if units += u; units > plan.Budget {
+			return errOverBudget
+		}
+		for _, r := range rs {
+			if r.Batch == rep.Batch {
+				list = append(list, r)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errOverBudget) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, r := range list {
+		if err := fn(r); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+var errOverBudget = errors.New("the scan read more than the lookups would")
