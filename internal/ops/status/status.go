@@ -141,10 +141,13 @@ const (
 //     batch.
 //   - by names: when the counters count more ops than the batch has, or
 //     the batch has settled and they miss ops: the batch object is read
-//     for its names (Source.Names) and every name looked up (Source.Stored):
+//     for its names (Source.Names) and every name looked up (Source.Stored),
+//     or, when the Source is a TableScanner and ChooseRead finds the
+//     results table small next to the batch, the table scanned and joined
+//     with the names (the same account, Reconciliation.ReadBy says which):
 //     this upload's result is ok or error, a newer upload's superseded; a
 //     name without either is in the DLQ if its message is there, lost
-//     otherwise. Reconciliation.Reconciled says which.
+//     otherwise. Reconciliation.Reconciled says why.
 //
 // The counters can close an account wrongly only when two errors cancel
 // exactly: an undercount (an invocation that stored results and crashed
