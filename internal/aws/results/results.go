@@ -419,19 +419,30 @@ func (t *Table) Size(ctx context.Context) (bytes, items int64, err error) {
 	return aws.ToInt64(out.Table.TableSizeBytes), aws.ToInt64(out.Table.ItemCount), nil
 }
 
-// ScanPages reads the whole table by a parallel Scan of segments segments
-// (Segment, TotalSegments: one worker a segment, each its own pages),
-// eventually consistent, projecting the name, batch, stamp and status
-// (whole items when full), and calls page, never concurrently, with each page's items and the read
+// ScanOptions are how ScanPages reads the table.
+type ScanOptions struct {
+	// Segments is the parallel scan's segments (at least 1).
+	Segments int
+	// Full reads whole items; otherwise name, batch, stamp and status.
+	Full bool
+	// Consistent reads strongly consistent, at twice the units.
+	Consistent bool
+}
+
+// ScanPages reads the whole table by a parallel Scan of o.Segments
+// segments (Segment, TotalSegments: one worker a segment, each its own
+// pages), eventually consistent unless o.Consistent, projecting the name,
+// batch, stamp and status unless o.Full, and calls page, never concurrently, with each page's items and the read
 // units it consumed. A Scan is charged for the data it reads, not for what
 // it returns: a projection does not lower the units ("Capacity units
 // consumed by scan", DynamoDB Developer Guide). The units are DynamoDB's
 // ConsumedCapacity; an emulator that does not report it (moto) is charged
-// half a unit per item scanned, the most an item up to 4 KB costs. An
+// half a unit per item scanned (a unit strongly consistent), the most an
+// item up to 4 KB costs. An
 // error from page, or from a call memo's retry policy gave up on, stops
 // every segment and is returned.
-func (t *Table) ScanPages(ctx context.Context, segments int, full bool, page func(items []record.Result, units float64) error) error {
-	segments = max(segments, 1)
+func (t *Table) ScanPages(ctx context.Context, o ScanOptions, page func(items []record.Result, units float64) error) error {
+	segments := max(o.Segments, 1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -443,8 +454,9 @@ func (t *Table) ScanPages(ctx context.Context, segments int, full bool, page fun
 			in := &dynamodb.ScanInput{
 				TableName:              aws.String(t.name),
 				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+				ConsistentRead:         aws.Bool(o.Consistent),
 			}
-			if !full {
+			if !o.Full {
 				in.ProjectionExpression = aws.String("#n, #b, #s, #st")
 				in.ExpressionAttributeNames = map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp, "#st": AttrStatus}
 			}
@@ -475,6 +487,9 @@ func (t *Table) ScanPages(ctx context.Context, segments int, full bool, page fun
 					items = append(items, r)
 				}
 				units := 0.5 * float64(out.ScannedCount)
+				if o.Consistent {
+					units *= 2
+				}
 				if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
 					units = *out.ConsumedCapacity.CapacityUnits
 				}

@@ -42,7 +42,7 @@ func TestScanPagesAgainstMoto(t *testing.T) {
 	for _, segments := range []int{1, 4} {
 		got := map[string]record.Result{}
 		pages, units := 0, 0.0
-		err := table.ScanPages(ctx, segments, false, func(items []record.Result, u float64) error {
+		err := table.ScanPages(ctx, results.ScanOptions{Segments: segments}, func(items []record.Result, u float64) error {
 			pages++
 			units += u
 			for _, it := range items {
@@ -64,12 +64,12 @@ func TestScanPagesAgainstMoto(t *testing.T) {
 		}
 	}
 	stop := errors.New("stop")
-	if err := table.ScanPages(ctx, 4, false, func([]record.Result, float64) error { return stop }); !errors.Is(err, stop) {
+	if err := table.ScanPages(ctx, results.ScanOptions{Segments: 4}, func([]record.Result, float64) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("ScanPages with a failing page = %v, want %v", err, stop)
 	}
 	// Whole items, for memo results --batch.
 	var whole []record.Result
-	if err := table.ScanPages(ctx, 2, true, func(items []record.Result, _ float64) error { whole = append(whole, items...); return nil }); err != nil {
+	if err := table.ScanPages(ctx, results.ScanOptions{Segments: 2, Full: true, Consistent: true}, func(items []record.Result, _ float64) error { whole = append(whole, items...); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(whole) != 60 || whole[0].Op != "1+1" || whole[0].ComputedAt.IsZero() {

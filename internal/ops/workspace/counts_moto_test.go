@@ -2,15 +2,19 @@ package workspace_test
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
@@ -98,6 +102,56 @@ func TestCountsAndResultsByNames(t *testing.T) {
 	if err != nil || !strings.Contains(r.Line(), line) || r.ReadBy != status.ReadByScan {
 		t.Fatalf("ReconcileExact by a scan: %s, read by %q (%v)", r.Line(), r.ReadBy, err)
 	}
+
+	// A final account (memo submit --wait's last word) reads strongly
+	// consistent, by lookups and by a scan alike; status --exact does not.
+	var consistent []bool
+	c.Table = results.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("consistency", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				switch v := in.Parameters.(type) {
+				case *dynamodb.BatchGetItemInput:
+					for _, ka := range v.RequestItems {
+						consistent = append(consistent, aws.ToBool(ka.ConsistentRead))
+					}
+				case *dynamodb.ScanInput:
+					consistent = append(consistent, aws.ToBool(v.ConsistentRead))
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+		})
+	}), res.Table)
+	for _, k := range []struct {
+		name string
+		src  status.Source
+		want bool
+	}{
+		{"exact", c, false},
+		{"final", c.Consistent(), true},
+		{"exact by a scan", smallTable{c}, false},
+		{"final by a scan", smallFigure{c.Consistent()}, true},
+	} {
+		consistent = nil
+		r, err = status.ReconcileExact(ctx, k.src, batch)
+		if err != nil || !strings.Contains(r.Line(), line) {
+			t.Fatalf("%s: %s (%v)", k.name, r.Line(), err)
+		}
+		if len(consistent) == 0 || slices.Contains(consistent, !k.want) {
+			t.Errorf("%s: reads ConsistentRead %v, want all %v", k.name, consistent, k.want)
+		}
+	}
+}
+
+// smallFigure is a status.Source whose results table DescribeTable calls
+// small.
+type smallFigure struct{ status.Source }
+
+func (smallFigure) TableSize(context.Context) (status.TableSize, error) {
+	return status.TableSize{Bytes: 1}, nil
+}
+
+func (s smallFigure) ScanTable(ctx context.Context, segments int, page func([]status.ScannedItem, float64) error) error {
+	return s.Source.(status.TableScanner).ScanTable(ctx, segments, page)
 }
 
 // memo results --batch by a parallel scan of the results table, as it is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/record"
 )
@@ -18,14 +19,47 @@ func (c *Client) TableSize(ctx context.Context) (status.TableSize, error) {
 }
 
 // ScanTable implements status.TableScanner: a parallel Scan of the results
-// table (results.Table.ScanPages).
+// table (results.Table.ScanPages), eventually consistent.
 func (c *Client) ScanTable(ctx context.Context, segments int, page func([]status.ScannedItem, float64) error) error {
-	return c.Table.ScanPages(ctx, segments, false, func(rs []record.Result, units float64) error {
+	return c.scanTable(ctx, results.ScanOptions{Segments: segments}, page)
+}
+
+func (c *Client) scanTable(ctx context.Context, o results.ScanOptions, page func([]status.ScannedItem, float64) error) error {
+	return c.Table.ScanPages(ctx, o, func(rs []record.Result, units float64) error {
 		items := make([]status.ScannedItem, len(rs))
 		for i, r := range rs {
 			items[i] = status.ScannedItem{Name: r.Name, Batch: r.Batch, Stamp: r.Stamp, OK: r.Status == record.StatusOK}
 		}
 		return page(items, units)
+	})
+}
+
+// Consistent is the workspace as a status.Source whose reads of the
+// results table are strongly consistent, for a final account: "When
+// issuing eventually consistent reads to a DynamoDB table ... the
+// responses may not reflect the results of a recently completed write
+// operation" ("DynamoDB read consistency", DynamoDB Developer Guide), so an
+// op stored a moment before could read as missing, and a last word would
+// call it lost. A strongly consistent read "returns a response with the
+// most up-to-date data, reflecting the updates from all prior write
+// operations that were successful", at twice the units (one per 4 KB).
+func (c *Client) Consistent() status.Source { return consistent{c} }
+
+type consistent struct{ *Client }
+
+var _ status.TableScanner = consistent{}
+
+// Stored implements status.Source, strongly consistent.
+func (c consistent) Stored(ctx context.Context, names []string) (map[string]record.Result, error) {
+	return c.Table.Get(ctx, names)
+}
+
+// ScanTable implements status.TableScanner, strongly consistent. It
+// reports half the units it read: status.ChooseRead and the scan's budget
+// count in eventually consistent units, and both ways double alike.
+func (c consistent) ScanTable(ctx context.Context, segments int, page func([]status.ScannedItem, float64) error) error {
+	return c.scanTable(ctx, results.ScanOptions{Segments: segments, Consistent: true}, func(items []status.ScannedItem, units float64) error {
+		return page(items, units/2)
 	})
 }
 
@@ -49,7 +83,7 @@ func (c *Client) resultsByScan(ctx context.Context, rep record.Report, fn func(r
 func (c *Client) scanResults(ctx context.Context, rep record.Report, plan status.ReadPlan, fn func(record.Result) error) (done bool, err error) {
 	var list []record.Result
 	units := 0.0
-	err = c.Table.ScanPages(ctx, plan.Segments, true, func(rs []record.Result, u float64) error {
+	err = c.Table.ScanPages(ctx, results.ScanOptions{Segments: plan.Segments, Full: true}, func(rs []record.Result, u float64) error {
 		if units += u; units > plan.Budget {
 			return errOverBudget
 		}
