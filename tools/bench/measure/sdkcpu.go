@@ -102,7 +102,7 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 	scanCalls := max(calls/100, 5)
 	total, err := measure(func() error {
 		n := 0
-		err := table.ScanPages(ctx, 1, false, func(items []record.Result, _ float64) error { n += len(items); return nil })
+		err := table.ScanPages(ctx, results.ScanOptions{Segments: 1}, func(items []record.Result, _ float64) error { n += len(items); return nil })
 		if err == nil && n != scanStubItems {
 			err = fmt.Errorf("stub scan page: %d items, want %d", n, scanStubItems)
 		}
