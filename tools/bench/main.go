@@ -128,7 +128,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("compute_ops_per_s", ops("Compute"), nil, "compute.Service.Handle of 100-message SQS events, in-memory table: decode, evaluate, a conditional write each; "+runs("Compute"))
 	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
 	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
-	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
+	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", micro["Compute"].Metrics["ops/event"]), nil, "allocated, not retained; B/op of an event over its ops")
 	p.Figure("fn_plumbing_us_per_op", micro["FnNoop"].Metrics["ns/fnop"]/1000, nil,
 		"fn's plumbing per op around a function that returns a small map at once: decode, time limit, value check, a write to a table that stores nothing (100-message events); "+runs("FnNoop"))
 
