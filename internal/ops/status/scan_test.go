@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -27,9 +28,11 @@ type scanSource struct {
 	// its size figure).
 	grown float64
 	scans *int
+	// sizeErr fails TableSize (DescribeTable refused).
+	sizeErr error
 }
 
-func (s scanSource) TableSize(context.Context) (TableSize, error) { return s.size, nil }
+func (s scanSource) TableSize(context.Context) (TableSize, error) { return s.size, s.sizeErr }
 
 func (s scanSource) ScanTable(_ context.Context, segments int, page func([]ScannedItem, float64) error) error {
 	if s.scans != nil {
@@ -156,6 +159,18 @@ func TestScanOverBudgetFallsBackToLookups(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, r, cmpopts.IgnoreFields(Reconciliation{}, "At", "Reconciled")); diff != "" {
 		t.Errorf("after the fallback (-lookups +got):\n%s", diff)
+	}
+}
+
+// Without the table's size figure (DescribeTable refused) the names are
+// looked up, as before there was a scan.
+func TestNoSizeFigureLooksUp(t *testing.T) {
+	src, size := scanFixture(3)
+	var scans int
+	r, err := ReconcileExact(context.Background(), scanSource{fakeSource: src, size: size, itemBytes: 200, pageItems: 1000, scans: &scans,
+		sizeErr: errors.New("AccessDeniedException (stand-in)")}, "b")
+	if err != nil || scans != 0 || r.ReadBy != ReadByLookups {
+		t.Errorf("scans=%d read by %q, %v", scans, r.ReadBy, err)
 	}
 }
 

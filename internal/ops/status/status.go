@@ -247,11 +247,10 @@ func reconcile(ctx context.Context, src Source, batch string, exact bool) (Recon
 		r.Reconciled = ReasonShort
 	}
 	if ts, ok := src.(TableScanner); ok {
+		// The size figure is a hint: without it (DescribeTable refused,
+		// say), the names are looked up as before.
 		size, err := ts.TableSize(ctx)
-		if err != nil {
-			return r, err
-		}
-		if plan := ChooseRead(r.Total-r.Rejected, size); plan.Scan {
+		if plan := ChooseRead(r.Total-r.Rejected, size); err == nil && plan.Scan {
 			named, err := r.byScan(ctx, src, ts, plan, dlq)
 			switch {
 			case errors.Is(err, errOverBudget):

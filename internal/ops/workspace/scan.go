@@ -68,12 +68,9 @@ func (c consistent) ScanTable(ctx context.Context, segments int, page func([]sta
 // lookups, or a scan stopped at its budget: the lookups follow).
 func (c *Client) resultsByScan(ctx context.Context, rep record.Report, fn func(record.Result) error) (done bool, err error) {
 	size, err := c.TableSize(ctx)
-	if err != nil {
-		return false, err
-	}
 	plan := status.ChooseRead(rep.Totals.Ops-rep.Totals.Rejected, size)
-	if !plan.Scan {
-		return false, nil
+	if err != nil || !plan.Scan {
+		return false, nil // no figure (a hint): the lookups
 	}
 	return c.scanResults(ctx, rep, plan, fn)
 }
