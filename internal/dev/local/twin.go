@@ -185,14 +185,15 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	// The chunk queue's mapping invokes the splitter, one chunk task at a
 	// time, as Terraform's aws_lambda_event_source_mapping.chunks does.
-	// Its poller reaches SQS without injected faults and weak promises, as
-	// the notification delivery does: on AWS it is Lambda's own poller,
-	// and a lost receive answer (a "timeout" fault) or a delete that did
-	// not take would hide the chunk task for the chunk queue's visibility
-	// timeout, 6 x the splitter's 300 s: the batch would not split for half
-	// an hour, while the twin's functions and the ops queue's poller, which
-	// suffer them, recover in seconds. The splitter it invokes still gets
-	// both on its own calls.
+	// Its poller (Lambda's own, on AWS) reaches SQS without injected
+	// faults and weak promises, as the notification delivery does: a lost
+	// receive answer (a "timeout" fault) or a delete that did not take
+	// would hide the chunk task for the chunk queue's visibility timeout,
+	// 6 x the splitter's 300 s, and the batch would not split for half an
+	// hour, longer than any wait on the twin. The ops queue's poller keeps
+	// them (its messages come back after 6 x the compute timeout, as on
+	// AWS), and the splitter this mapping invokes gets them on its own
+	// calls.
 	chunks := &eventSourceMapping{
 		sqs: sqs.NewFromConfig(base), queueURL: t.ChunkQueueURL, queueARN: t.ChunkQueueARN, region: cfg.Region, compute: split,
 		batchSize: DefaultChunkBatchSize, window: 0, timeout: t.Settings.SplitterTimeout,
