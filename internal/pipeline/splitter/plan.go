@@ -162,7 +162,7 @@ func (s *Service) plan(ctx context.Context, ref Ref, f batch.Format, rep record.
 	defer body.Close()
 	p := record.Plan{Batch: rep.Batch, Stamp: rep.Stamp, Bucket: ref.Bucket, Key: ref.Key, Version: ref.Version,
 		ETag: ref.ETag, Format: f.String(), Report: rep}
-	p.Header, err = batch.ScanFile(body, f, func(it batch.Item) error {
+	p.Header, err = s.cfg.OpRules.ScanFile(body, f, func(it batch.Item) error {
 		if it.Index >= s.cfg.MaxOps {
 			return &errTooLarge{max: s.cfg.MaxOps, offset: it.Start}
 		}
