@@ -220,6 +220,17 @@ variable "split_pack_ops" {
   default     = 10
 }
 
+variable "split_op_rules" {
+  description = "What the splitter accepts as an op; MEMO_OP_RULES. \"expression\" (the default, memo's evaluator) or \"json\": any JSON value of at most 32768 bytes, for your own function: set it with compute_zip (docs/design.md, Op rules)."
+  type        = string
+  default     = "expression"
+
+  validation {
+    condition     = contains(["expression", "json"], var.split_op_rules)
+    error_message = "split_op_rules must be \"expression\" (memo's evaluator) or \"json\" (your own function)."
+  }
+}
+
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency."
   type        = number
