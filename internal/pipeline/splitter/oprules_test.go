@@ -57,6 +57,9 @@ func TestOpRulesDecideWhatIsEnqueued(t *testing.T) {
 				t.Errorf("enqueued (-want +got):\n%s", d)
 			}
 			rep := report(t, objs, "reports/any.json.json")
+			if want := map[batch.Rules]string{batch.JSONRules: "json"}[c.rules]; rep.OpRules != want {
+				t.Errorf("the report names op rules %q, want %q (reconciliation reads the file with them)", rep.OpRules, want)
+			}
 			rejected := map[int]string{}
 			for _, r := range rep.Rejections {
 				rejected[r.Index] = r.Reason

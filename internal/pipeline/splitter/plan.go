@@ -57,6 +57,9 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	id := naming.BatchID(ref.Key, naming.UploadTag(ref.Version, ref.ETag))
 	stamp := record.NewStamp(ref.EventTime, ref.Sequencer, id)
 	rep := record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
+	if s.cfg.OpRules != batch.ExpressionRules {
+		rep.OpRules = s.cfg.OpRules.String()
+	}
 	log := s.cfg.Logger.With("batch", id)
 
 	// A read that fails part way (after the SDK's own retries) is tried
