@@ -32,7 +32,7 @@ variable "artifacts_dir" {
 }
 
 variable "compute_zip" {
-  description = "The compute function's deployment package: a zip holding one linux/arm64 executable named bootstrap, built from a Go main that calls fn.Start (github.com/memohq/memo/fn); null means memo's own evaluator, compute.zip in artifacts_dir."
+  description = "The compute function's deployment package: a zip holding one linux/arm64 executable named bootstrap, built from a Go main that calls fn.Start (github.com/memohq/memo/fn); null means memo's own evaluator, compute.zip in artifacts_dir. With your own function, set split_op_rules = \"json\" so that its ops may be any JSON value."
   type        = string
   default     = null
 
