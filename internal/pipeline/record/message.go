@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,9 +53,43 @@ type MessageOp struct {
 
 // wireOp is an op as a body holds it.
 type wireOp struct {
-	Name  string          `json:"name"`
-	Op    json.RawMessage `json:"op"`
-	Index int             `json:"index"`
+	Name  string  `json:"name"`
+	Op    opValue `json:"op"`
+	Index int     `json:"index"`
+}
+
+// opValue is the "op" of a body, decoded as compute reads thousands of
+// them: a string as a string (one copy, the common expression without an
+// escape undone in place), any other value as its JSON text.
+type opValue struct {
+	text string
+	raw  bool
+	set  bool // the body has the field
+}
+
+func (v *opValue) UnmarshalJSON(b []byte) error {
+	v.set = true
+	if b[0] != '"' {
+		v.text, v.raw = string(b), true
+		return nil
+	}
+	v.raw = false
+	if s := b[1 : len(b)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		v.text = string(s)
+		return nil
+	}
+	return json.Unmarshal(b, &v.text)
+}
+
+func (v opValue) MarshalJSON() ([]byte, error) {
+	if v.raw {
+		return []byte(v.text), nil
+	}
+	return json.Marshal(v.text)
+}
+
+func (v opValue) op(name string, index int) MessageOp {
+	return MessageOp{Name: name, Op: v.text, Raw: v.raw, Index: index}
 }
 
 // JSONOp is the op named name, whose value is the JSON text op, at index:
@@ -109,7 +144,7 @@ func (m MessageOp) JSON() json.RawMessage {
 // MarshalJSON encodes the op as a body holds it, for tools that show a
 // message (memo dlq list --json).
 func (m MessageOp) MarshalJSON() ([]byte, error) {
-	return json.Marshal(wireOp{Name: m.Name, Op: m.JSON(), Index: m.Index})
+	return json.Marshal(wireOp{Name: m.Name, Op: opValue{text: m.Op, raw: m.Raw}, Index: m.Index})
 }
 
 // UnmarshalJSON decodes an op as a body holds it (DecodeMessage's rules).
@@ -120,8 +155,8 @@ func (m *MessageOp) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&w); err != nil {
 		return err
 	}
-	m.Name, m.Index = w.Name, w.Index
-	return m.setOp(w.Op)
+	*m = w.Op.op(w.Name, w.Index)
+	return nil
 }
 
 // ErrBadMessage marks a message body that cannot be decoded into a Message,
@@ -352,12 +387,12 @@ func stringLen(s string) int {
 
 // wireMessage is what a body may hold: a pack, or today's one-op form.
 type wireMessage struct {
-	Batch string          `json:"batch"`
-	Stamp Stamp           `json:"stamp"`
-	Ops   []wireOp        `json:"ops"`
-	Name  *string         `json:"name"`
-	Op    json.RawMessage `json:"op"`
-	Index *int            `json:"index"`
+	Batch string   `json:"batch"`
+	Stamp Stamp    `json:"stamp"`
+	Ops   []wireOp `json:"ops"`
+	Name  *string  `json:"name"`
+	Op    opValue  `json:"op"`
+	Index *int     `json:"index"`
 }
 
 // DecodeMessage parses a message body strictly: unknown fields, a missing
@@ -378,23 +413,17 @@ func DecodeMessage(body string) (Message, error) {
 	if w.Ops != nil {
 		m.Ops = make([]MessageOp, len(w.Ops))
 		for i, op := range w.Ops {
-			m.Ops[i] = MessageOp{Name: op.Name, Index: op.Index}
-			if err := m.Ops[i].setOp(op.Op); err != nil {
-				return Message{}, err
-			}
+			m.Ops[i] = op.Op.op(op.Name, op.Index)
 		}
 	}
-	one := w.Name != nil || w.Op != nil || w.Index != nil
+	one := w.Name != nil || w.Op.set || w.Index != nil
 	switch {
 	case one && w.Ops != nil:
 		return Message{}, fmt.Errorf("%w: both ops and a single op's fields", ErrBadMessage)
 	case one:
-		op := MessageOp{}
+		op := w.Op.op("", 0)
 		if w.Name != nil {
 			op.Name = *w.Name
-		}
-		if err := op.setOp(w.Op); err != nil {
-			return Message{}, err
 		}
 		if w.Index != nil {
 			op.Index = *w.Index
