@@ -21,7 +21,9 @@ split, rejected, failed, or counting: compute counted its ops before the
 splitter's report came), its ops (total, rejected) and compute's counters
 (ok, error, superseded), newest upload first. It reads the batches table
 (one Scan of a small item per upload); memo status BATCH_ID accounts for
-one batch in full.
+one batch in full. The state is the table's copy of the splitter's report,
+written best effort: if a copy failed (the ReportMirrorFailures metric) it
+can lag; memo status reads the report itself.
 
 Examples:
   memo batches --workspace dev

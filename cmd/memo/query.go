@@ -57,9 +57,12 @@ miss ops, or they count superseded ops while the DLQ holds ops of the batch
 (a redrive counts a pack's superseded ops again), or when asked (--exact),
 memo reconciles by names: it reads the
 batch object for its op names and looks each up in the results table (100
-a call; about $0.06 for a 1M-op batch), and the line ends in
-"(reconciled by names: WHY)". Batches uploaded before the counters existed
-have none and are reconciled by names once settled.
+a call; about $0.06 for a 1M-op batch), or, when the table is small next
+to the batch (by DynamoDB's size figure of it), scans the table and joins
+it with the names (about $0.004 for a 1M-op batch in a table of 1M
+results), and the line ends in "(reconciled by names: WHY)" (with "; read
+by a scan of the results table" for a scan). Batches uploaded before the
+counters existed have none and are reconciled by names once settled.
 
 The batch has settled when nothing about it can still change: a rejected
 batch at once; a split batch when every op is accounted for, or when the
@@ -99,7 +102,7 @@ when it was rejected.`,
 
 func declareResults(fs *flag.FlagSet, env *cli) func(context.Context, []string) error {
 	t := targetFlags(fs, env)
-	batch := fs.String("batch", "", "show the results of this batch id (its object's names, looked up)")
+	batch := fs.String("batch", "", "show the results of this batch id (its object's names looked up, or the results table scanned when it is small next to the batch)")
 	all := fs.Bool("all", false, "show every result in the table (a paginated scan)")
 	def := "arrow"
 	if env.isTerminal {
@@ -178,7 +181,7 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 	watch := fs.Bool("watch", false, "refresh until the batch has settled")
 	interval := fs.Duration("interval", 2*time.Second, "with --watch: time between refreshes")
 	asJSON := fs.Bool("json", false, "print the reconciliation and the report as JSON")
-	exact := fs.Bool("exact", false, "reconcile by names (the batch object read, every name looked up) whatever the counters say")
+	exact := fs.Bool("exact", false, "reconcile by names (the batch object read, every name looked up or the results table scanned) whatever the counters say")
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return usageErr("want exactly one batch id")
@@ -213,7 +216,7 @@ func declareStatus(fs *flag.FlagSet, env *cli) func(context.Context, []string) e
 			b, _ := json.MarshalIndent(map[string]any{
 				"batch": rec.Batch, "total": rec.Total, "ok": rec.OK, "error": rec.Error, "rejected": rec.Rejected,
 				"superseded": rec.Superseded, "dlq": rec.DLQ, "lost": rec.Lost, "settled": rec.Settled(), "report": rec.Report,
-				"reconciled_by_names": rec.Reconciled,
+				"reconciled_by_names": rec.Reconciled, "read_by": rec.ReadBy,
 			}, "", "  ")
 			fmt.Fprintln(env.stdout, string(b))
 		} else {

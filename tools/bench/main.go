@@ -128,7 +128,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	p.Figure("compute_ops_per_s", ops("Compute"), nil, "compute.Service.Handle of 100-message SQS events, in-memory table: decode, evaluate, a conditional write each; "+runs("Compute"))
 	p.Figure("compute_bare_govaluate_ops_per_s", ops("ComputeBareGovaluate"), nil, "govaluate parse+evaluate of the same expressions")
 	p.Figure("compute_vs_bare_govaluate", ops("Compute")/ops("ComputeBareGovaluate"), nil, "")
-	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", 100), nil, "allocated, not retained")
+	p.Figure("compute_alloc_bytes_per_op", perOpBytes("Compute", micro["Compute"].Metrics["ops/event"]), nil, "allocated, not retained; B/op of an event over its ops")
 	p.Figure("fn_plumbing_us_per_op", micro["FnNoop"].Metrics["ns/fnop"]/1000, nil,
 		"fn's plumbing per op around a function that returns a small map at once: decode, time limit, value check, a write to a table that stores nothing (100-message events); "+runs("FnNoop"))
 
@@ -171,6 +171,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	p.Figure("sdk_cpu_us_per_send_batch_call", float64(sdk.SendBatch.Microseconds()), nil, "SendMessageBatch of 10 through opsqueue, against a loopback stub (stub included)")
 	p.Figure("sdk_cpu_us_per_put_item_call", float64(sdk.Put.Microseconds()), nil, "one conditional PutItem through results, against a loopback stub (stub included)")
+	p.Figure("sdk_cpu_us_per_scanned_item", float64(sdk.ScanItem.Nanoseconds())/1e3, nil, "one item of a projected Scan page through results.ScanPages, against a loopback stub (stub included)")
 
 	// 4. API calls per op: the same batch through memo and through the
 	// naive baseline, each on a fresh twin, and the seed's design on the
@@ -233,7 +234,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	model := measure.Model{Defaults: defaults, AWS: measure.AWS, CPU: measure.CPU{
 		SplitterPerOp: perOp(ops("Split")), PlanPerOp: perOp(ops("Plan")), ComputePerOp: perOp(ops("Compute")),
-		SendCall: sdk.SendBatch, WriteCall: sdk.Put,
+		SendCall: sdk.SendBatch, WriteCall: sdk.Put, ScanItem: sdk.ScanItem,
 	}, OpBytes: micro["Split"].Metrics["MB/s"] * 1e6 / ops("Split")}
 	batchOps := float64(o.twinOps)
 	memoU := model.Pipeline(mp, batchOps, true)

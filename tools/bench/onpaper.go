@@ -62,16 +62,34 @@ func awsOnPaper(p *measure.Printer, model measure.Model, per measure.PerOp, d me
 			Warm.WriteUnits, Warm.ComputeMemoryMB, Warm.ComputeMaxConcurrency, we.ComputeOpsPerSecond, we.TableOpsPerSecond, we.Bound))
 
 	// memo status --exact of a settled 1M-op batch: the object streamed,
-	// its names looked up (docs/design.md, "Counting a batch").
-	ex := model.ExactStatus(1e6, 0)
+	// and the table read by lookups or by a scan, as status.ChooseRead
+	// chooses from the table's size (docs/design.md, "Counting a batch").
+	itemBytes := measure.ResultItemBytes()
+	ch := model.ExactStatusChoice(1e6, 1e6, itemBytes, 0)
+	ex, lk, sc := ch.Chosen, ch.Lookups, ch.Scan
+	p.Comment("memo status --exact of a settled 1M-op batch in a results table of 1M items of %.0f bytes (a result of the bench's batch, as DynamoDB sizes it): by lookups %.0f read units, by a scan %.0f; status.ChooseRead takes the %s (%s)",
+		itemBytes, lk.RRU, sc.RRU, ex.Path, ch.Plan.Why)
 	p.Figure("aws_exact_status_usd_1m", ex.USD, measure.AtMost(0.07),
-		fmt.Sprintf("one GET of the object and %.0f BatchGetItem calls of 100 names, %.0f read units (0.5 an eventually consistent read) at $%.3f per million", ex.Calls, ex.RRU, measure.ListPrices.DynamoDBRRU*1e6))
+		fmt.Sprintf("the path memo takes (%s): one GET of the object and %.0f read units at $%.3f per million", ex.Path, ex.RRU, measure.ListPrices.DynamoDBRRU*1e6))
 	p.Figure("aws_exact_status_seconds_1m", ex.Seconds, measure.AtMost(30),
-		fmt.Sprintf("streaming the object %.1f s (first byte, %.0f MB/s, plan CPU per op); the lookups %.1f s (%.0f calls, %g in flight at %v, or the table's read rate); bound by %s",
-			ex.StreamSeconds, model.AWS.S3ReadBytesPerSecond/1e6, ex.ReadSeconds, ex.Calls, model.AWS.ReadConcurrency, model.AWS.BatchGetCall, ex.Bound))
-	exWarm := model.ExactStatus(1e6, Warm.ReadUnits)
+		fmt.Sprintf("the path memo takes (%s): streaming the object %.1f s (first byte, %.0f MB/s, plan CPU per op), reading the table %.1f s; bound by %s",
+			ex.Path, ex.StreamSeconds, model.AWS.S3ReadBytesPerSecond/1e6, ex.ReadSeconds, ex.Bound))
+	p.Figure("aws_exact_status_lookups_usd_1m", lk.USD, nil,
+		fmt.Sprintf("by lookups: %.0f BatchGetItem calls of 100 names, %.0f read units (0.5 an eventually consistent read)", lk.Calls, lk.RRU))
+	p.Figure("aws_exact_status_lookups_seconds_1m", lk.Seconds, nil,
+		fmt.Sprintf("by lookups: the lookups %.1f s (%.0f calls, %g in flight at %v, or the table's read rate), streaming alongside; bound by %s",
+			lk.ReadSeconds, lk.Calls, model.AWS.ReadConcurrency, model.AWS.BatchGetCall, lk.Bound))
+	p.Figure("aws_exact_status_scan_usd_1m", sc.USD, nil,
+		fmt.Sprintf("by a scan: %.0f pages of 1 MB, %.0f read units (0.5 per 4 KB read, whatever the projection)", sc.Calls, sc.RRU))
+	p.Figure("aws_exact_status_scan_seconds_1m", sc.Seconds, nil,
+		fmt.Sprintf("by a scan: the names into their set %.1f s, then the scan %.1f s (%g segments at %v a page, the read rate, or decoding at %v an item); bound by %s",
+			sc.StreamSeconds, sc.ReadSeconds, model.AWS.ScanSegments, model.AWS.ScanPageCall, model.CPU.ScanItem, sc.Bound))
+	big := model.ExactStatusChoice(1e6, 40e6, itemBytes, 0)
+	p.Figure("aws_exact_status_seconds_1m_table_40m", big.Chosen.Seconds, nil,
+		fmt.Sprintf("the same batch in a table of 40M such items: memo takes the %s (%s; a scan would read %.0f units against %.0f)", big.Chosen.Path, big.Plan.Why, big.Scan.RRU, big.Lookups.RRU))
+	exWarm := model.ExactStatusChoice(1e6, 1e6, itemBytes, Warm.ReadUnits).Chosen
 	p.Figure("aws_exact_status_seconds_1m_warm", exWarm.Seconds, nil,
-		fmt.Sprintf("the same with warm_throughput's read_units_per_second = %g (or a table that has served that read rate); bound by %s", Warm.ReadUnits, exWarm.Bound))
+		fmt.Sprintf("the same with warm_throughput's read_units_per_second = %g (or a table that has served that read rate), by %s; bound by %s", Warm.ReadUnits, exWarm.Path, exWarm.Bound))
 
 	// What the split costs in Lambda: one 1M-op batch (a plan pass and its
 	// chunks), at the defaults and at the 256 MB of before.

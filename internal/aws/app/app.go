@@ -143,7 +143,12 @@ func NewSplitter(cfg aws.Config, env SplitterEnv, logger *slog.Logger, metrics i
 	}
 	var objs splitter.Objects = objects.New(awsconfig.S3(cfg))
 	if env.BatchesTable != "" {
-		objs = batches.Reports{Objects: objs, Table: batches.New(dynamodb.NewFromConfig(cfg), env.BatchesTable)}
+		reports := batches.Reports{Objects: objs, Table: batches.New(dynamodb.NewFromConfig(cfg), env.BatchesTable), Logger: logger}
+		if metrics != nil {
+			rec := emf.New(metrics, env.Workspace, emf.FunctionSplitter)
+			reports.Failed = func() { _ = rec.Emit(map[string]int{emf.ReportMirrorFailures: 1}) }
+		}
+		objs = reports
 	}
 	return newSplitter(objs, opsqueue.NewSender(client, env.QueueURL), chunks, env, logger, metrics)
 }

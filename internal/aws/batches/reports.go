@@ -2,7 +2,7 @@ package batches
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/memohq/memo/internal/pipeline/naming"
@@ -15,9 +15,22 @@ import (
 // upload's item of the batches table, after the object, so that the
 // splitter's domain knows nothing of the table. Every other call goes to
 // the store unchanged.
+//
+// The mirror is best effort. The report object is the source of truth:
+// memo status reads the report from S3 (workspace.Client.Report) and only
+// the counters from the table, and memo batches shows an item without a
+// mirrored report as "counting". So a mirror that fails after its retries
+// is logged and counted (Failed), and the Put succeeds: failing it would
+// fail the split after its report was written, and Lambda would retry the
+// whole asynchronous invocation for a copy.
 type Reports struct {
 	splitter.Objects
 	Table *Table
+	// Logger takes a warning for each mirror that failed; nil for none.
+	Logger *slog.Logger
+	// Failed is called once for each mirror that failed (the splitter's
+	// wiring counts it as the ReportMirrorFailures metric); nil for none.
+	Failed func()
 }
 
 var _ splitter.Objects = Reports{}
@@ -35,7 +48,12 @@ func (r Reports) Put(ctx context.Context, bucket, key string, body []byte, conte
 		return nil // not an upload's own report
 	}
 	if err := r.Table.Mirror(ctx, rep); err != nil {
-		return fmt.Errorf("write report: %w", err)
+		if r.Logger != nil {
+			r.Logger.WarnContext(ctx, "report mirror failed; the report object stands", "batch", rep.Batch, "state", string(rep.Status), "error", err.Error())
+		}
+		if r.Failed != nil {
+			r.Failed()
+		}
 	}
 	return nil
 }

@@ -49,6 +49,9 @@ const (
 	AlreadyStored = "AlreadyStored"
 	OpsSkipped    = "OpsSkipped"
 	TallyFailures = "TallyFailures"
+	// ReportMirrorFailures counts the splitter's reports whose copy in the
+	// batches table failed (batches.Reports: the report object stands).
+	ReportMirrorFailures = "ReportMirrorFailures"
 )
 
 // Recorder writes EMF records to w.

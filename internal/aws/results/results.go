@@ -407,3 +407,109 @@ func Classify(err error) error {
 	}
 	return err
 }
+
+// Size is the table's size as DynamoDB last computed it: DescribeTable's
+// TableSizeBytes and ItemCount, which DynamoDB "updates approximately
+// every six hours" (TableDescription, DynamoDB API Reference): a hint.
+func (t *Table) Size(ctx context.Context) (bytes, items int64, err error) {
+	out, err := t.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)})
+	if err != nil {
+		return 0, 0, Classify(fmt.Errorf("describe %s: %w", t.name, err))
+	}
+	return aws.ToInt64(out.Table.TableSizeBytes), aws.ToInt64(out.Table.ItemCount), nil
+}
+
+// ScanOptions are how ScanPages reads the table.
+type ScanOptions struct {
+	// Segments is the parallel scan's segments (at least 1).
+	Segments int
+	// Full reads whole items; otherwise name, batch, stamp and status.
+	Full bool
+	// Consistent reads strongly consistent, at twice the units.
+	Consistent bool
+}
+
+// ScanPages reads the whole table by a parallel Scan of o.Segments
+// segments (Segment, TotalSegments: one worker a segment, each its own
+// pages), eventually consistent unless o.Consistent, projecting the name,
+// batch, stamp and status unless o.Full, and calls page, never concurrently, with each page's items and the read
+// units it consumed. A Scan is charged for the data it reads, not for what
+// it returns: a projection does not lower the units ("Capacity units
+// consumed by scan", DynamoDB Developer Guide). The units are DynamoDB's
+// ConsumedCapacity; an emulator that does not report it (moto) is charged
+// half a unit per item scanned (a unit strongly consistent), the most an
+// item up to 4 KB costs. An
+// error from page, or from a call memo's retry policy gave up on, stops
+// every segment and is returned.
+func (t *Table) ScanPages(ctx context.Context, o ScanOptions, page func(items []record.Result, units float64) error) error {
+	segments := max(o.Segments, 1)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for seg := range segments {
+		wg.Go(func() {
+			in := &dynamodb.ScanInput{
+				TableName:              aws.String(t.name),
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+				ConsistentRead:         aws.Bool(o.Consistent),
+			}
+			if !o.Full {
+				in.ProjectionExpression = aws.String("#n, #b, #s, #st")
+				in.ExpressionAttributeNames = map[string]string{"#n": AttrName, "#b": AttrBatch, "#s": AttrStamp, "#st": AttrStatus}
+			}
+			if segments > 1 {
+				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))
+			}
+			for {
+				var out *dynamodb.ScanOutput
+				err := retry.Default.Do(ctx, func(int) error {
+					var err error
+					out, err = t.client.Scan(ctx, in)
+					if err != nil {
+						return Classify(fmt.Errorf("scan %s (segment %d of %d): %w", t.name, seg, segments, err))
+					}
+					return nil
+				})
+				if err != nil {
+					cancel(err)
+					return
+				}
+				items := make([]record.Result, 0, len(out.Items))
+				for _, item := range out.Items {
+					r, err := Decode(item)
+					if err != nil {
+						cancel(err)
+						return
+					}
+					items = append(items, r)
+				}
+				units := 0.5 * float64(out.ScannedCount)
+				if o.Consistent {
+					units *= 2
+				}
+				if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
+					units = *out.ConsumedCapacity.CapacityUnits
+				}
+				mu.Lock()
+				err = ctx.Err()
+				if err == nil {
+					err = page(items, units)
+				}
+				mu.Unlock()
+				if err != nil {
+					cancel(err)
+					return
+				}
+				if len(out.LastEvaluatedKey) == 0 {
+					return
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}

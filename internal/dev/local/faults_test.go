@@ -30,7 +30,8 @@ import (
 // in SendMessageBatch and DeleteMessageBatch. The SDK's retryer, the
 // services' retries and SQS's redelivery must absorb all of it: every op
 // reconciles with the right value and lost=0, as memo status (which sees
-// the weak promises too) counts it, and an op that always fails waits in
+// the weak promises too) counts it, every step of the wait (what --watch
+// shows) within the batch's bounds, and an op that always fails waits in
 // the DLQ, counted as dlq, never lost. The faulted batch has the same op
 // names as the clean one before it, so it is the newer upload of each:
 // checkStored finds every name holding its result, none the older batch's.
@@ -101,9 +102,30 @@ func TestTwinUnderFaults(t *testing.T) {
 		msgs := twin.Stats.Messages.Load()
 		start := time.Now()
 		id := upload(t, ctx, c, writeBatch(t, name, n))
-		rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle, Poll: 250 * time.Millisecond})
+		// Every step a --watch shows must be right as far as it goes:
+		// never more ops accounted than the batch has, each category
+		// within its bounds (every op is valid and its upload the newest
+		// of its name: no error, no superseded, no rejection).
+		var steps, wrong int
+		var firstWrong string
+		progress := func(r status.Reconciliation) {
+			steps++
+			if r.Report == nil {
+				return
+			}
+			accounted := r.OK + r.Error + r.Rejected + r.Superseded + r.DLQ
+			if accounted > r.Total || accounted+r.Lost != r.Total || r.Total != n || r.Error != 0 || r.Superseded != 0 || r.Rejected != 0 {
+				if wrong++; wrong == 1 {
+					firstWrong = r.Line()
+				}
+			}
+		}
+		rec, err := c.Wait(ctx, id, workspace.WaitOptions{Idle: twin.Idle, Poll: 250 * time.Millisecond, Progress: progress})
 		if err != nil {
 			t.Fatalf("wait: %v (%s)", err, rec.Line())
+		}
+		if wrong > 0 || steps < 2 {
+			t.Errorf("%s: %d of %d steps of the wait wrong, the first: %s", name, wrong, steps, firstWrong)
 		}
 		k := cost{rec: rec, id: id, el: time.Since(start), byOp: counter.String(), messages: twin.Stats.Messages.Load() - msgs}
 		k.calls, k.attempts = counter.Totals()

@@ -59,6 +59,10 @@ type Reconciliation struct {
 	// object read, its names looked up) instead of from the counters; ""
 	// when it was not.
 	Reconciled string
+	// ReadBy says how an account by names read the table: ReadByLookups
+	// (each name looked up) or ReadByScan (the results table scanned and
+	// joined with the names; ChooseRead); "" when it read neither.
+	ReadBy string
 	// At is when the reconciliation was made.
 	At time.Time
 	// ChunksDone counts the done chunks of a batch still splitting (its
@@ -102,6 +106,12 @@ func (r Reconciliation) Done() int {
 	return done
 }
 
+// How an account by names read the table (Reconciliation.ReadBy).
+const (
+	ReadByLookups = "lookups"
+	ReadByScan    = "scan"
+)
+
 // Why an account is made by names (Reconciliation.Reconciled).
 const (
 	ReasonAsked = "asked (--exact)"
@@ -134,10 +144,13 @@ const (
 //     batch.
 //   - by names: when the counters count more ops than the batch has, or
 //     the batch has settled and they miss ops: the batch object is read
-//     for its names (Source.Names) and every name looked up (Source.Stored):
+//     for its names (Source.Names) and every name looked up (Source.Stored),
+//     or, when the Source is a TableScanner and ChooseRead finds the
+//     results table small next to the batch, the table scanned and joined
+//     with the names (the same account, Reconciliation.ReadBy says which):
 //     this upload's result is ok or error, a newer upload's superseded; a
 //     name without either is in the DLQ if its message is there, lost
-//     otherwise. Reconciliation.Reconciled says which.
+//     otherwise. Reconciliation.Reconciled says why.
 //
 // The counters can close an account wrongly only when two errors cancel
 // exactly: an undercount (an invocation that stored results and crashed
@@ -273,6 +286,26 @@ func reconcile(ctx context.Context, src Source, batch string, m mode) (Reconcili
 		}
 		r.Reconciled = ReasonShort
 	}
+	if ts, ok := src.(TableScanner); ok {
+		// The size figure is a hint: without it (DescribeTable refused,
+		// say), the names are looked up as before.
+		size, err := ts.TableSize(ctx)
+		if plan := ChooseRead(r.Total-r.Rejected, size); err == nil && plan.Scan {
+			named, err := r.byScan(ctx, src, ts, plan, dlq)
+			switch {
+			case errors.Is(err, errOverBudget):
+				r.OK, r.Error, r.Superseded, r.DLQ = 0, 0, 0, 0
+				r.Reconciled += "; " + ReasonScanOverBudget
+			case err != nil:
+				return r, err
+			case !named:
+				return r.unnamed(ctx, src, c, dlq)
+			default:
+				return r.finish(), nil
+			}
+		}
+	}
+	r.ReadBy = ReadByLookups
 	inDLQ := map[string]bool{}
 	for _, n := range dlq {
 		inDLQ[n] = true
@@ -315,12 +348,19 @@ func reconcile(ctx context.Context, src Source, batch string, m mode) (Reconcili
 		return r, err
 	}
 	if !named {
-		r.Unnamed = true
-		r.Reconciled += "; " + ReasonUnnamed
-		r.OK, r.Error, r.Superseded, r.DLQ = c.OK, c.Error, c.Superseded, 0
-		if err := r.countDLQ(ctx, src, dlq); err != nil {
-			return r, err
-		}
+		return r.unnamed(ctx, src, c, dlq)
+	}
+	return r.finish(), nil
+}
+
+// unnamed is the account when the batch object is gone: the counters
+// stand, and the DLQ's names are looked up.
+func (r Reconciliation) unnamed(ctx context.Context, src Source, c Counts, dlq []string) (Reconciliation, error) {
+	r.Unnamed, r.ReadBy = true, ""
+	r.Reconciled += "; " + ReasonUnnamed
+	r.OK, r.Error, r.Superseded, r.DLQ = c.OK, c.Error, c.Superseded, 0
+	if err := r.countDLQ(ctx, src, dlq); err != nil {
+		return r, err
 	}
 	return r.finish(), nil
 }
@@ -475,7 +515,11 @@ func (r Reconciliation) Line() string {
 		line += fmt.Sprintf(" (dlq counts %d ops not seen: the DLQ holds about %d more ops than memo reads at once)", r.DLQEstimated, r.DLQUnread)
 	}
 	if r.Reconciled != "" {
-		line += " (reconciled by names: " + r.Reconciled + ")"
+		line += " (reconciled by names: " + r.Reconciled
+		if r.ReadBy == ReadByScan {
+			line += "; read by a scan of the results table"
+		}
+		line += ")"
 	}
 	return line
 }

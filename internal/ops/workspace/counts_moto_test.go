@@ -2,15 +2,19 @@ package workspace_test
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/memohq/memo/internal/aws/results"
 	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/ops/workspace"
@@ -88,7 +92,134 @@ func TestCountsAndResultsByNames(t *testing.T) {
 		t.Fatalf("Reconcile from the counters: %s (%v)", r.Line(), err)
 	}
 	r, err = status.ReconcileExact(ctx, c, batch)
-	if err != nil || !strings.Contains(r.Line(), line) || r.Reconciled != status.ReasonAsked {
+	if err != nil || !strings.Contains(r.Line(), line) || r.Reconciled != status.ReasonAsked || r.ReadBy != status.ReadByLookups {
 		t.Fatalf("ReconcileExact: %s (%v)", r.Line(), err)
 	}
+	// The same account read by a parallel scan of the results table, as
+	// status chooses it on AWS for a table small next to the batch (moto's
+	// DescribeTable reports no bytes, so the figure is given here).
+	r, err = status.ReconcileExact(ctx, smallTable{c}, batch)
+	if err != nil || !strings.Contains(r.Line(), line) || r.ReadBy != status.ReadByScan {
+		t.Fatalf("ReconcileExact by a scan: %s, read by %q (%v)", r.Line(), r.ReadBy, err)
+	}
+
+	// A final account (memo submit --wait's last word) reads strongly
+	// consistent, by lookups and by a scan alike; status --exact does not.
+	var consistent []bool
+	c.Table = results.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("consistency", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				switch v := in.Parameters.(type) {
+				case *dynamodb.BatchGetItemInput:
+					for _, ka := range v.RequestItems {
+						consistent = append(consistent, aws.ToBool(ka.ConsistentRead))
+					}
+				case *dynamodb.ScanInput:
+					consistent = append(consistent, aws.ToBool(v.ConsistentRead))
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+		})
+	}), res.Table)
+	for _, k := range []struct {
+		name string
+		src  status.Source
+		want bool
+	}{
+		{"exact", c, false},
+		{"final", c.Consistent(), true},
+		{"exact by a scan", smallTable{c}, false},
+		{"final by a scan", smallFigure{c.Consistent()}, true},
+	} {
+		consistent = nil
+		r, err = status.ReconcileExact(ctx, k.src, batch)
+		if err != nil || !strings.Contains(r.Line(), line) {
+			t.Fatalf("%s: %s (%v)", k.name, r.Line(), err)
+		}
+		if len(consistent) == 0 || slices.Contains(consistent, !k.want) {
+			t.Errorf("%s: reads ConsistentRead %v, want all %v", k.name, consistent, k.want)
+		}
+	}
+}
+
+// smallFigure is a status.Source whose results table DescribeTable calls
+// small.
+type smallFigure struct{ status.Source }
+
+func (smallFigure) TableSize(context.Context) (status.TableSize, error) {
+	return status.TableSize{Bytes: 1}, nil
+}
+
+func (s smallFigure) ScanTable(ctx context.Context, segments int, page func([]status.ScannedItem, float64) error) error {
+	return s.Source.(status.TableScanner).ScanTable(ctx, segments, page)
+}
+
+// memo results --batch by a parallel scan of the results table, as it is
+// chosen on AWS for a table small next to the batch: the same results as
+// by names.
+func TestResultsByScan(t *testing.T) {
+	cfg, res := localtest.Provisioned(t, "results-by-scan")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := workspace.New(cfg, res)
+	const key = "batches/s.jsonl"
+	put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(key),
+		Body: strings.NewReader("{\"name\": \"a\", \"op\": \"1\"}\n{\"name\": \"b\", \"op\": \"2\"}\n{\"name\": \"c\", \"op\": \"3\"}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := naming.BatchID(key, aws.ToString(put.VersionId))
+	t0 := time.Now().Add(-time.Hour).UTC()
+	stamp := record.NewStamp(t0, "0A", batch)
+	rep := record.Report{Batch: batch, Bucket: res.Bucket, Key: key, Status: record.ReportSplit, Stamp: stamp,
+		Totals: record.Totals{Ops: 3, Enqueued: 3}, StartedAt: t0, FinishedAt: t0}
+	body, _ := rep.Encode()
+	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(naming.BatchReportKey(batch)), Body: strings.NewReader(string(body))}); err != nil {
+		t.Fatal(err)
+	}
+	one := record.Number(1)
+	other := "batches/x.json@v9"
+	for _, r := range []record.Result{
+		{Name: "a", Op: "1", Status: record.StatusOK, Value: &one, Batch: batch, Stamp: stamp, ComputedAt: t0},
+		{Name: "b", Op: "2", Status: record.StatusError, Error: "bad", Batch: batch, Stamp: stamp, ComputedAt: t0},
+		{Name: "c", Op: "3", Status: record.StatusOK, Value: &one, Batch: other, Stamp: record.NewStamp(t0.Add(time.Minute), "0B", other), ComputedAt: t0},
+		{Name: "z", Op: "9", Status: record.StatusOK, Value: &one, Batch: other, Stamp: record.NewStamp(t0.Add(time.Minute), "0B", other), ComputedAt: t0},
+	} {
+		if err := c.Table.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(results func(context.Context, string, func(record.Result) error) (bool, error)) []record.Result {
+		var out []record.Result
+		found, err := results(ctx, batch, func(r record.Result) error { out = append(out, r); return nil })
+		if err != nil || !found {
+			t.Fatalf("Results: found=%v %v", found, err)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out
+	}
+	byNames := list(c.Results)
+	if len(byNames) != 2 || byNames[0].Name != "a" || byNames[1].Name != "b" {
+		t.Fatalf("by names: %+v", byNames)
+	}
+	plan := status.ChooseRead(3, status.TableSize{Bytes: 1})
+	byScan := list(func(ctx context.Context, b string, fn func(record.Result) error) (bool, error) {
+		return c.ResultsByScan(ctx, b, plan, fn)
+	})
+	if diff := cmp.Diff(byNames, byScan); diff != "" {
+		t.Errorf("by a scan (-by names +by scan):\n%s", diff)
+	}
+	// A scan over its budget (a stale figure) gives way to the lookups,
+	// having passed on no result.
+	plan.Budget = 0
+	if done, err := c.ResultsByScan(ctx, batch, plan, func(record.Result) error { t.Error("a result passed on"); return nil }); done || err != nil {
+		t.Errorf("over budget: done=%v %v", done, err)
+	}
+}
+
+// smallTable is a workspace whose results table DescribeTable calls small.
+type smallTable struct{ *workspace.Client }
+
+func (smallTable) TableSize(context.Context) (status.TableSize, error) {
+	return status.TableSize{Bytes: 1}, nil
 }

@@ -139,13 +139,21 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		if quiet >= o.Quiet && (o.Idle != nil || last.Settled()) {
 			// Ops missing by the counters alone may be stored and not
 			// counted (an invocation that died before its counter
-			// update): the last word is the account by names.
-			if last.Lost > 0 && last.Reconciled == "" {
-				r, err := status.ReconcileExact(ctx, c, batch)
+			// update): the last word is the account by names. It is read
+			// strongly consistent (Client.Consistent), also after an
+			// account by names made during the wait: the last results may
+			// have been written a moment before, and an eventually
+			// consistent read could call them lost.
+			if last.Lost > 0 {
+				why, _, _ := strings.Cut(last.Reconciled, "; ")
+				if why == "" {
+					why = status.ReasonIdle
+				}
+				r, err := status.ReconcileExact(ctx, c.Consistent(), batch)
 				if err != nil {
 					return last, err
 				}
-				r.Reconciled = strings.Replace(r.Reconciled, status.ReasonAsked, status.ReasonIdle, 1)
+				r.Reconciled = strings.Replace(r.Reconciled, status.ReasonAsked, why, 1)
 				return r, nil
 			}
 			return last, nil

@@ -138,14 +138,22 @@ func (c *Client) Counts(ctx context.Context, batch string) (status.Counts, error
 	return status.Counts{OK: it.OK, Error: it.Error, Superseded: it.Superseded}, err
 }
 
-// Results calls fn for every result of the batch: the names of its
-// object (Names), looked up (BatchGetItem, eventually consistent), keeping
-// the names that hold this batch's result. found is false when the batch
-// has no report or its object is gone.
+// Results calls fn for every result of the batch, in no order: the names
+// of its object (Names), looked up (BatchGetItem, eventually consistent),
+// keeping the names that hold this batch's result; or, when the results
+// table is small next to the batch (status.ChooseRead), the items of a
+// parallel scan of the table that hold this batch's result (only the
+// batch's names can), gathered before fn sees any so that a scan stopped
+// at its budget falls back to the lookups without repeating one. found is
+// false when the batch has no report or, read by lookups, its object is
+// gone (a scan needs no names: only the batch's ops hold its results).
 func (c *Client) Results(ctx context.Context, batch string, fn func(record.Result) error) (found bool, err error) {
 	rep, found, err := c.Report(ctx, batch)
 	if err != nil || !found {
 		return false, err
+	}
+	if done, err := c.resultsByScan(ctx, rep, fn); done || err != nil {
+		return done, err
 	}
 	var window []string
 	flush := func() error {

@@ -15,6 +15,7 @@ import (
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/aws/opsqueue"
@@ -122,6 +123,46 @@ func TestExactStatus(t *testing.T) {
 	w = testModel.ExactStatus(1e6, 1e6)
 	if !near(w.ReadSeconds, 313*0.05) || !strings.Contains(w.Bound, "in flight") {
 		t.Errorf("calls bound %+v", w)
+	}
+}
+
+// memo status --exact of a settled 1M-op batch both ways, chosen as
+// status.ChooseRead chooses: by a scan in a table of 1M items of 276 bytes
+// (a tenth of the lookups' units, bound by decoding the items), by lookups
+// in a table of 40M (a scan would read more than the lookups).
+func TestExactStatusChoice(t *testing.T) {
+	m := testModel
+	m.CPU.ScanItem = 3 * time.Microsecond
+	c := m.ExactStatusChoice(1e6, 1e6, 276, 0)
+	// 276 MB: 67,383 reads of 4 KB and 264 pages of 1 MB (each rounded
+	// up by half a unit at most).
+	units := 0.5 * (67383 + 264)
+	if !c.Plan.Scan || c.Chosen != c.Scan || c.Scan.Path != "scan" || c.Scan.Calls != 264 || !near(c.Scan.RRU, units) {
+		t.Fatalf("1M items: %+v", c)
+	}
+	if !near(c.Scan.USD, units*0.125/1e6+0.0004/1e3) || c.Scan.USD > 0.07 {
+		t.Errorf("scan USD = %v", c.Scan.USD)
+	}
+	// Streamed first (5.03 s, as by lookups), then the scan: 9 rounds of
+	// 32 pages at 0.2 s = 1.8 s, 33,823.5 units at 12,000 a second =
+	// 2.82 s, 1M items decoded at 3 us = 3 s: 3 s.
+	if !near(c.Scan.StreamSeconds, 5.03) || !near(c.Scan.ReadSeconds, 3) || !near(c.Scan.Seconds, 8.03) || !strings.Contains(c.Scan.Bound, "decoding") {
+		t.Errorf("scan time %+v", c.Scan)
+	}
+	if c.Chosen.Seconds > 30 || c.Lookups.Seconds <= 30 {
+		t.Errorf("chosen %.1f s, lookups %.1f s: want the scan under 30 s, the lookups over", c.Chosen.Seconds, c.Lookups.Seconds)
+	}
+	if diff := cmp.Diff(testModel.ExactStatus(1e6, 0), c.Lookups); diff != "" {
+		t.Errorf("lookups (-ExactStatus +choice):\n%s", diff)
+	}
+	// Faster decoding: bound by the read rate.
+	m.CPU.ScanItem = time.Microsecond
+	if c := m.ExactStatusChoice(1e6, 1e6, 276, 0); !near(c.Scan.ReadSeconds, units/12000) || !strings.Contains(c.Scan.Bound, "12,000") {
+		t.Errorf("read-rate bound %+v", c.Scan)
+	}
+	big := m.ExactStatusChoice(1e6, 40e6, 276, 0)
+	if big.Plan.Scan || big.Chosen != big.Lookups || big.Scan.RRU <= big.Lookups.RRU {
+		t.Errorf("40M items: %+v", big)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/ops/status"
 	"github.com/memohq/memo/internal/pipeline/compute"
 )
 
@@ -73,6 +74,11 @@ type Assumptions struct {
 	// (results.GetConcurrency).
 	BatchGetCall    time.Duration
 	ReadConcurrency float64
+	// ScanPageCall is one Scan call that reads a full page (1 MB), and
+	// ScanSegments the most parallel segments memo scans
+	// (status.MaxScanSegments), one call in flight each.
+	ScanPageCall time.Duration
+	ScanSegments float64
 	// ComputeWriteConcurrency is compute's PutItem calls in flight
 	// (compute.DefaultConcurrency).
 	ComputeWriteConcurrency float64
@@ -104,6 +110,8 @@ var AWS = Assumptions{
 	NewTableReadsPerSecond:   12000,
 	BatchGetCall:             50 * time.Millisecond,
 	ReadConcurrency:          results.GetConcurrency,
+	ScanPageCall:             200 * time.Millisecond,
+	ScanSegments:             status.MaxScanSegments,
 	ComputeWriteConcurrency:  compute.DefaultConcurrency,
 	S3ReadBytesPerSecond:     50e6,
 	ChunkPollDelay:           time.Second,
@@ -185,6 +193,7 @@ type CPU struct {
 	ComputePerOp  time.Duration // 1 / compute ops/s against an in-memory table
 	SendCall      time.Duration // SDK CPU of one SendMessageBatch
 	WriteCall     time.Duration // SDK CPU of one (conditional) PutItem
+	ScanItem      time.Duration // SDK CPU of one item of a projected Scan page
 }
 
 // Usage is what a million ops consume, in billing units.
@@ -356,22 +365,23 @@ func (m Model) Estimate(per PerOp, ops float64) Throughput {
 // table's unless warmUnits, warm_throughput's read_units_per_second, is
 // set).
 type ExactStatus struct {
+	// Path is how the table is read: status.ReadByLookups or
+	// status.ReadByScan.
+	Path                 string
 	Calls, RRU, USD      float64
 	Seconds, ReadSeconds float64
 	StreamSeconds        float64
 	Bound                string
 }
 
-// ExactStatus estimates memo status --exact of a settled batch of ops.
+// ExactStatus estimates memo status --exact of a settled batch of ops by
+// lookups.
 func (m Model) ExactStatus(ops, warmReadUnits float64) ExactStatus {
-	e := ExactStatus{Calls: math.Ceil(ops / 100), RRU: ops * 0.5}
+	e := ExactStatus{Path: status.ReadByLookups, Calls: math.Ceil(ops / 100), RRU: ops * 0.5}
 	e.USD = e.RRU*ListPrices.DynamoDBRRU + ListPrices.S3Get
 	e.StreamSeconds = m.AWS.S3Call.Seconds() + ops*m.OpBytes/m.AWS.S3ReadBytesPerSecond + ops*m.CPU.PlanPerOp.Seconds()
 	calls := math.Ceil(e.Calls/m.AWS.ReadConcurrency) * m.AWS.BatchGetCall.Seconds()
-	units, unitsBound := m.AWS.NewTableReadsPerSecond, "a new on-demand table's 12,000 read units a second"
-	if warmReadUnits > 0 {
-		units, unitsBound = warmReadUnits, "warm_throughput's read units"
-	}
+	units, unitsBound := m.readRate(warmReadUnits)
 	byUnits := e.RRU / units
 	e.ReadSeconds, e.Bound = calls, fmt.Sprintf("%g BatchGetItem calls in flight", m.AWS.ReadConcurrency)
 	if byUnits > calls {
@@ -384,4 +394,65 @@ func (m Model) ExactStatus(ops, warmReadUnits float64) ExactStatus {
 		e.Bound = "streaming the batch object"
 	}
 	return e
+}
+
+// readRate is the table's read units a second: a new on-demand table's
+// unless warmReadUnits is set.
+func (m Model) readRate(warmReadUnits float64) (float64, string) {
+	if warmReadUnits > 0 {
+		return warmReadUnits, "warm_throughput's read units"
+	}
+	return m.AWS.NewTableReadsPerSecond, "a new on-demand table's 12,000 read units a second"
+}
+
+// ExactStatusScan estimates memo status --exact of a settled batch of ops
+// read by a parallel scan of a results table of tableItems items of
+// itemBytes each: the object streamed into the set of names first, then
+// the table scanned, the read units status.ChooseRead counts (half a unit
+// per 4 KB read, each page rounded up), at the slowest of the table's read
+// rate, the pages ScanSegments at a time at ScanPageCall each, and the SDK
+// decoding the items on one core.
+func (m Model) ExactStatusScan(ops, tableItems, itemBytes, warmReadUnits float64) ExactStatus {
+	bytes := tableItems * itemBytes
+	plan := status.ChooseRead(int(ops), status.TableSize{Bytes: int64(bytes), Items: int64(tableItems)})
+	e := ExactStatus{Path: status.ReadByScan, Calls: math.Ceil(bytes / status.ScanPageBytes), RRU: plan.ScanUnits}
+	e.USD = e.RRU*ListPrices.DynamoDBRRU + ListPrices.S3Get
+	e.StreamSeconds = m.AWS.S3Call.Seconds() + ops*m.OpBytes/m.AWS.S3ReadBytesPerSecond + ops*m.CPU.PlanPerOp.Seconds()
+	segments := math.Min(math.Max(e.Calls, 1), m.AWS.ScanSegments)
+	e.ReadSeconds = math.Ceil(e.Calls/segments) * m.AWS.ScanPageCall.Seconds()
+	e.Bound = fmt.Sprintf("%.0f pages, %g segments at %v a page", e.Calls, segments, m.AWS.ScanPageCall)
+	units, unitsBound := m.readRate(warmReadUnits)
+	if byUnits := e.RRU / units; byUnits > e.ReadSeconds {
+		e.ReadSeconds, e.Bound = byUnits, unitsBound
+	}
+	if cpu := tableItems * m.CPU.ScanItem.Seconds(); cpu > e.ReadSeconds {
+		e.ReadSeconds, e.Bound = cpu, "decoding the scanned items (SDK CPU, one core)"
+	}
+	// The names are streamed into the set before the scan starts.
+	e.Seconds = e.StreamSeconds + e.ReadSeconds
+	return e
+}
+
+// ExactChoice is memo status --exact of a settled batch both ways, and the
+// way status.ChooseRead takes for the table's size.
+type ExactChoice struct {
+	Chosen, Lookups, Scan ExactStatus
+	Plan                  status.ReadPlan
+}
+
+// ExactStatusChoice estimates memo status --exact of a settled batch of ops
+// in a results table of tableItems items of itemBytes each (the figure
+// DescribeTable gives, taken as current), both ways, and chooses as memo
+// does.
+func (m Model) ExactStatusChoice(ops, tableItems, itemBytes, warmReadUnits float64) ExactChoice {
+	c := ExactChoice{
+		Lookups: m.ExactStatus(ops, warmReadUnits),
+		Scan:    m.ExactStatusScan(ops, tableItems, itemBytes, warmReadUnits),
+		Plan:    status.ChooseRead(int(ops), status.TableSize{Bytes: int64(tableItems * itemBytes), Items: int64(tableItems)}),
+	}
+	c.Chosen = c.Lookups
+	if c.Plan.Scan {
+		c.Chosen = c.Scan
+	}
+	return c
 }

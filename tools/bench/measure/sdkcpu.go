@@ -29,7 +29,15 @@ import (
 type SDKCPU struct {
 	SendBatch time.Duration // opsqueue.Sender.SendBatch of a full call: MaxSendBatch packs of DefaultPackOps ops
 	Put       time.Duration // results.Table.Put: one conditional PutItem
+	// ScanItem is results.Table.ScanPages's CPU per item of a Scan page
+	// projected to name, batch, stamp and status (memo status's scan
+	// path): decoding the page and the items.
+	ScanItem time.Duration
 }
+
+// scanStubItems is the items of the stub's Scan page: about 1 MB of the
+// table's items of the bench's form, as one page reads.
+const scanStubItems = 5000
 
 // MeasureSDKCPU makes calls sequentially calls of each kind.
 func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
@@ -55,14 +63,12 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 	now := time.Now()
 	rs := make([]record.Result, 25)
 	for i := range rs {
-		v := record.Number(float64(i) * 1.25)
-		rs[i] = record.Result{Name: fmt.Sprintf("op_%07d", i), Op: "1 + 2", Status: record.StatusOK, Value: &v, Batch: msgs[0].Batch,
-			Stamp: record.NewStamp(now, "0055AED6DCD90281E5", msgs[0].Batch), ComputedAt: now}
+		rs[i] = benchResult(i, now)
 	}
 
 	var out SDKCPU
-	measure := func(f func() error) (time.Duration, error) {
-		for range 50 { // warm up connections and caches
+	measure := func(f func() error, calls int) (time.Duration, error) {
+		for range min(calls, 50) { // warm up connections and caches
 			if err := f(); err != nil {
 				return 0, err
 			}
@@ -81,7 +87,7 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 			err = fmt.Errorf("stub failed %d entries", len(failed))
 		}
 		return err
-	})
+	}, calls)
 	if err != nil {
 		return out, fmt.Errorf("SendBatch against the stub: %w", err)
 	}
@@ -89,15 +95,58 @@ func MeasureSDKCPU(ctx context.Context, calls int) (SDKCPU, error) {
 	out.Put, err = measure(func() error {
 		i++
 		return table.Put(ctx, rs[i%len(rs)])
-	})
+	}, calls)
 	if err != nil {
 		return out, fmt.Errorf("Put against the stub: %w", err)
 	}
+	scanCalls := max(calls/100, 5)
+	total, err := measure(func() error {
+		n := 0
+		err := table.ScanPages(ctx, results.ScanOptions{Segments: 1}, func(items []record.Result, _ float64) error { n += len(items); return nil })
+		if err == nil && n != scanStubItems {
+			err = fmt.Errorf("stub scan page: %d items, want %d", n, scanStubItems)
+		}
+		return err
+	}, scanCalls)
+	if err != nil {
+		return out, fmt.Errorf("ScanPages against the stub: %w", err)
+	}
+	out.ScanItem = total / scanStubItems
 	return out, nil
 }
 
-// stubAWS answers SendMessageBatch (with the MD5s the SDK checks) and
-// PutItem (the condition holds) in the AWS JSON 1.0 protocol.
+// benchResult is result i of the bench's batch as compute stores it.
+func benchResult(i int, now time.Time) record.Result {
+	batch := "batches/bench.jsonl@0123456789abcdef0123456789abcdef"
+	v := record.Number(float64(i) * 1.25)
+	return record.Result{Name: fmt.Sprintf("op_%07d", i), Op: "1 + 2", Status: record.StatusOK, Value: &v, Batch: batch,
+		Stamp: record.NewStamp(now, "0055AED6DCD90281E5", batch), ComputedAt: now}
+}
+
+// ResultItemBytes is the size of a result item of the bench's batch, as
+// DynamoDB counts it (ItemSize of results.Encode): the item size of the
+// on-paper results table.
+func ResultItemBytes() float64 {
+	return float64(ItemSize(results.Encode(benchResult(123_456, time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.UTC)))))
+}
+
+// scanPage is the stub's one Scan page: scanStubItems projected items.
+var scanPage = func() []byte {
+	type av = map[string]string
+	items := make([]map[string]av, scanStubItems)
+	batch := "batches/bench.jsonl@0123456789abcdef0123456789abcdef"
+	stamp := record.NewStamp(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "0055AED6DCD90281E5", batch)
+	for i := range items {
+		items[i] = map[string]av{"name": {"S": fmt.Sprintf("op_%07d", i)}, "batch": {"S": batch}, "stamp": {"S": stamp}, "status": {"S": "ok"}}
+	}
+	b, _ := json.Marshal(map[string]any{"Items": items, "Count": len(items), "ScannedCount": len(items),
+		"ConsumedCapacity": map[string]any{"TableName": "memo-bench-results", "CapacityUnits": 128}})
+	return b
+}()
+
+// stubAWS answers SendMessageBatch (with the MD5s the SDK checks),
+// PutItem (the condition holds) and Scan (scanPage, the last page) in the
+// AWS JSON 1.0 protocol.
 func stubAWS(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
@@ -123,6 +172,8 @@ func stubAWS(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(resp)
 	case strings.HasSuffix(target, ".PutItem"):
 		_, _ = io.WriteString(w, `{}`)
+	case strings.HasSuffix(target, ".Scan"):
+		_, _ = w.Write(scanPage)
 	default:
 		http.Error(w, "stub: unexpected "+target, http.StatusBadRequest)
 	}
