@@ -47,6 +47,9 @@ const (
 	// DefaultPackOps is the most ops of one ops-queue message
 	// (Terraform's split_pack_ops).
 	DefaultPackOps = splitter.DefaultPackOps
+	// DefaultOpRules is what the splitter accepts as an op (Terraform's
+	// split_op_rules).
+	DefaultOpRules = batch.ExpressionRules
 	// DefaultSendConcurrency is the splitter's send calls in flight
 	// (Terraform's splitter_send_concurrency): the twin's splitter runs
 	// with the domain's default.
@@ -76,6 +79,9 @@ type Settings struct {
 	// PackOps is the most ops of one ops-queue message (memo local
 	// --split-pack-ops).
 	PackOps int
+	// OpRules is what the splitter accepts as an op (memo local
+	// --op-rules; the zero value is DefaultOpRules).
+	OpRules batch.Rules
 	// ChunkVisibilityTimeout of the chunk queue; zero derives it as
 	// VisibilityFactor x SplitterTimeout (tests shorten it to see a
 	// crashed chunk retried within seconds).

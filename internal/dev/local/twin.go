@@ -147,7 +147,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		}
 	} else {
 		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace,
-			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps, BatchesTable: t.BatchesTable},
+			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps, OpRules: t.Settings.OpRules, BatchesTable: t.BatchesTable},
 			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Invoke)
 		if o.Compute != nil {
 			comp, err = o.Compute(t.Provisioned, t.Settings)
