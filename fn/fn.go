@@ -49,11 +49,24 @@
 // behind, so pass ctx to every call that can wait. Ops run concurrently
 // within an invocation, up to Options.Concurrency.
 //
+// # Ops
+//
+// An op's payload is the JSON value its batch file gave. Which values a
+// batch may hold is the pipeline's op rules (Terraform's split_op_rules):
+// set them to "json" for your function (memo local --function does), and
+// an op is any JSON value, a string, number, object, array, true, false or
+// null, of at most 32 KiB of JSON text nested at most 64 deep, delivered
+// as the file wrote it ({"name": "img-0001", "op": {"key": "a.jpg"}} gives
+// the Payload {"key": "a.jpg"}; a string op arrives as the same string,
+// its escapes possibly written another way). A CSV cell is a JSON string.
+// Under memo's default rules, "expression", every op is a string of at
+// most 1024 bytes and any other value is rejected by the splitter.
+//
 // # Sizes
 //
-// An op's payload is the JSON value its batch file gave. An SQS message
-// holds at most 1 MiB and a DynamoDB item 400 KB, and the item holds the op
-// as well as its result: results are bounded by MaxValueBytes.
+// An SQS message holds at most 1 MiB and a DynamoDB item 400 KB, and the
+// item holds the op as well as its result: results are bounded by
+// MaxValueBytes, ops by the op rules (docs/design.md, "Op rules").
 package fn
 
 import (
@@ -77,8 +90,9 @@ import (
 type Op struct {
 	// Name is the op's name, the key of its result.
 	Name string
-	// Payload is the op's JSON value as the batch file gave it (for
-	// memo's own evaluator, a JSON string holding an expression).
+	// Payload is the op's JSON value as the batch file gave it: any JSON
+	// value when the pipeline's op rules are "json" (see Ops above), a
+	// JSON string holding an expression under memo's default rules.
 	Payload json.RawMessage
 	// Batch identifies the upload the op came from.
 	Batch string

@@ -23,6 +23,7 @@ module "pipeline" {
   splitter_send_concurrency         = var.splitter_send_concurrency
   split_chunk_ops                   = var.split_chunk_ops
   split_pack_ops                    = var.split_pack_ops
+  split_op_rules                    = var.split_op_rules
   split_chunk_concurrency           = var.split_chunk_concurrency
   compute_batch_size                = var.compute_batch_size
   compute_batching_window_seconds   = var.compute_batching_window_seconds

@@ -32,7 +32,7 @@ variable "artifacts_dir" {
 }
 
 variable "compute_zip" {
-  description = "The compute function's deployment package: a zip holding one linux/arm64 executable named bootstrap, built from a Go main that calls fn.Start (github.com/memohq/memo/fn); null means memo's own evaluator, compute.zip in artifacts_dir."
+  description = "The compute function's deployment package: a zip holding one linux/arm64 executable named bootstrap, built from a Go main that calls fn.Start (github.com/memohq/memo/fn); null means memo's own evaluator, compute.zip in artifacts_dir. With your own function, set split_op_rules = \"json\" so that its ops may be any JSON value."
   type        = string
   default     = null
 
@@ -218,6 +218,17 @@ variable "split_pack_ops" {
   description = "Most ops of one ops-queue message, a count (1-1000); MEMO_PACK_OPS."
   type        = number
   default     = 10
+}
+
+variable "split_op_rules" {
+  description = "What the splitter accepts as an op; MEMO_OP_RULES. \"expression\" (the default, memo's evaluator) or \"json\": any JSON value of at most 32768 bytes, for your own function: set it with compute_zip (docs/design.md, Op rules)."
+  type        = string
+  default     = "expression"
+
+  validation {
+    condition     = contains(["expression", "json"], var.split_op_rules)
+    error_message = "split_op_rules must be \"expression\" (memo's evaluator) or \"json\" (your own function)."
+  }
 }
 
 variable "split_chunk_concurrency" {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/memohq/memo/internal/aws/awsconfig"
 	"github.com/memohq/memo/internal/dev/faults"
@@ -50,7 +51,10 @@ With --function DIR it builds the Go main package in DIR (a function written
 with github.com/memohq/memo/fn) for linux/amd64 and runs it as the compute
 function under aws-lambda-rie, one process per poller, fed by the same
 event source mapping; --env K=V adds to its environment, and --faults
-reaches its own S3, SQS and DynamoDB calls too:
+reaches its own S3, SQS and DynamoDB calls too. With --function the
+splitter takes any JSON value as an op (--op-rules json, Terraform's
+split_op_rules), so that {"name": "img-0001", "op": {"key": "photos/0001.jpg"}}
+reaches the function as its object:
 
   memo local --function examples/functions/checksum --env OBJECTS_BUCKET=memo-local-batches-123456789012 --upload DIR --batch FILE
 
@@ -74,6 +78,7 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 	faultRate := fs.Float64("faults", 0, "fail this fraction (0..1) of the pipeline's S3, SQS and DynamoDB calls as AWS can (throttling, 5xx, resets, timeouts, failed batch entries)")
 	faultSeed := fs.Uint64("faults-seed", 1, "seed of --faults' random choices")
 	function := fs.String("function", "", "build the Go main package in this directory and run it as the compute function under aws-lambda-rie")
+	opRules := fs.String("op-rules", "", `what the splitter accepts as an op (Terraform's split_op_rules): "expression" (memo's evaluator) or "json" (any JSON value, for your own function); default "json" with --function, else "expression"`)
 	var fnEnv envFlag
 	fs.Var(&fnEnv, "env", "with --function: K=V added to the function's environment (repeatable)")
 	uploadDir := fs.String("upload", "", "before --batch: copy the files under this directory into the twin's bucket, keyed by their path relative to it (the objects a function reads)")
@@ -98,7 +103,19 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		if *function == "" && (len(fnEnv) > 0 || *rie != "") {
 			return usageErr("--env and --rie go with --function")
 		}
-		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps, PackOps: *packOps}}
+		rules := local.DefaultOpRules
+		if *function != "" {
+			// A user's function is what the json rules are for.
+			rules = batch.JSONRules
+		}
+		if *opRules != "" {
+			r, ok := batch.ParseRules(*opRules)
+			if !ok {
+				return usageErr("--op-rules %q: want %q or %q", *opRules, batch.ExpressionRules, batch.JSONRules)
+			}
+			rules = r
+		}
+		opts := local.Options{Endpoint: *endpoint, Region: *region, Settings: local.Settings{Workspace: *ws, Pollers: *pollers, ChunkOps: *chunkOps, PackOps: *packOps, OpRules: rules}}
 		var inj *faults.Injector
 		if *faultRate > 0 {
 			inj = faults.New(faults.Config{Rate: *faultRate, Seed: *faultSeed})
@@ -166,8 +183,11 @@ func declareLocal(fs *flag.FlagSet, env *cli) func(context.Context, []string) er
 		defer cancel()
 		key := naming.BatchPrefix + filepath.Base(*batchFile)
 		p := newProgress(env.stderr, false, countOps(*batchFile, key))
+		// The twin's polls cost a few loopback requests: a poll every
+		// 100 ms (as make bench's) ends a small batch's wait soon after it
+		// is done.
 		return submitAndReport(ctx, env, client, *batchFile, key,
-			workspace.WaitOptions{Idle: twin.Idle, Stall: *stall, Progress: p.update}, "arrow")
+			workspace.WaitOptions{Idle: twin.Idle, Poll: 100 * time.Millisecond, Stall: *stall, Progress: p.update}, "arrow")
 	}
 }
 

@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"submit", "--key", "batches/" + strings.Repeat("k", 1000) + ".json", "f.json"}, "a batch key is at most 940 bytes"},
 		{[]string{"local", "--workspace", "Bad_Name"}, `workspace "Bad_Name"`},
 		{[]string{"local", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"local", "--op-rules", "JSON"}, `--op-rules "JSON": want "expression" or "json"`},
 	} {
 		_, stderr, code := runMemo(c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {

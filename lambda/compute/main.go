@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/memohq/memo/fn"
+	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/eval"
 )
 
@@ -15,8 +16,9 @@ import (
 // evaluation error is deterministic, so permanent.
 func evaluate(_ context.Context, op fn.Op) (any, error) {
 	var expr string
-	if err := op.Decode(&expr); err != nil {
-		return nil, fn.Permanent(err)
+	// null would decode as "": only a string is an expression.
+	if len(op.Payload) == 0 || op.Payload[0] != '"' || op.Decode(&expr) != nil {
+		return nil, fn.Permanent(compute.NotAnExpression(op.Payload))
 	}
 	v, err := eval.Evaluate(expr)
 	if err != nil {

@@ -9,8 +9,9 @@ import (
 
 // checkUserFunction: a user's function gets its environment and its own
 // statements in a policy of their own, memo's compute policy and settings
-// are unchanged, and a wildcard action plans only with
-// allow_wildcard_actions.
+// are unchanged, a wildcard action plans only with allow_wildcard_actions,
+// and its splitter takes any JSON value as an op (split_op_rules = "json",
+// a word of two).
 func checkUserFunction(_ *Config, ps plans) []string {
 	var p problems
 	base := ps.ok(&p, "no-function")
@@ -40,6 +41,11 @@ func checkUserFunction(_ *Config, ps plans) []string {
 				p.add("compute_function policy is %s, want the one ReadPhotos statement", text)
 			}
 		}
+		if fn := u.resource(&p, "aws_lambda_function.splitter"); fn != nil {
+			if vars, _ := get(fn, "environment", 0, "variables").(map[string]any); vars["MEMO_OP_RULES"] != "json" {
+				p.add("the splitter's environment is %v, want MEMO_OP_RULES=json (split_op_rules)", vars)
+			}
+		}
 		if fn := u.resource(&p, "aws_lambda_function.compute"); fn != nil {
 			vars, _ := get(fn, "environment", 0, "variables").(map[string]any)
 			if vars["OBJECTS_BUCKET"] != "photos" || vars["MEMO_WORKSPACE"] != testWorkspace {
@@ -56,5 +62,13 @@ func checkUserFunction(_ *Config, ps plans) []string {
 		}
 	}
 	ps.ok(&p, "user-function-wildcard-allowed")
+	if err, present := ps.failed(&p, "op-rules-unknown"); present {
+		switch {
+		case err == nil:
+			p.add(`split_op_rules = "JSON" plans: only "expression" and "json" are op rules`)
+		case !strings.Contains(errText(err), "split_op_rules must be"):
+			p.add("the unknown op rules plan fails for another reason: %v", err)
+		}
+	}
 	return p
 }

@@ -28,6 +28,7 @@ func checkLambdaConfig(c *Config) []string {
 			"MEMO_BATCHES_TABLE":    ph("aws_dynamodb_table.batches.name"),
 			"MEMO_CHUNK_OPS":        "50000",
 			"MEMO_PACK_OPS":         "10",
+			"MEMO_OP_RULES":         "expression",
 			"MEMO_SEND_CONCURRENCY": "16",
 			"MEMO_WORKSPACE":        testWorkspace,
 			"MEMO_LOG_LEVEL":        "info",

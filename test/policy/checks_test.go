@@ -36,7 +36,7 @@ var invariants = []invariant{
 	{name: "esm-config", check: checkESMWiring, plans: []string{"policy", "esm-100-no-window", "esm-10-no-window"}, breakPlans: []string{"policy", "esm-100-no-window"}, planCheck: checkESMConfig},
 	{name: "notification-filter", check: checkNotificationWiring, plans: []string{"default"}, planCheck: checkNotificationFilter},
 	{name: "iam-no-wildcards", check: checkIAMNoWildcards},
-	{name: "user-function", plans: []string{"no-function", "user-function", "user-function-wildcard", "user-function-wildcard-allowed"}, breakPlans: []string{"user-function-wildcard"}, planCheck: checkUserFunction},
+	{name: "user-function", plans: []string{"no-function", "user-function", "user-function-wildcard", "user-function-wildcard-allowed", "op-rules-unknown"}, breakPlans: []string{"user-function-wildcard"}, planCheck: checkUserFunction},
 	{name: "iam-exact-grants", check: checkIAMExactGrants},
 	{name: "names-from-workspace", check: checkNamesBuiltFromPrefix, plans: []string{"default", "dev", "prod", "policy"}, planCheck: checkNamesFromWorkspace, breakPlans: []string{"policy"}},
 	{name: "names-match-go", check: checkPrefixesMatchGo, plans: []string{"dev", "prod", "policy"}, planCheck: checkNamesMatchGo, breakPlans: []string{"policy"}},

@@ -27,6 +27,11 @@ var twinDefaults = map[string]float64{
 	"splitter_send_concurrency":       local.DefaultSendConcurrency,
 }
 
+// twinStringDefaults are the twin's defaults that are words.
+var twinStringDefaults = map[string]string{
+	"split_op_rules": local.DefaultOpRules.String(),
+}
+
 func checkTwinDefaults(c *Config) []string {
 	var p problems
 	for _, m := range []*Module{c.Root, c.Pipeline} {
@@ -44,6 +49,21 @@ func checkTwinDefaults(c *Config) []string {
 			}
 			if f, _ := v.AsBigFloat().Float64(); f != twinDefaults[name] {
 				p.add("terraform/%s variable %s defaults to %v, the local twin uses %v", m.Dir, name, f, twinDefaults[name])
+			}
+		}
+		for _, name := range sortedKeys(twinStringDefaults) {
+			b := vars[name]
+			if b == nil {
+				p.add("terraform/%s has no variable %s", m.Dir, name)
+				continue
+			}
+			v, ok, err := variableDefault(b)
+			if err != nil || !ok || v.IsNull() || v.Type() != cty.String {
+				p.add("terraform/%s variable %s needs a string default (%v)", m.Dir, name, err)
+				continue
+			}
+			if v.AsString() != twinStringDefaults[name] {
+				p.add("terraform/%s variable %s defaults to %q, the local twin uses %q", m.Dir, name, v.AsString(), twinStringDefaults[name])
 			}
 		}
 	}

@@ -57,6 +57,8 @@ var planSpecs = map[string]offline.Plan{
 	"user-function":                  {Name: "user-function", Workspace: testWorkspace, Vars: userFunctionVars("s3:GetObject", "s3:ListBucket")},
 	"user-function-wildcard":         {Name: "user-function-wildcard", Workspace: testWorkspace, Vars: userFunctionVars("s3:Get*")},
 	"user-function-wildcard-allowed": {Name: "user-function-wildcard-allowed", Workspace: testWorkspace, Vars: append(userFunctionVars("s3:Get*"), "allow_wildcard_actions=true")},
+	// The op rules are a word of two.
+	"op-rules-unknown": {Name: "op-rules-unknown", Workspace: testWorkspace, Vars: []string{"split_op_rules=JSON"}},
 }
 
 // userFunctionVars are the variables of a deployment of the checksum
@@ -67,6 +69,7 @@ func userFunctionVars(actions ...string) []string {
 		as = append(as, fmt.Sprintf("%q", a))
 	}
 	return []string{
+		`split_op_rules=json`,
 		`compute_environment={OBJECTS_BUCKET="photos"}`,
 		`compute_policy_statements=[{sid="ReadPhotos",actions=[` + strings.Join(as, ",") + `],resources=["arn:aws:s3:::photos","arn:aws:s3:::photos/*"]}]`,
 	}

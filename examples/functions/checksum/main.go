@@ -1,11 +1,13 @@
 // Command checksum is a per-op function for memo: each op names an S3
 // object and its result is the object's SHA-256 and size.
 //
-//	{"name": "img-0001", "op": "photos/0001.jpg"}
+//	{"name": "img-0001", "op": {"key": "photos/0001.jpg"}}
 //	-> {"sha256": "9f86d0…", "bytes": 48213}
 //
-// The op is the object's key (a JSON string), or {"key": "..."} where the
-// batch file carries JSON values. The bucket is OBJECTS_BUCKET. A missing
+// The op is {"key": "..."} or the key alone (a JSON string): a pipeline
+// whose op rules are json (Terraform's split_op_rules = "json", the default
+// of memo local --function) delivers any JSON value as the batch file holds
+// it. The bucket is OBJECTS_BUCKET. A missing
 // object is a permanent error result (the batch named it wrongly); any other
 // failure (a throttled read, after the SDK's own retries) is transient: memo
 // leaves the message for SQS to retry. The function's role needs

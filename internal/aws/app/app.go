@@ -23,6 +23,7 @@ import (
 	"github.com/memohq/memo/internal/aws/objects"
 	"github.com/memohq/memo/internal/aws/opsqueue"
 	"github.com/memohq/memo/internal/aws/results"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/eval"
 	"github.com/memohq/memo/internal/pipeline/splitter"
@@ -35,6 +36,7 @@ const (
 	EnvChunkQueueURL   = "MEMO_CHUNK_QUEUE_URL"
 	EnvChunkOps        = "MEMO_CHUNK_OPS"
 	EnvPackOps         = "MEMO_PACK_OPS"
+	EnvOpRules         = "MEMO_OP_RULES" // "expression" (unset) or "json": batch.Rules
 	EnvSendConcurrency = "MEMO_SEND_CONCURRENCY"
 	EnvTable           = "MEMO_TABLE"
 	// EnvBatchesTable is the batches table: the splitter mirrors its
@@ -58,6 +60,7 @@ type SplitterEnv struct {
 	ChunkOps int
 	// PackOps is the most ops of one message (splitter.DefaultPackOps).
 	PackOps     int
+	OpRules     batch.Rules // what the splitter accepts as an op (EnvOpRules)
 	Concurrency int
 	// BatchesTable, when set, receives each upload's report (EnvBatchesTable).
 	BatchesTable string
@@ -94,6 +97,13 @@ func SplitterFromEnv(getenv func(string) string) (SplitterEnv, error) {
 			return e, fmt.Errorf("%s=%q: want an integer from 1 to %d", EnvPackOps, v, splitter.MaxPackOps)
 		}
 		e.PackOps = n
+	}
+	if v := getenv(EnvOpRules); v != "" {
+		r, ok := batch.ParseRules(v)
+		if !ok {
+			return e, fmt.Errorf("%s=%q: want %q (memo's evaluator) or %q (your own function)", EnvOpRules, v, batch.ExpressionRules, batch.JSONRules)
+		}
+		e.OpRules = r
 	}
 	if v := getenv(EnvSendConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -160,7 +170,7 @@ func newSplitter(objs splitter.Objects, queue splitter.Queue, chunks splitter.Ch
 		m = emf.New(metrics, env.Workspace, emf.FunctionSplitter)
 	}
 	return splitter.New(objs, queue, splitter.Config{Concurrency: env.Concurrency, Logger: logger, Metrics: m,
-		ChunkOps: env.ChunkOps, PackOps: env.PackOps, Chunks: chunks})
+		ChunkOps: env.ChunkOps, PackOps: env.PackOps, OpRules: env.OpRules, Chunks: chunks})
 }
 
 // NewCompute builds the compute service around memo's evaluator. metrics

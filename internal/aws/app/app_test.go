@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/memohq/memo/internal/pipeline/batch"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -13,11 +15,11 @@ func TestSplitterFromEnv(t *testing.T) {
 	if err != nil || e.QueueURL != "https://q" || e.Concurrency != 16 || e.LogLevel != slog.LevelDebug || e.Workspace != "dev" {
 		t.Fatalf("%+v, %v", e, err)
 	}
-	if e.ChunkOps != 50000 || e.ChunkQueueURL != "" || e.PackOps != 10 {
-		t.Fatalf("chunk and pack defaults: %+v", e)
+	if e.ChunkOps != 50000 || e.ChunkQueueURL != "" || e.PackOps != 10 || e.OpRules != batch.ExpressionRules {
+		t.Fatalf("chunk, pack and op rules defaults: %+v", e)
 	}
-	e, err = SplitterFromEnv(env(map[string]string{EnvQueueURL: "q", EnvChunkQueueURL: "https://c", EnvChunkOps: "500", EnvPackOps: "1000"}))
-	if err != nil || e.ChunkQueueURL != "https://c" || e.ChunkOps != 500 || e.PackOps != 1000 {
+	e, err = SplitterFromEnv(env(map[string]string{EnvQueueURL: "q", EnvChunkQueueURL: "https://c", EnvChunkOps: "500", EnvPackOps: "1000", EnvOpRules: "json"}))
+	if err != nil || e.ChunkQueueURL != "https://c" || e.ChunkOps != 500 || e.PackOps != 1000 || e.OpRules != batch.JSONRules {
 		t.Fatalf("%+v, %v", e, err)
 	}
 	for _, bad := range []map[string]string{
@@ -27,6 +29,8 @@ func TestSplitterFromEnv(t *testing.T) {
 		{EnvQueueURL: "q", EnvPackOps: "0"},
 		{EnvQueueURL: "q", EnvPackOps: "1001"},
 		{EnvQueueURL: "q", EnvPackOps: "ten"},
+		{EnvQueueURL: "q", EnvOpRules: "JSON"},
+		{EnvQueueURL: "q", EnvOpRules: "any"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "0"},
 		{EnvQueueURL: "q", EnvSendConcurrency: "many"},
 		{EnvQueueURL: "q", EnvLogLevel: "loud"},

@@ -26,6 +26,7 @@ import (
 	"github.com/memohq/memo/internal/dev/local/localtest"
 	"github.com/memohq/memo/internal/dev/weak"
 	"github.com/memohq/memo/internal/ops/workspace"
+	"github.com/memohq/memo/internal/pipeline/batch"
 	"github.com/memohq/memo/internal/pipeline/compute"
 	"github.com/memohq/memo/internal/pipeline/naming"
 	"github.com/memohq/memo/internal/pipeline/record"
@@ -91,7 +92,8 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 	cf := local.ComputeFunction{RIE: rie, Bootstrap: bootstrap, Log: logf}
 	// A short visibility timeout: a message left for SQS comes back in
 	// seconds, not 6 x 30 s.
-	opts := local.Options{Log: logf, Settings: local.Settings{Pollers: 2, ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second}}
+	// The ops are JSON values (memo local --function's op rules).
+	opts := local.Options{Log: logf, Settings: local.Settings{Pollers: 2, ComputeTimeout: 5 * time.Second, VisibilityTimeout: 5 * time.Second, OpRules: batch.JSONRules}}
 	var inj *faults.Injector
 	if rate > 0 {
 		inj = faults.New(faults.Config{Rate: rate, Seed: 7})
@@ -122,7 +124,7 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 	}
 	s3c := awsconfig.S3(cfg)
 	want := map[string]string{}
-	var batch strings.Builder
+	var lines strings.Builder
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range n {
@@ -131,7 +133,7 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 		sum := sha256.Sum256(body)
 		name := fmt.Sprintf("obj_%04d", i)
 		want[name] = fmt.Sprintf(`{"bytes":%d,"sha256":"%s"}`, len(body), hex.EncodeToString(sum[:]))
-		fmt.Fprintf(&batch, `{"name": %q, "op": %q}`+"\n", name, key)
+		fmt.Fprintf(&lines, `{"name": %q, "op": %s}`+"\n", name, checksumOp(i, key))
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -145,10 +147,10 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 		name := fmt.Sprintf("gone_%02d", i)
 		key := fmt.Sprintf("objects/missing-%02d.bin", i)
 		want[name] = fmt.Sprintf("error s3://%s/%s does not exist", twin.Bucket, key)
-		fmt.Fprintf(&batch, `{"name": %q, "op": %q}`+"\n", name, key)
+		fmt.Fprintf(&lines, `{"name": %q, "op": %s}`+"\n", name, checksumOp(i, key))
 	}
 	file := filepath.Join(t.TempDir(), "checksums.jsonl")
-	if err := os.WriteFile(file, []byte(batch.String()), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(lines.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if opts.Weak != nil {
@@ -202,6 +204,15 @@ func runChecksum(t *testing.T, ctx context.Context, rie, bootstrap string, rate 
 	if pool.Replaced.Load() > 0 {
 		t.Logf("aws-lambda-rie processes replaced after a timed-out or unanswered invocation: %d", pool.Replaced.Load())
 	}
+}
+
+// checksumOp is the op naming key: the object {"key": key} for most ops,
+// the key as a JSON string for every third (the function reads both).
+func checksumOp(i int, key string) string {
+	if i%3 == 2 {
+		return strconv.Quote(key)
+	}
+	return fmt.Sprintf(`{"key": %s}`, strconv.Quote(key))
 }
 
 // TestAlwaysTransientFunctionLandsInTheDLQ: a function whose every call

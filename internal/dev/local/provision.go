@@ -47,6 +47,9 @@ const (
 	// DefaultPackOps is the most ops of one ops-queue message
 	// (Terraform's split_pack_ops).
 	DefaultPackOps = splitter.DefaultPackOps
+	// DefaultOpRules is what the splitter accepts as an op (Terraform's
+	// split_op_rules).
+	DefaultOpRules = batch.ExpressionRules
 	// DefaultSendConcurrency is the splitter's send calls in flight
 	// (Terraform's splitter_send_concurrency): the twin's splitter runs
 	// with the domain's default.
@@ -76,6 +79,9 @@ type Settings struct {
 	// PackOps is the most ops of one ops-queue message (memo local
 	// --split-pack-ops).
 	PackOps int
+	// OpRules is what the splitter accepts as an op (memo local
+	// --op-rules; the zero value is DefaultOpRules).
+	OpRules batch.Rules
 	// ChunkVisibilityTimeout of the chunk queue; zero derives it as
 	// VisibilityFactor x SplitterTimeout (tests shorten it to see a
 	// crashed chunk retried within seconds).
@@ -143,25 +149,37 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, 
 	if err := naming.ValidWorkspace(s.Workspace); err != nil {
 		return Provisioned{}, err
 	}
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return Provisioned{}, fmt.Errorf("emulator account: %w", err)
+	// Only the bucket's name needs the account: the account is asked, and
+	// the tables created, while the queues are (the twin keeps DynamoDB
+	// and STS in a moto process of its own: see ddbServices).
+	type account struct {
+		id  string
+		err error
 	}
-	p := Provisioned{Account: aws.ToString(id.Account)}
-	p.Names = naming.For(s.Workspace, p.Account)
+	acct := make(chan account, 1)
+	go func() {
+		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			acct <- account{err: fmt.Errorf("emulator account: %w", err)}
+			return
+		}
+		acct <- account{id: aws.ToString(id.Account)}
+	}()
+	p := Provisioned{Names: naming.For(s.Workspace, "")}
 	p.Resources = workspace.Resources{
-		Workspace: s.Workspace, Region: cfg.Region, Bucket: p.Names.Bucket,
+		Workspace: s.Workspace, Region: cfg.Region,
 		Table: p.Names.Table, BatchesTable: p.Names.Batches, SplitterFunction: p.Names.Splitter,
 	}
 	if cfg.BaseEndpoint != nil {
 		p.Endpoint = *cfg.BaseEndpoint
 	}
-
-	// The table is created while the queues and the bucket are: the twin
-	// keeps DynamoDB in a moto process of its own.
 	tableErr := make(chan error, 1)
 	go func() { tableErr <- createTable(ctx, dynamodb.NewFromConfig(cfg), p.Names) }()
+	gotAccount := false
 	defer func() {
+		if !gotAccount {
+			<-acct
+		}
 		if err := <-tableErr; err != nil && errOut == nil {
 			errOut = err
 		}
@@ -210,6 +228,14 @@ func Provision(ctx context.Context, cfg aws.Config, s Settings) (_ Provisioned, 
 		return p, err
 	}
 
+	a := <-acct
+	gotAccount = true
+	if a.err != nil {
+		return p, a.err
+	}
+	p.Account = a.id
+	p.Names = naming.For(s.Workspace, p.Account)
+	p.Bucket = p.Names.Bucket
 	s3c := awsconfig.S3(cfg)
 	in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
 	if cfg.Region != "us-east-1" {

@@ -77,7 +77,7 @@ print(m.Queue.delete_message is delete_message)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
-	if got, want := out.String(), "['clock', 'index', 'conditions', 'dispatch']\nTrue\n"; got != want {
+	if got, want := out.String(), "['clock', 'index', 'conditions', 'dispatch', 'keepalive']\nTrue\n"; got != want {
 		if strings.HasPrefix(got, "[]") {
 			t.Skip("motopatch.py does not apply to the installed moto at all")
 		}

@@ -148,7 +148,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		}
 	} else {
 		split = NewInProcess(app.NewSplitter(cfg, app.SplitterEnv{QueueURL: t.QueueURL, Workspace: t.Workspace,
-			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps, BatchesTable: t.BatchesTable},
+			ChunkQueueURL: t.ChunkQueueURL, ChunkOps: t.Settings.ChunkOps, PackOps: t.Settings.PackOps, OpRules: t.Settings.OpRules, BatchesTable: t.BatchesTable},
 			app.Logger(logw, slog.LevelInfo, "splitter"), nil).Invoke)
 		if o.Compute != nil {
 			comp, err = o.Compute(t.Provisioned, t.Settings)
@@ -205,8 +205,13 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	return t, nil
 }
 
-// ddbServices are the services of the twin's second moto process.
-var ddbServices = []string{"dynamodb", "dynamodbstreams"}
+// ddbServices are the services of the twin's second moto process: those
+// that take no part in S3's notifications to SQS. STS is among them so
+// that provisioning asks the account while the first process creates the
+// queues. (moto answers GetCallerIdentity from its IAM users' access keys,
+// else with its default account: the twin's clients' keys are no IAM
+// user's, and DynamoDB's requests already found their account there.)
+var ddbServices = []string{"dynamodb", "dynamodbstreams", "sts"}
 
 // startMotos starts the twin's two moto processes at once: the first for
 // S3, SQS and everything else, the second for DynamoDB (see proxy). On an

@@ -74,6 +74,9 @@ type Reconciliation struct {
 	// DLQEstimated how many of the ops missing were therefore counted in
 	// DLQ rather than lost: at most DLQUnread.
 	DLQUnread, DLQEstimated int
+	// DLQSkipped is true when the account did not read the DLQ
+	// (ReconcileBusy): the batch's ops there count in Lost, as in flight.
+	DLQSkipped bool
 }
 
 // DLQPartialError is returned by Source.DLQ, with the names it did read,
@@ -161,15 +164,44 @@ const (
 // upload that a newer upload replaced since stays ok (or error) by them,
 // superseded by names.
 func Reconcile(ctx context.Context, src Source, batch string) (Reconciliation, error) {
-	return reconcile(ctx, src, batch, false)
+	return reconcile(ctx, src, batch, modeCounters)
 }
 
 // ReconcileExact reconciles by names whatever the counters say.
 func ReconcileExact(ctx context.Context, src Source, batch string) (Reconciliation, error) {
-	return reconcile(ctx, src, batch, true)
+	return reconcile(ctx, src, batch, modeExact)
 }
 
-func reconcile(ctx context.Context, src Source, batch string, exact bool) (Reconciliation, error) {
+// ReconcileBusy is Reconcile for a poll made while the pipeline is busy
+// (work queued or running, as a wait sees it): it reads the DLQ only where
+// a verdict stands on it, because a peek costs seconds (it long-polls until
+// two empty answers; see workspace.PeekDLQ). The DLQ's count cannot stand
+// in for the read: it "may not achieve consistency until at least 1 minute
+// after the producers stop sending messages" (CountLag). Unread:
+//
+//   - a batch without a report (nothing of it settles: Settled);
+//   - a running batch whose counters miss ops: its ops in the DLQ then
+//     count as in flight (Lost, not settled) instead of dlq.
+//
+// So such an account overstates Lost and never understates it: it closes
+// or settles no batch that Reconcile would not. Counters that add up with
+// superseded ops, and a batch that reads quiet (its ops queue empty: the
+// account by names follows), read the DLQ as Reconcile does.
+// Reconciliation.DLQSkipped says when it was not read.
+func ReconcileBusy(ctx context.Context, src Source, batch string) (Reconciliation, error) {
+	return reconcile(ctx, src, batch, modeBusy)
+}
+
+// How reconcile reads.
+type mode int
+
+const (
+	modeCounters mode = iota // Reconcile
+	modeExact                // ReconcileExact
+	modeBusy                 // ReconcileBusy
+)
+
+func reconcile(ctx context.Context, src Source, batch string, m mode) (Reconciliation, error) {
 	r := Reconciliation{Batch: batch, Queued: -1, At: time.Now(), ChunksDone: -1}
 	rep, found, err := src.Report(ctx, batch)
 	if err != nil {
@@ -182,6 +214,10 @@ func reconcile(ctx context.Context, src Source, batch string, exact bool) (Recon
 	if !found {
 		// No total to close: what compute counted, and the DLQ.
 		r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
+		if m == modeBusy {
+			r.DLQSkipped = true
+			return r, nil
+		}
 		dlq, err := readDLQ(ctx, src, batch, &r)
 		if err != nil {
 			return r, err
@@ -200,7 +236,7 @@ func reconcile(ctx context.Context, src Source, batch string, exact bool) (Recon
 	var dlq []string
 	dlqRead := false
 	switch {
-	case exact:
+	case m == modeExact:
 		r.Reconciled = ReasonAsked
 	case sum == r.Total && c.Superseded == 0:
 		r.OK, r.Error, r.Superseded = c.OK, c.Error, c.Superseded
@@ -228,13 +264,17 @@ func reconcile(ctx context.Context, src Source, batch string, exact bool) (Recon
 	case sum > r.Total:
 		r.Reconciled = ReasonOver
 	}
-	if !dlqRead {
+	// The ops queue is read before the DLQ: a message that leaves it for
+	// the DLQ after its count was read is then in the DLQ when that is read.
+	if r.Queued, err = src.Pending(ctx); err != nil {
+		return r, err
+	}
+	if !dlqRead && (m != modeBusy || r.Reconciled != "" || r.quiet()) {
 		if dlq, err = readDLQ(ctx, src, batch, &r); err != nil {
 			return r, err
 		}
-	}
-	if r.Queued, err = src.Pending(ctx); err != nil {
-		return r, err
+	} else if !dlqRead {
+		r.DLQSkipped = true
 	}
 	if r.Reconciled == "" {
 		if !r.quiet() {

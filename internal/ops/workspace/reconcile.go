@@ -167,7 +167,12 @@ func (c *Client) Names(ctx context.Context, rep record.Report, fn func(string) e
 	if !ok {
 		return false, fmt.Errorf("%s: not a batch key", rep.Key)
 	}
-	err = batch.Scan(body, format, func(it batch.Item) error {
+	// The ops the splitter accepted: with the rules it applied.
+	rules, ok := batch.ParseRules(rep.OpRules)
+	if !ok && rep.OpRules != "" {
+		return false, fmt.Errorf("%s: the report names op rules %q, which this memo does not know", rep.Batch, rep.OpRules)
+	}
+	err = rules.Scan(body, format, func(it batch.Item) error {
 		if it.Reject != "" {
 			return nil
 		}

@@ -96,7 +96,14 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		}
 		if full {
 			t := time.Now()
-			r, err := status.Reconcile(ctx, c, batch)
+			// While the pipeline is busy no verdict needs the DLQ's
+			// names, and a peek costs seconds (status.ReconcileBusy);
+			// every account the wait ends on reads it.
+			reconcile := status.Reconcile
+			if !idle {
+				reconcile = status.ReconcileBusy
+			}
+			r, err := reconcile(ctx, c, batch)
 			if err != nil {
 				return last, err
 			}
@@ -157,6 +164,14 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 			}
 			limit := stallLimit(o.Stall, splitting, chunkVisibility)
 			if still.since(last, time.Now()) >= limit {
+				if last.DLQSkipped {
+					if r, err := status.Reconcile(ctx, c, batch); err == nil {
+						if r.Queued < 0 {
+							r.Queued = last.Queued
+						}
+						last = r
+					}
+				}
 				return last, fmt.Errorf("%w for %v", ErrStalled, limit)
 			}
 		}

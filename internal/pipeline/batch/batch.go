@@ -7,7 +7,45 @@ import (
 // Op is one entry of a batch file.
 type Op struct {
 	Name string `json:"name"`
-	Op   string `json:"op"`
+	// Op is the op as the scan's Rules read it: under ExpressionRules the
+	// decoded string; under JSONRules the op's JSON text as the file holds
+	// it (any JSON value; a CSV cell is encoded as a JSON string).
+	Op string `json:"op"`
+}
+
+// Rules is what the splitter accepts as an op: the pipeline's setting
+// (Terraform's split_op_rules, MEMO_OP_RULES). docs/design.md, "Op rules".
+type Rules int
+
+const (
+	// ExpressionRules, the default, are memo's own: the op is a JSON
+	// string holding an expression for memo's evaluator (ValidateOp).
+	ExpressionRules Rules = iota
+	// JSONRules take any JSON value (a string, number, object, array,
+	// true, false or null) of at most MaxJSONOpBytes, nested at most
+	// MaxJSONOpDepth deep, of valid UTF-8: for a user's function (fn).
+	JSONRules
+)
+
+// String returns the setting's name: "expression" or "json".
+func (r Rules) String() string {
+	switch r {
+	case ExpressionRules:
+		return "expression"
+	case JSONRules:
+		return "json"
+	}
+	return fmt.Sprintf("Rules(%d)", int(r))
+}
+
+// ParseRules returns the rules named s (Rules.String).
+func ParseRules(s string) (Rules, bool) {
+	for _, r := range []Rules{ExpressionRules, JSONRules} {
+		if r.String() == s {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // Limits on one op, checked on the decoded bytes of each field before
@@ -19,6 +57,17 @@ const (
 	MaxOpBytes = 1024
 	// MaxNesting is the deepest parenthesis nesting of an op.
 	MaxNesting = 64
+	// MaxJSONOpBytes is the longest op under JSONRules: its JSON text, as
+	// the file holds it. Escaped for SQS (U+FFFE and U+FFFF take 6 bytes
+	// for 3) it is at most 64 KiB, so that a message of one op with the
+	// longest name stays under the splitter's pack size (a tenth of SQS's
+	// 1 MiB); stored with its result (at most 300 KiB) it keeps the item
+	// under DynamoDB's 400 KB. docs/design.md, "Op rules", has the sums.
+	MaxJSONOpBytes = 32 << 10
+	// MaxJSONOpDepth is the deepest nesting of arrays and objects of an op
+	// under JSONRules: far beyond any real op, and a bound on the
+	// recursion of the function's decoder.
+	MaxJSONOpDepth = 64
 )
 
 // SyntaxError: the file is structurally broken; Offset is the byte offset of

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MaxCSVRecordBytes is the longest CSV record memo reads. A valid op's
@@ -188,11 +189,22 @@ func (c *csvFile) records(cols [2]int, rules *opRules, first int, fn func(Item) 
 				reject = fmt.Sprintf("the record has 1 field, the header %d", len(cols))
 			}
 		} else {
+			if rules.json && utf8.ValidString(it.Op.Op) {
+				// The cell is text, carried as a JSON string: CSV has
+				// no types, and "5" or true in a cell is what its
+				// writer typed (docs/design.md, "Op rules"). A cell
+				// of invalid UTF-8 is left for the rules to reject.
+				it.Op.Op = jsonQuote(it.Op.Op)
+			}
 			reject = rules.verdict(&it, "", "")
 		}
 		if reject != "" {
 			it.Reject = fmt.Sprintf("line %d: %s", line, reject)
-			it.Op.Name, it.Op.Op = cut(it.Op.Name, MaxNameBytes), cut(it.Op.Op, MaxOpBytes)
+			limit := MaxOpBytes
+			if rules.json {
+				limit = MaxJSONOpBytes
+			}
+			it.Op.Name, it.Op.Op = cut(it.Op.Name, MaxNameBytes), cut(it.Op.Op, limit)
 		}
 		if err := fn(it); err != nil {
 			return err
@@ -247,7 +259,7 @@ func planCSV(r io.Reader, rules *opRules, fn func(Item) error, _ int) ([]string,
 
 // runCSV is the chunk scan of the CSV layout: records only, read with the
 // header the plan pass found.
-func runCSV(r io.Reader, run Run, fn func(Item) error, _ int) error {
+func runCSV(r io.Reader, run Run, rules Rules, fn func(Item) error, _ int) error {
 	c := &csvFile{in: &csvInput{r: r}}
 	c.cr = newCSVReader(c.in)
 	cols, _, reason := csvColumns(run.Header)
@@ -255,7 +267,7 @@ func runCSV(r io.Reader, run Run, fn func(Item) error, _ int) error {
 		return fmt.Errorf("batch: the plan's CSV header %q: %s", run.Header, reason)
 	}
 	seen := false
-	err := c.records(cols, &opRules{}, run.First, func(it Item) error {
+	err := c.records(cols, newRules(rules, nil), run.First, func(it Item) error {
 		seen = true
 		return fn(it)
 	})

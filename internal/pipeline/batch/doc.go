@@ -122,6 +122,16 @@
 // enforced while the raw bytes are read, before anything else sees them: a
 // 1 MB op is counted and dropped as it streams by, never held.
 //
+// These are [ExpressionRules], memo's own, the default of the package's
+// functions. Under [JSONRules] (a [Rules] value's Scan, ScanFile and
+// ScanChunk; a user's function's pipeline) the op may be any JSON value:
+// Item.Op.Op is its JSON text as the file holds it (escapes and whitespace
+// kept), of at most [MaxJSONOpBytes], with arrays and objects nested at
+// most [MaxJSONOpDepth] deep, of valid UTF-8 with no unpaired surrogate
+// escape; a CSV cell is carried as a JSON string, whatever it holds. The
+// value is checked as it is skipped, its bytes copied up to the bound:
+// never a tree, never more than the bound held.
+//
 // # Decisions
 //
 //   - A leading UTF-8 byte order mark is skipped (offsets still count it).

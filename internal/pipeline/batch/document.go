@@ -13,7 +13,9 @@ import (
 //
 //  1. Each key:value pair, in document order (pairRule): a key other than
 //     "name" and "op" is an unknown field; a key seen before in the object
-//     is a duplicate field; a value that is not a string is the wrong type.
+//     is a duplicate field; a value that is not a string is the wrong type
+//     (under JSONRules the op may be any value: the bytes of its JSON text
+//     are kept as the file holds them, with its nesting measured).
 //  2. A missing field: "name", then "op" (verdict).
 //
 // An element that is not an object at all is "not a JSON object" (element).
@@ -37,8 +39,7 @@ func planJSON(f Format) func(io.Reader, *opRules, func(Item) error, int) ([]stri
 		}
 		s.fn = fn
 		s.rules = rules
-		s.name.limit = MaxNameBytes
-		s.op.limit = MaxOpBytes
+		s.limits()
 		return nil, s.run()
 	}
 }
@@ -227,6 +228,7 @@ func (s *scanner) object(depth int) error {
 	s.op.reset()
 	have := 0
 	reject := ""
+	nesting := 0
 	c, ok := s.ws()
 	if !ok {
 		return s.endErr()
@@ -268,7 +270,8 @@ func (s *scanner) object(depth int) error {
 			if f != nil {
 				have |= bit
 			}
-			problem, keep := s.pairRule(f != nil, repeated, label, c, reject == "")
+			anyType := f == &s.op && s.rules.json
+			problem, keep := s.pairRule(f != nil, repeated, label, c, reject == "", anyType)
 			if !keep {
 				f = nil
 			}
@@ -276,9 +279,12 @@ func (s *scanner) object(depth int) error {
 				reject = problem
 			}
 			var err error
-			if f != nil {
+			switch {
+			case f != nil && anyType:
+				nesting, err = s.rawValue(f, depth)
+			case f != nil:
 				err = s.str(f)
-			} else {
+			default:
 				err = s.skipValue(depth)
 			}
 			if err != nil {
@@ -306,8 +312,17 @@ func (s *scanner) object(depth int) error {
 	s.both = append(append(s.both[:0], s.name.buf...), s.op.buf...)
 	all := string(s.both)
 	it.Op.Name, it.Op.Op = all[:len(s.name.buf)], all[len(s.name.buf):]
-	it.Reject = s.verdict(it, have, reject)
+	it.Reject = s.verdict(it, have, reject, nesting)
 	return s.emit(it)
+}
+
+// limits sets the kept length of the fields by the scan's rules.
+func (s *scanner) limits() {
+	s.name.limit = MaxNameBytes
+	s.op.limit = MaxOpBytes
+	if s.rules.json {
+		s.op.limit = MaxJSONOpBytes
+	}
 }
 
 const (
@@ -321,7 +336,8 @@ const (
 // whether the value is to be decoded into its field (a value that is not
 // kept is only checked). need says whether the problem's text is wanted:
 // only the first problem of an op is its reason.
-func (s *scanner) pairRule(known, repeated bool, label string, c byte, need bool) (problem string, keep bool) {
+// anyType says the value may be of any type (the op under JSONRules).
+func (s *scanner) pairRule(known, repeated bool, label string, c byte, need, anyType bool) (problem string, keep bool) {
 	switch {
 	case !known:
 		if need {
@@ -330,7 +346,7 @@ func (s *scanner) pairRule(known, repeated bool, label string, c byte, need bool
 		return "", false
 	case repeated:
 		return `duplicate field "` + label + `"`, false
-	case c != '"':
+	case c != '"' && !anyType:
 		if kinds[c] != "" {
 			return `field "` + label + `" is ` + kinds[c] + ", not a string", false
 		}
@@ -341,8 +357,9 @@ func (s *scanner) pairRule(known, repeated bool, label string, c byte, need bool
 
 // verdict applies the JSON rules left (a missing field) and then the
 // shared ones (rules.go) to the op object just read, whose fields are it.Op
-// and whose keys seen are have; reject is pairRule's first problem.
-func (s *scanner) verdict(it Item, have int, reject string) string {
+// and whose keys seen are have; reject is pairRule's first problem, and
+// nesting the depth of the op's JSON value (JSONRules).
+func (s *scanner) verdict(it Item, have int, reject string, nesting int) string {
 	switch {
 	case reject != "":
 		return reject
@@ -351,5 +368,9 @@ func (s *scanner) verdict(it Item, have int, reject string) string {
 	case have&haveOp == 0:
 		return `missing field "op"`
 	}
-	return s.rules.verdict(&it, s.name.problem("name"), s.op.problem("op"))
+	opProblem := s.op.problem("op")
+	if opProblem == "" && nesting > MaxJSONOpDepth {
+		opProblem = fmt.Sprintf("op nests arrays and objects %d deep (max %d)", nesting, MaxJSONOpDepth)
+	}
+	return s.rules.verdict(&it, s.name.problem("name"), opProblem)
 }

@@ -39,7 +39,7 @@ const (
 // task needs (CSV's columns); run streams one run of ops cut out of it.
 type layout struct {
 	plan func(r io.Reader, rules *opRules, fn func(Item) error, size int) (header []string, err error)
-	run  func(r io.Reader, run Run, fn func(Item) error, size int) error
+	run  func(r io.Reader, run Run, rules Rules, fn func(Item) error, size int) error
 }
 
 var (
@@ -195,6 +195,24 @@ func Scan(r io.Reader, f Format, fn func(Item) error) error {
 	return err
 }
 
+// Scan is the package's Scan with the rules r (the package's functions
+// apply ExpressionRules).
+func (r Rules) Scan(rd io.Reader, f Format, fn func(Item) error) error {
+	_, err := r.ScanFile(rd, f, fn)
+	return err
+}
+
+// ScanFile is the package's ScanFile with the rules r.
+func (r Rules) ScanFile(rd io.Reader, f Format, fn func(Item) error) (header []string, err error) {
+	return scanFile(rd, f, newRules(r, newNameSet()), fn, bufSize)
+}
+
+// ScanChunk is the package's ScanChunk with the rules r: a chunk is read
+// with the rules its plan pass applied.
+func (r Rules) ScanChunk(rd io.Reader, f Format, run Run, fn func(Item) error) error {
+	return scanChunk(rd, f, run, r, fn, bufSize)
+}
+
 // ScanFile is Scan, returning also the header that ScanChunk needs to read
 // a run of the file's ops (CSV's columns; nil for the other layouts).
 func ScanFile(r io.Reader, f Format, fn func(Item) error) (header []string, err error) {
@@ -238,10 +256,10 @@ func scanFile(r io.Reader, f Format, rules *opRules, fn func(Item) error, size i
 // (which the plan pass would have found, so the object changed or the range
 // is wrong) is a *SyntaxError with the offset in the run.
 func ScanChunk(r io.Reader, f Format, run Run, fn func(Item) error) error {
-	return scanChunk(r, f, run, fn, bufSize)
+	return scanChunk(r, f, run, ExpressionRules, fn, bufSize)
 }
 
-func scanChunk(r io.Reader, f Format, run Run, fn func(Item) error, size int) error {
+func scanChunk(r io.Reader, f Format, run Run, rules Rules, fn func(Item) error, size int) error {
 	i, ok := entry(f)
 	if !ok {
 		return fmt.Errorf("batch: unknown format %v", f)
@@ -249,10 +267,10 @@ func scanChunk(r io.Reader, f Format, run Run, fn func(Item) error, size int) er
 	l := formats[i].layout
 	c := formats[i].codec
 	if c == nil {
-		return l.run(r, run, fn, size)
+		return l.run(r, run, rules, fn, size)
 	}
 	return decompressed(r, c, maxDecompressed, run.Offset, func(z io.Reader) error {
-		return l.run(io.LimitReader(z, run.Length), run, fn, size)
+		return l.run(io.LimitReader(z, run.Length), run, rules, fn, size)
 	})
 }
 
@@ -263,5 +281,5 @@ func ScanRun(r io.Reader, f Format, first int, fn func(Item) error) error {
 }
 
 func scanRun(r io.Reader, f Format, first int, fn func(Item) error, size int) error {
-	return scanChunk(r, f, Run{First: first}, fn, size)
+	return scanChunk(r, f, Run{First: first}, ExpressionRules, fn, size)
 }

@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -89,6 +90,24 @@ func FuzzCSV(f *testing.F) {
 				it.Reject = ""
 			}
 			want = append(want, it)
+		}
+		// Under JSONRules the same file has the same ops and the same
+		// structure; an accepted op is its cell as a JSON string.
+		var jitems []Item
+		if _, err := JSONRules.ScanFile(bytes.NewReader(data), CSV, func(it Item) error {
+			jitems = append(jitems, it)
+			return nil
+		}); err != nil || len(jitems) != len(items) {
+			t.Fatalf("JSONRules: %v, %d ops; ExpressionRules: %d ops", err, len(jitems), len(items))
+		}
+		for i, it := range jitems {
+			var cell string
+			if it.Reject == "" && (json.Unmarshal([]byte(it.Op.Op), &cell) != nil || jsonQuote(cell) != it.Op.Op) {
+				t.Fatalf("op %d: %q is not a cell as a JSON string", i, it.Op.Op)
+			}
+			if items[i].Reject == "" && it.Reject == "" && cell != items[i].Op.Op {
+				t.Fatalf("op %d: the cell %q, under JSONRules %q", i, items[i].Op.Op, it.Op.Op)
+			}
 		}
 		for _, k := range []int{1, 3} {
 			var got []Item

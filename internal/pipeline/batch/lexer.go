@@ -78,6 +78,13 @@ type scanner struct {
 	op    field
 	key   field
 	both  []byte
+
+	// capture, while set, receives the bytes read from buf[capFrom:]
+	// (rawValue); deepest is the deepest nesting below its base that
+	// skipValue has seen since it was reset.
+	capture *field
+	capFrom int
+	deepest int
 }
 
 // newScanner reads r with a buffer of size bytes (at least minBuf).
@@ -102,6 +109,10 @@ func (s *scanner) more(n int) bool {
 			return false
 		}
 		if s.pos > 0 {
+			if s.capture != nil {
+				s.capture.add(s.buf[s.capFrom:s.pos])
+				s.capFrom = 0
+			}
 			copy(s.buf, s.buf[s.pos:s.end])
 			s.base += int64(s.pos)
 			s.end -= s.pos
@@ -492,6 +503,20 @@ func (s *scanner) isObject(depth int) bool {
 	return s.stack[depth/64]&(1<<uint(depth%64)) != 0
 }
 
+// rawValue reads one value (its first byte unread at s.pos) as skipValue
+// does, keeping its bytes as the file has them in f (at most f.limit of
+// them: f.n counts all) and returning how deep its arrays and objects nest.
+// depth is the nesting depth of the value's container.
+func (s *scanner) rawValue(f *field, depth int) (nesting int, err error) {
+	s.capture, s.capFrom, s.deepest = f, s.pos, 0
+	defer func() { s.capture = nil }()
+	if err := s.skipValue(depth); err != nil {
+		return 0, err
+	}
+	f.add(s.buf[s.capFrom:s.pos])
+	return s.deepest, nil
+}
+
 // skipValue checks one value without keeping it. depth is the nesting
 // depth of the value's container (0 at the top level of a line).
 func (s *scanner) skipValue(depth int) error {
@@ -508,6 +533,7 @@ func (s *scanner) skipValue(depth int) error {
 				return &SyntaxError{Offset: s.off(), Reason: fmt.Sprintf("exceeded max depth (%d)", maxDepth)}
 			}
 			depth++
+			s.deepest = max(s.deepest, depth-base)
 			s.setObject(depth, c == '{')
 			s.pos++
 			c2, ok := s.ws()

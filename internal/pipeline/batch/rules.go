@@ -13,8 +13,11 @@ package batch
 //  1. The name: a problem the format found reading it (a field over its
 //     limit, a lone surrogate escape), then ValidateName: 1..255 bytes of
 //     valid UTF-8, no control characters.
-//  2. The op: the same, then ValidateOp: 1..1024 bytes of valid UTF-8, no
-//     backslash, parentheses nested at most 64 deep.
+//  2. The op: the same, then by the scan's Rules. ExpressionRules:
+//     ValidateOp, 1..1024 bytes of valid UTF-8, no backslash, parentheses
+//     nested at most 64 deep. JSONRules: any JSON value of at most
+//     MaxJSONOpBytes of valid UTF-8 (no unpaired surrogate escape either),
+//     arrays and objects nested at most MaxJSONOpDepth deep (validJSONOp).
 //  3. Duplicates: the first op with a name wins; a later one is a
 //     "duplicate of op N" (nameSet, names.go). Only an op that passed 1-2
 //     claims its name.
@@ -31,6 +34,11 @@ import (
 // duplicates.
 type opRules struct {
 	names *nameSet
+	json  bool // JSONRules: Item.Op.Op is the op's JSON text
+}
+
+func newRules(r Rules, names *nameSet) *opRules {
+	return &opRules{names: names, json: r == JSONRules}
 }
 
 // verdict returns the reason op it (its Index and Op set) is rejected, or
@@ -46,7 +54,11 @@ func (r *opRules) verdict(it *Item, nameProblem, opProblem string) string {
 	if opProblem != "" {
 		return opProblem
 	}
-	if reject := ValidateOp(it.Op.Op); reject != "" {
+	if r.json {
+		if reject := validJSONOp(it.Op.Op); reject != "" {
+			return reject
+		}
+	} else if reject := ValidateOp(it.Op.Op); reject != "" {
 		return reject
 	}
 	if r.names == nil {
@@ -140,4 +152,91 @@ func ValidateOp(op string) string {
 		return fmt.Sprintf("op nests parentheses %d deep (max %d)", deepest, MaxNesting)
 	}
 	return ""
+}
+
+// validJSONOp returns "" or the reason the JSON text op is not an op under
+// JSONRules, for what the lexer does not check itself (the nesting it
+// measures as it reads): its length, invalid UTF-8 and an unpaired UTF-16
+// surrogate in a \u escape (a string of no UTF-8 form).
+func validJSONOp(op string) string {
+	if len(op) > MaxJSONOpBytes {
+		return fmt.Sprintf("op is %d bytes of JSON (max %d)", len(op), MaxJSONOpBytes)
+	}
+	if !utf8.ValidString(op) {
+		for i := 0; ; {
+			r, size := utf8.DecodeRuneInString(op[i:])
+			if r == utf8.RuneError && size == 1 {
+				return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
+			}
+			i += size
+		}
+	}
+	// A backslash is only ever in a string of valid JSON, where it starts
+	// an escape: \uXXXX is the only one that can be a surrogate.
+	for i := 0; i < len(op); i++ {
+		if op[i] != '\\' {
+			continue
+		}
+		if i+5 >= len(op) || op[i+1] != 'u' {
+			i++
+			continue
+		}
+		r := hexRune(op[i+2 : i+6])
+		switch {
+		case r < 0xD800 || r > 0xDFFF:
+		case r < 0xDC00 && i+11 < len(op) && op[i+6] == '\\' && op[i+7] == 'u' && isLowSurrogate(hexRune(op[i+8:i+12])):
+			i += 6
+		default:
+			return fmt.Sprintf(`op is not valid UTF-8 (unpaired UTF-16 surrogate in a \u escape at byte %d)`, i)
+		}
+		i += 5
+	}
+	return ""
+}
+
+func isLowSurrogate(r rune) bool { return r >= 0xDC00 && r <= 0xDFFF }
+
+// hexRune decodes four hex digits (-1 if one is not).
+func hexRune(h string) rune {
+	r := rune(0)
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(d)
+	}
+	return r
+}
+
+// jsonQuote is s, of valid UTF-8, as a JSON string: a CSV cell under
+// JSONRules. Only what JSON requires is escaped.
+func jsonQuote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
 }

@@ -10,17 +10,16 @@ import (
 )
 
 // runJSON is the chunk scan of the .json or .jsonl layout.
-func runJSON(f Format) func(io.Reader, Run, func(Item) error, int) error {
-	return func(r io.Reader, run Run, fn func(Item) error, size int) error {
+func runJSON(f Format) func(io.Reader, Run, Rules, func(Item) error, int) error {
+	return func(r io.Reader, run Run, rules Rules, fn func(Item) error, size int) error {
 		s, err := newScanner(r, f, false, size)
 		if err != nil {
 			return err
 		}
 		s.fn = fn
-		s.rules = &opRules{}
+		s.rules = newRules(rules, nil)
 		s.index = run.First
-		s.name.limit = MaxNameBytes
-		s.op.limit = MaxOpBytes
+		s.limits()
 		if s.jsonl {
 			return s.lines()
 		}

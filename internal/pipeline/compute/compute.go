@@ -84,12 +84,37 @@ func Expressions(eval Evaluator) Func {
 		var expr string
 		if p := op.Payload; len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' && !bytes.ContainsAny(p[1:len(p)-1], `"\\`) {
 			expr = string(p[1 : len(p)-1]) // no escape to undo
-		} else if err := json.Unmarshal(op.Payload, &expr); err != nil {
-			return record.Value{}, retry.Permanent(fmt.Errorf("the op is not an expression string: %w", err))
+		} else if len(p) == 0 || p[0] != '"' || json.Unmarshal(p, &expr) != nil {
+			return record.Value{}, retry.Permanent(NotAnExpression(op.Payload))
 		}
 		v, err := eval(expr)
 		return v, retry.Permanent(err)
 	}
+}
+
+// NotAnExpression is the error of memo's evaluator for an op that is not a
+// JSON string: a message of a splitter with the json op rules (a user's
+// function's pipeline) reached memo's own compute function. Permanent: no
+// retry can make it an expression.
+func NotAnExpression(payload json.RawMessage) error {
+	kind := "not a JSON value"
+	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) > 0 {
+		switch p[0] {
+		case '{':
+			kind = "a JSON object"
+		case '[':
+			kind = "a JSON array"
+		case 't', 'f':
+			kind = "a JSON boolean"
+		case 'n':
+			kind = "JSON null"
+		case '"':
+			kind = "a JSON string that does not decode"
+		default:
+			kind = "a JSON number"
+		}
+	}
+	return fmt.Errorf("the op is %s, not an expression string: memo's evaluator computes expressions; a pipeline whose ops are any JSON value (split_op_rules = \"json\") runs your own function (compute_zip)", kind)
 }
 
 // MaxValueBytes bounds a result value's size as DynamoDB counts it

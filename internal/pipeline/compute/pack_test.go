@@ -339,3 +339,53 @@ func TestTallyHasTimeAfterStalledWrites(t *testing.T) {
 		t.Fatalf("Add got a live context: %v; tallies (-want +got):\n%s", tallier.live, d)
 	}
 }
+
+// A message of a splitter with the json op rules carries ops that are any
+// JSON value: a user's function gets each exactly as the batch file held
+// it, and memo's evaluator answers one that is not a string with an error
+// result saying why, never a retry.
+func TestOpsOfAnyJSONValue(t *testing.T) {
+	body, err := record.Message{Batch: batchA, Stamp: stampA, Ops: []record.MessageOp{
+		{Name: "obj", Op: `{"key": "photos/0001.jpg"}`, Raw: true},
+		{Name: "num", Op: `42`, Raw: true, Index: 1},
+		{Name: "str", Op: `1+1`, Index: 2},
+	}}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	table := inmem.NewTable()
+	var mu sync.Mutex
+	seen := map[string]string{}
+	user := func(_ context.Context, op compute.Op) (record.Value, error) {
+		mu.Lock()
+		seen[op.Name] = string(op.Payload)
+		mu.Unlock()
+		return record.Null(), nil
+	}
+	resp, _ := compute.New(table, user, compute.Config{Retry: noWait}).Handle(context.Background(), delivery(1, body))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %v", failedIDs(resp))
+	}
+	if d := cmp.Diff(map[string]string{"obj": `{"key": "photos/0001.jpg"}`, "num": `42`, "str": `"1+1"`}, seen); d != "" {
+		t.Errorf("payloads (-want +got):\n%s", d)
+	}
+	if r := table.Items()["obj"]; r.Op != `{"key": "photos/0001.jpg"}` || r.Status != record.StatusOK {
+		t.Errorf("obj = %+v: the stored op is the value's JSON text", r)
+	}
+
+	table = inmem.NewTable()
+	resp, _ = compute.New(table, compute.Expressions(fakeEval), compute.Config{Retry: noWait}).Handle(context.Background(), delivery(1, body))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("memo's evaluator retries %v", failedIDs(resp))
+	}
+	items := table.Items()
+	for name, kind := range map[string]string{"obj": "a JSON object", "num": "a JSON number"} {
+		if r := items[name]; r.Status != record.StatusError || !strings.HasPrefix(r.Error, "the op is "+kind+", not an expression string") {
+			t.Errorf("%s = %+v", name, r)
+		}
+	}
+	if r := items["str"]; r.Status != record.StatusOK || r.Value == nil || r.Value.Num != 2 {
+		t.Errorf("str = %+v", r)
+	}
+}

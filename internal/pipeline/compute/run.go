@@ -46,7 +46,7 @@ type outcome struct {
 
 // computeOne computes one item's op.
 func (s *Service) computeOne(ctx context.Context, it *item) {
-	payload, err := jsonString(it.op.Op)
+	payload, err := opJSON(it.op)
 	if err != nil {
 		it.result = record.Result{Name: it.op.Name, Op: it.op.Op, Batch: it.batch, Stamp: it.stamp, Status: record.StatusError, Error: err.Error()}
 		return
@@ -122,6 +122,15 @@ func (s *Service) Compute(ctx context.Context, op Op) (res record.Result, transi
 		res.Status, res.Value = record.StatusOK, &v
 	}
 	return res, false
+}
+
+// opJSON is the op's value as JSON: a Raw op's text as the batch file held
+// it, a string op encoded.
+func opJSON(op record.MessageOp) ([]byte, error) {
+	if op.Raw {
+		return []byte(op.Op), nil
+	}
+	return jsonString(op.Op)
 }
 
 // jsonString is s as a JSON string: without a copy through encoding/json

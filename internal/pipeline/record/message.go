@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ import (
 //
 //	{"batch":"<batch id>","stamp":"<stamp>","ops":[{"name":"a","op":"1+1","index":0},...]}
 //
+// where an op is any JSON value (a pipeline whose splitter applies the
+// json op rules: batch.JSONRules), a string for memo's own evaluator.
+//
 // Messages queued before packs existed hold one op, in the form
 // {"name":...,"op":...,"batch":...,"index":...,"stamp":...}: DecodeMessage
 // reads them as a pack of one.
@@ -33,12 +37,126 @@ type Message struct {
 	Ops   []MessageOp `json:"ops"`
 }
 
-// MessageOp is one op of a message.
+// MessageOp is one op of a message. A string op (memo's expressions, and
+// any string under the json op rules) is Op itself; any other JSON value
+// is its JSON text in Op, with Raw set. JSONOp makes either from an op's
+// JSON text, so that one value has one form.
 type MessageOp struct {
-	Name string `json:"name"`
-	Op   string `json:"op"`
+	Name string
+	Op   string
+	// Raw says Op is the JSON text of a value that is not a string (an
+	// object, array, number, true, false or null).
+	Raw bool
 	// Index is the op's zero-based position in its batch file.
-	Index int `json:"index"`
+	Index int
+}
+
+// wireOp is an op as a body holds it.
+type wireOp struct {
+	Name  string  `json:"name"`
+	Op    opValue `json:"op"`
+	Index int     `json:"index"`
+}
+
+// opValue is the "op" of a body, decoded as compute reads thousands of
+// them: a string as a string (one copy, the common expression without an
+// escape undone in place), any other value as its JSON text.
+type opValue struct {
+	text string
+	raw  bool
+	set  bool // the body has the field
+}
+
+func (v *opValue) UnmarshalJSON(b []byte) error {
+	v.set = true
+	if b[0] != '"' {
+		v.text, v.raw = string(b), true
+		return nil
+	}
+	v.raw = false
+	if s := b[1 : len(b)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		v.text = string(s)
+		return nil
+	}
+	return json.Unmarshal(b, &v.text)
+}
+
+func (v opValue) MarshalJSON() ([]byte, error) {
+	if v.raw {
+		return []byte(v.text), nil
+	}
+	return json.Marshal(v.text)
+}
+
+func (v opValue) op(name string, index int) MessageOp {
+	return MessageOp{Name: name, Op: v.text, Raw: v.raw, Index: index}
+}
+
+// JSONOp is the op named name, whose value is the JSON text op, at index:
+// a string is decoded, any other value is kept as it is (Raw). op must be
+// one valid JSON value (batch's JSONRules make sure of it).
+func JSONOp(name, op string, index int) (MessageOp, error) {
+	m := MessageOp{Name: name, Op: op, Raw: true, Index: index}
+	if err := m.setOp(json.RawMessage(op)); err != nil {
+		return MessageOp{}, err
+	}
+	return m, nil
+}
+
+// setOp sets Op and Raw from the op's JSON text raw.
+func (m *MessageOp) setOp(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		m.Op, m.Raw = "", false
+		return nil
+	}
+	if raw[0] != '"' {
+		if !json.Valid(raw) {
+			return fmt.Errorf("%w: op %q is not a JSON value", ErrBadMessage, raw)
+		}
+		m.Op, m.Raw = string(raw), true
+		return nil
+	}
+	m.Raw = false
+	if err := json.Unmarshal(raw, &m.Op); err != nil {
+		return fmt.Errorf("%w: op %s: %v", ErrBadMessage, raw, err)
+	}
+	return nil
+}
+
+// rawValue reports whether s is what a Raw op holds: one JSON value other
+// than a string, without whitespace around it (as a body gives it back).
+func rawValue(s string) bool {
+	first, last := s[0], s[len(s)-1]
+	return first != '"' && !jsonSpace(first) && !jsonSpace(last) && json.Valid([]byte(s))
+}
+
+func jsonSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// JSON returns the op's value as JSON.
+func (m MessageOp) JSON() json.RawMessage {
+	if m.Raw {
+		return json.RawMessage(m.Op)
+	}
+	b, _ := json.Marshal(m.Op)
+	return b
+}
+
+// MarshalJSON encodes the op as a body holds it, for tools that show a
+// message (memo dlq list --json).
+func (m MessageOp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(wireOp{Name: m.Name, Op: opValue{text: m.Op, raw: m.Raw}, Index: m.Index})
+}
+
+// UnmarshalJSON decodes an op as a body holds it (DecodeMessage's rules).
+func (m *MessageOp) UnmarshalJSON(b []byte) error {
+	var w wireOp
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return err
+	}
+	*m = w.Op.op(w.Name, w.Index)
+	return nil
 }
 
 // ErrBadMessage marks a message body that cannot be decoded into a Message,
@@ -70,7 +188,11 @@ func (m Message) Encode() (string, error) {
 		b = append(b, `{"name":`...)
 		b = appendString(b, op.Name)
 		b = append(b, `,"op":`...)
-		b = appendString(b, op.Op)
+		if op.Raw {
+			b = appendRaw(b, op.Op)
+		} else {
+			b = appendString(b, op.Op)
+		}
 		b = append(b, `,"index":`...)
 		b = strconv.AppendInt(b, int64(op.Index), 10)
 		b = append(b, '}')
@@ -92,6 +214,9 @@ func (m Message) check() error {
 			return fmt.Errorf("%w: op %d: missing name", ErrBadMessage, i)
 		case op.Op == "":
 			return fmt.Errorf("%w: op %d: missing op", ErrBadMessage, i)
+		case op.Raw && !rawValue(op.Op):
+			// A string is never Raw (JSONOp): one value, one form.
+			return fmt.Errorf("%w: op %d: %q is not the JSON text of a value other than a string", ErrBadMessage, i, op.Op)
 		}
 	}
 	return nil
@@ -115,7 +240,11 @@ func (m Message) Size() int {
 // OpSize is the number of bytes op adds to the body of a message that
 // already holds an op (its separating comma included).
 func OpSize(op MessageOp) int {
-	return len(`,{"name":,"op":,"index":}`) + stringLen(op.Name) + stringLen(op.Op) + intLen(op.Index)
+	n := len(`,{"name":,"op":,"index":}`) + stringLen(op.Name) + intLen(op.Index)
+	if op.Raw {
+		return n + rawLen(op.Op)
+	}
+	return n + stringLen(op.Op)
 }
 
 func intLen(i int) int {
@@ -190,6 +319,44 @@ func runeEscape(r rune, size int) string {
 	return ""
 }
 
+// appendRaw appends the JSON text s as SQS accepts it: what SQS refuses can
+// only be inside a string of valid JSON, where appendString's escapes stand
+// for it.
+func appendRaw(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if esc := runeEscape(r, size); esc != "" {
+			b = append(b, s[start:i]...)
+			b = append(b, esc...)
+			start = i + size
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
+
+// rawLen is len(appendRaw(nil, s)) without writing it.
+func rawLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if esc := runeEscape(r, size); esc != "" {
+			n += len(esc) - size
+		}
+		i += size
+	}
+	return n
+}
+
 // stringLen is len(appendString(nil, s)) without writing it.
 func stringLen(s string) int {
 	n := 2
@@ -220,12 +387,12 @@ func stringLen(s string) int {
 
 // wireMessage is what a body may hold: a pack, or today's one-op form.
 type wireMessage struct {
-	Batch string      `json:"batch"`
-	Stamp Stamp       `json:"stamp"`
-	Ops   []MessageOp `json:"ops"`
-	Name  *string     `json:"name"`
-	Op    *string     `json:"op"`
-	Index *int        `json:"index"`
+	Batch string   `json:"batch"`
+	Stamp Stamp    `json:"stamp"`
+	Ops   []wireOp `json:"ops"`
+	Name  *string  `json:"name"`
+	Op    opValue  `json:"op"`
+	Index *int     `json:"index"`
 }
 
 // DecodeMessage parses a message body strictly: unknown fields, a missing
@@ -242,18 +409,21 @@ func DecodeMessage(body string) (Message, error) {
 	if dec.More() {
 		return Message{}, fmt.Errorf("%w: trailing data after the JSON object", ErrBadMessage)
 	}
-	m := Message{Batch: w.Batch, Stamp: w.Stamp, Ops: w.Ops}
-	one := w.Name != nil || w.Op != nil || w.Index != nil
+	m := Message{Batch: w.Batch, Stamp: w.Stamp}
+	if w.Ops != nil {
+		m.Ops = make([]MessageOp, len(w.Ops))
+		for i, op := range w.Ops {
+			m.Ops[i] = op.Op.op(op.Name, op.Index)
+		}
+	}
+	one := w.Name != nil || w.Op.set || w.Index != nil
 	switch {
 	case one && w.Ops != nil:
 		return Message{}, fmt.Errorf("%w: both ops and a single op's fields", ErrBadMessage)
 	case one:
-		op := MessageOp{}
+		op := w.Op.op("", 0)
 		if w.Name != nil {
 			op.Name = *w.Name
-		}
-		if w.Op != nil {
-			op.Op = *w.Op
 		}
 		if w.Index != nil {
 			op.Index = *w.Index

@@ -182,7 +182,11 @@ type Report struct {
 	Totals Totals `json:"totals"`
 	// Chunks is the number of chunks of the batch's plan (0 for a batch
 	// that was not planned).
-	Chunks     int         `json:"chunks,omitempty"`
+	Chunks int `json:"chunks,omitempty"`
+	// OpRules names the op rules the splitter applied (batch.Rules):
+	// "json", or empty for memo's expression rules, so that whoever reads
+	// the batch's file again (reconciliation by names) reads the same ops.
+	OpRules    string      `json:"op_rules,omitempty"`
 	Rejections []Rejection `json:"rejections"`
 	// RejectionsTruncated is true when Totals.Rejected > len(Rejections).
 	RejectionsTruncated bool      `json:"rejections_truncated"`

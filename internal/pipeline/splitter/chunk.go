@@ -159,7 +159,7 @@ func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (send
 		}
 	}}
 	seen, valid := 0, 0
-	scanErr := batch.ScanChunk(body, f, run, func(it batch.Item) error {
+	scanErr := s.cfg.OpRules.ScanChunk(body, f, run, func(it batch.Item) error {
 		seen++
 		if it.Index >= c.First+c.Count {
 			return fmt.Errorf("%w: the run holds more than its %d ops", errChanged, c.Count)
@@ -171,6 +171,13 @@ func (s *Service) enqueueChunk(ctx context.Context, p *record.Plan, n int) (send
 			return fmt.Errorf("%w: op %d was valid in the plan pass and is now rejected (%s)", errChanged, it.Index, it.Reject)
 		}
 		valid++
+		if s.cfg.OpRules == batch.JSONRules {
+			op, err := record.JSONOp(it.Op.Name, it.Op.Op, it.Index)
+			if err != nil {
+				return fmt.Errorf("op %d: %w", it.Index, err)
+			}
+			return pk.add(op)
+		}
 		return pk.add(record.MessageOp{Name: it.Op.Name, Op: it.Op.Op, Index: it.Index})
 	})
 	if scanErr == nil {

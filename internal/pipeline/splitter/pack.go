@@ -20,7 +20,8 @@ const (
 	MaxCallBytes = 1 << 20
 	// MaxPackBytes is the most bytes of one message body the splitter
 	// writes, unless one op alone is longer (batch's limits on an op make
-	// that impossible: a name and an op fully escaped are far below it).
+	// that impossible: a name and an op fully escaped are far below it,
+	// a JSON op of batch.MaxJSONOpBytes included: TestLongestOpsFitAPack).
 	MaxPackBytes = MaxCallBytes / MaxSendBatch
 	// DefaultPackOps is the most ops of one message (Terraform's
 	// split_pack_ops): docs/design.md, "Packed messages", says why.

@@ -57,6 +57,9 @@ func (s *Service) Split(ctx context.Context, ref Ref) (record.Report, error) {
 	id := naming.BatchID(ref.Key, naming.UploadTag(ref.Version, ref.ETag))
 	stamp := record.NewStamp(ref.EventTime, ref.Sequencer, id)
 	rep := record.Report{Batch: id, Stamp: stamp, Bucket: ref.Bucket, Key: ref.Key, StartedAt: s.cfg.Now().UTC()}
+	if s.cfg.OpRules != batch.ExpressionRules {
+		rep.OpRules = s.cfg.OpRules.String()
+	}
 	log := s.cfg.Logger.With("batch", id)
 
 	// A read that fails part way (after the SDK's own retries) is tried
@@ -162,7 +165,7 @@ func (s *Service) plan(ctx context.Context, ref Ref, f batch.Format, rep record.
 	defer body.Close()
 	p := record.Plan{Batch: rep.Batch, Stamp: rep.Stamp, Bucket: ref.Bucket, Key: ref.Key, Version: ref.Version,
 		ETag: ref.ETag, Format: f.String(), Report: rep}
-	p.Header, err = batch.ScanFile(body, f, func(it batch.Item) error {
+	p.Header, err = s.cfg.OpRules.ScanFile(body, f, func(it batch.Item) error {
 		if it.Index >= s.cfg.MaxOps {
 			return &errTooLarge{max: s.cfg.MaxOps, offset: it.Start}
 		}

@@ -84,6 +84,12 @@ type Config struct {
 	Metrics Metrics
 	// ChunkOps is the most ops of one chunk.
 	ChunkOps int // default DefaultChunkOps
+	// OpRules is what an op may be (batch.Rules: memo's expressions by
+	// default, any JSON value for a user's function). A chunk is read
+	// with the rules of the function that runs it, which are its plan's
+	// unless the setting changed in between: then an op valid in the plan
+	// and rejected now fails the chunk (errChanged), loudly.
+	OpRules batch.Rules
 	// PackOps is the most ops of one message (pack.go).
 	PackOps int // default DefaultPackOps, at most MaxPackOps
 	// MaxOps is the most ops of a batch; a larger one is rejected whole

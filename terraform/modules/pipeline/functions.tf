@@ -38,6 +38,7 @@ resource "aws_lambda_function" "splitter" {
       MEMO_BATCHES_TABLE    = aws_dynamodb_table.batches.name
       MEMO_CHUNK_OPS        = tostring(var.split_chunk_ops)
       MEMO_PACK_OPS         = tostring(var.split_pack_ops)
+      MEMO_OP_RULES         = var.split_op_rules
       MEMO_SEND_CONCURRENCY = tostring(var.splitter_send_concurrency)
       MEMO_WORKSPACE        = var.workspace
       MEMO_LOG_LEVEL        = var.log_level

@@ -289,6 +289,17 @@ variable "split_pack_ops" {
   }
 }
 
+variable "split_op_rules" {
+  description = "What the splitter accepts as an op; becomes MEMO_OP_RULES. \"expression\" (the default): memo's own rules for its evaluator, the op is a string of at most 1024 bytes, no backslash, parentheses nested at most 64 deep. \"json\": any JSON value (string, number, object, array, true, false, null) of at most 32768 bytes as the file holds it, arrays and objects nested at most 64 deep, valid UTF-8, for your own function (compute_zip); a CSV cell is carried as a JSON string. The bound keeps a message of one op under the splitter's pack size (a tenth of SQS's 1 MiB) and the op with its result under DynamoDB's 400 KB item (docs/design.md, Op rules)."
+  type        = string
+  default     = "expression"
+
+  validation {
+    condition     = contains(["expression", "json"], var.split_op_rules)
+    error_message = "split_op_rules must be \"expression\" (memo's evaluator) or \"json\" (your own function)."
+  }
+}
+
 variable "split_chunk_concurrency" {
   description = "Chunk tasks run at once, a count (2-1000): the chunk queue mapping's maximum concurrency (AWS accepts 2 to 1000)."
   type        = number
