@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/memohq/memo/internal/aws/app"
 	"github.com/memohq/memo/internal/aws/awsconfig"
@@ -188,5 +190,68 @@ func TestTwinChunks(t *testing.T) {
 	got, err := c.Table.Get(ctx, []string{"b_0000", "b_0700", "b_1499"})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("a broken file's ops were computed: %v %v", got, err)
+	}
+}
+
+// TestInjectedFaultsSpareTheChunkPoller: a fault injected through
+// Options.APIOptions that loses the answer of a ReceiveMessage (applied by
+// SQS, the answer never arrives: faults.Timeout) would hide a chunk task for
+// the chunk queue's visibility timeout, 6 x the splitter's 300 s, and the
+// batch would not split for half an hour (TestUserFunctionOnTheTwin's 10%
+// faults case stalled so, at ok=0 lost=310 with the chunk task in flight).
+// The chunk queue's poller is Lambda's own and does not get the injected
+// faults; the ops queue's poller still does (its messages come back after
+// the ops queue's short visibility timeout).
+func TestInjectedFaultsSpareTheChunkPoller(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	var lostChunk, sawOps atomic.Int64
+	// Every receive of the chunk queue that got messages loses its answer;
+	// so does one receive of the ops queue that got messages.
+	loseAnswers := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test.loseReceiveAnswers",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				p, ok := in.Parameters.(*sqs.ReceiveMessageInput)
+				r, rok := out.Result.(*sqs.ReceiveMessageOutput)
+				if !ok || !rok || err != nil || len(r.Messages) == 0 {
+					return out, md, err
+				}
+				switch url := aws.ToString(p.QueueUrl); {
+				case strings.HasSuffix(url, "-chunks"):
+					lostChunk.Add(1)
+				case strings.HasSuffix(url, "-ops") && sawOps.Add(1) == 1:
+				default:
+					return out, md, err
+				}
+				return middleware.InitializeOutput{}, md, errors.New("injected: the answer of ReceiveMessage was lost")
+			}), middleware.After)
+	}
+	twin := localtest.StartTwin(t, local.Options{
+		APIOptions: []func(*middleware.Stack) error{loseAnswers},
+		Settings:   local.Settings{VisibilityTimeout: 2 * time.Second, ComputeTimeout: 2 * time.Second},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := twin.Client()
+	file := filepath.Join(t.TempDir(), "spare.json")
+	if err := os.WriteFile(file, []byte(`{"ops": [{"name": "sp_a", "op": "1+1"}, {"name": "sp_b", "op": "2*3"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := upload(t, ctx, c, file)
+	// A minute is ample for two ops; the chunk task hidden by a lost
+	// answer would come back only after 30.
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	rec, err := c.Wait(wctx, id, workspace.WaitOptions{Idle: twin.Idle})
+	if err != nil || rec.Total != 2 || rec.OK != 2 || rec.Lost != 0 {
+		t.Fatalf("want total=2 ok=2 lost=0: %s (%v); answers lost on the chunk queue: %d; ops queue receives with messages: %d", rec.Line(), err, lostChunk.Load(), sawOps.Load())
+	}
+	if lostChunk.Load() != 0 {
+		t.Errorf("the chunk queue's poller got the injected option (%d answers lost)", lostChunk.Load())
+	}
+	if sawOps.Load() == 0 {
+		t.Error("the ops queue's poller did not get the injected option")
 	}
 }

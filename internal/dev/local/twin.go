@@ -44,8 +44,9 @@ type Options struct {
 	Log io.Writer
 	// APIOptions are added to every SDK client the twin and its in-process
 	// functions build (fault injection, call counting), except the one that
-	// delivers S3 notifications to the splitter: on AWS, S3 invokes the
-	// function itself, and the twin's notification queue is its stand-in.
+	// delivers S3 notifications to the splitter (on AWS, S3 invokes the
+	// function itself, and the twin's notification queue is its stand-in)
+	// and the chunk queue's poller (see Start).
 	APIOptions []func(*middleware.Stack) error
 	// ReorderNotifications, when above 1, makes the twin's S3 notification
 	// delivery hold up to that many notifications (a few seconds at most)
@@ -57,8 +58,8 @@ type Options struct {
 	// counts, deletes that do not take, 403 for a missing key, duplicate
 	// and late S3 notifications, late asynchronous retries, throttled
 	// invocations), for every client but the twin's own view (Idle), which
-	// knows what moto holds. The chunk queue's mapping is not throttled:
-	// its visibility timeout is 6 x the splitter's 300 s.
+	// knows what moto holds, and the chunk queue's poller, which is not
+	// throttled either: its visibility timeout is 6 x the splitter's 300 s.
 	Weak *weak.Config
 }
 
@@ -184,8 +185,17 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	// The chunk queue's mapping invokes the splitter, one chunk task at a
 	// time, as Terraform's aws_lambda_event_source_mapping.chunks does.
+	// Its poller (Lambda's own, on AWS) reaches SQS without injected
+	// faults and weak promises, as the notification delivery does: a lost
+	// receive answer (a "timeout" fault) or a delete that did not take
+	// would hide the chunk task for the chunk queue's visibility timeout,
+	// 6 x the splitter's 300 s, and the batch would not split for half an
+	// hour, longer than any wait on the twin. The ops queue's poller keeps
+	// them (its messages come back after 6 x the compute timeout, as on
+	// AWS), and the splitter this mapping invokes gets them on its own
+	// calls.
 	chunks := &eventSourceMapping{
-		sqs: client, queueURL: t.ChunkQueueURL, queueARN: t.ChunkQueueARN, region: cfg.Region, compute: split,
+		sqs: sqs.NewFromConfig(base), queueURL: t.ChunkQueueURL, queueARN: t.ChunkQueueARN, region: cfg.Region, compute: split,
 		batchSize: DefaultChunkBatchSize, window: 0, timeout: t.Settings.SplitterTimeout,
 		log: log, busy: &t.busy, stats: &t.ChunkStats,
 	}
