@@ -98,7 +98,10 @@ func TestRedriveOfAnOlderUploadLeavesTheResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code = memoCLI(t, bin, "status", "--exact", "--endpoint", endpoint, b)
-	if code != 3 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=1 (reconciled by names: asked (--exact)) (settled)") {
+	// moto's DescribeTable reports no size, as a new table's does on AWS,
+	// so status may scan first and then look up (docs/design.md, "The
+	// choice"): the reason may say so; the account may not differ.
+	if code != 3 || !strings.Contains(out, "total=1 ok=0 error=0 rejected=0 superseded=0 dlq=0 lost=1 (reconciled by names: asked (--exact)") || !strings.HasSuffix(strings.TrimSpace(out), "(settled)") {
 		t.Errorf("memo status b after x was deleted: exit %d, want 3\n%s", code, out)
 	}
 	out, _, code = memoCLI(t, bin, "status", "--exact", "--json", "--endpoint", endpoint, a)
