@@ -18,8 +18,9 @@ import (
 //
 // The mirror is best effort. The report object is the source of truth:
 // memo status reads the report from S3 (workspace.Client.Report) and only
-// the counters from the table, and memo batches shows an item without a
-// mirrored report as "counting". So a mirror that fails after its retries
+// the counters from the table; memo batches shows the last state mirrored
+// ("splitting" if only the final report's copy failed, "counting" if none
+// was made) and says it can lag. So a mirror that fails after its retries
 // is logged and counted (Failed), and the Put succeeds: failing it would
 // fail the split after its report was written, and Lambda would retry the
 // whole asynchronous invocation for a copy.

@@ -17,7 +17,8 @@ import (
 
 // The differential test of motopatch.py's keep-alive patch (6.), through
 // moto_server itself: the same requests (DynamoDB, SQS, S3 and STS, good
-// and bad, with bodies and without, one sent chunked, one asking to close)
+// and bad, with bodies and without, one sent chunked, one asking to close,
+// one expecting a 100 Continue)
 // to moto_server as installed and to moto started as the twin starts it
 // get the same answers (status, content type, ETag and body, once the parts that
 // differ between any two runs are masked: request ids, times, ports), over
@@ -71,7 +72,7 @@ func keepAliveTranscript(t *testing.T, url string) (answers []string, reused int
 	const stsAuth = "AWS4-HMAC-SHA256 Credential=test/20261207/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0"
 	type req struct {
 		method, path, auth, target, body string
-		chunked, close                   bool
+		chunked, close, expect           bool
 	}
 	ddb := func(target, body string) req {
 		return req{method: "POST", path: "/", auth: ddbAuth, target: "DynamoDB_20120810." + target, body: body}
@@ -92,6 +93,7 @@ func keepAliveTranscript(t *testing.T, url string) (answers []string, reused int
 		{method: "PUT", path: "/bkt", auth: s3Auth, body: `<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`},
 		{method: "PUT", path: "/bkt/k.json", auth: s3Auth, body: `{"ops": []}`},
 		{method: "PUT", path: "/bkt/chunked.json", auth: s3Auth, body: strings.Repeat("x", 3000), chunked: true},
+		{method: "PUT", path: "/bkt/expect.json", auth: s3Auth, body: strings.Repeat("y", 3000), expect: true},
 		{method: "GET", path: "/bkt/k.json", auth: s3Auth},
 		{method: "HEAD", path: "/bkt/k.json", auth: s3Auth},
 		{method: "GET", path: "/bkt/chunked.json", auth: s3Auth},
@@ -101,7 +103,11 @@ func keepAliveTranscript(t *testing.T, url string) (answers []string, reused int
 		ddb("DeleteTable", `{"TableName": "t"}`),
 	}
 	host := strings.TrimPrefix(url, "http://")
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	// The S3 client sends "Expect: 100-continue" for large uploads and
+	// waits for the 100 (a second by default) before the body: a 100 left
+	// in a buffer makes every such upload a second slower.
+	const expectWait = 5 * time.Second
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, ExpectContinueTimeout: expectWait}}
 	defer client.CloseIdleConnections()
 	for _, r := range reqs {
 		var body io.Reader = strings.NewReader(strings.ReplaceAll(r.body, "HOST", host))
@@ -120,6 +126,10 @@ func keepAliveTranscript(t *testing.T, url string) (answers []string, reused int
 			hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 		hr.Close = r.close
+		if r.expect {
+			hr.Header.Set("Expect", "100-continue")
+		}
+		start := time.Now()
 		hr = hr.WithContext(httptrace.WithClientTrace(hr.Context(), &httptrace.ClientTrace{
 			GotConn: func(i httptrace.GotConnInfo) {
 				if i.Reused {
@@ -135,6 +145,9 @@ func keepAliveTranscript(t *testing.T, url string) (answers []string, reused int
 		resp.Body.Close()
 		if err != nil {
 			t.Fatalf("%s %s: reading the answer: %v", r.method, r.path, err)
+		}
+		if r.expect && time.Since(start) >= expectWait {
+			t.Errorf("%s %s with Expect: 100-continue took %v: the 100 never came", r.method, r.path, time.Since(start))
 		}
 		answers = append(answers, r.method+" "+r.path+" "+r.target+" -> "+resp.Status+" "+resp.Header.Get("Content-Type")+" "+resp.Header.Get("ETag")+" "+masked(b, host))
 	}

@@ -719,6 +719,11 @@ def _patch_keepalive():
             return environ
         if n < 0:
             return environ
+        # A "100 Continue" that http.server wrote for "Expect:
+        # 100-continue" (the S3 client's large uploads) sits in the
+        # buffered wfile: send it, or the client waits out its timeout
+        # (a second) before it sends the body read here.
+        self.wfile.flush()
         body = self.rfile.read(n) if n else b""
         if len(body) != n:  # the client went away part way
             self.close_connection = True
@@ -748,6 +753,16 @@ def _patch_keepalive():
         return _NothingLeft() if getattr(_conn, "keep", False) else selectors.DefaultSelector()
 
     shim = types.SimpleNamespace(DefaultSelector=default_selector, EVENT_READ=selectors.EVENT_READ)
+    orig_one_request = handler.handle_one_request
+
+    def handle_one_request(self):
+        # Each request starts closing: an error http.server answers before
+        # make_environ (a request line or headers over its limits) keeps
+        # its "Connection: close", and the connection ends with it.
+        _conn.keep = False
+        orig_one_request(self)
+
+    handler.handle_one_request = handle_one_request
     handler.make_environ = make_environ
     handler.send_header = send_header
     handler.disable_nagle_algorithm = True

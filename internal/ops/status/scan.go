@@ -86,6 +86,10 @@ const (
 	ScanMargin = 2
 )
 
+// pageUnits is what one eventually consistent Scan page can read: 1 MB at
+// half a unit per 4 KB.
+const pageUnits = 0.5 * ScanPageBytes / ReadUnitBytes
+
 // ChooseRead chooses the read of an account by names of a batch of names
 // valid ops in a results table of the given size figure. The scan is
 // chosen when the figure says it reads at most half the lookups' units.
@@ -96,12 +100,19 @@ const (
 // the scan is given the lookups' units as its budget and, past it, stopped
 // for the lookups. At worst (a table that has grown more than twice its
 // figure) an account costs twice the lookups'. A figure that counts items
-// but no bytes is not believed (it cannot be right): lookups.
+// but no bytes is not believed (it cannot be right): lookups. Nor is a
+// zero figure for a batch whose lookups cost less than one page of a scan
+// (the budget is checked after each page, and a page reads up to 1 MB):
+// a new table's few names are looked up.
 func ChooseRead(names int, size TableSize) ReadPlan {
 	p := ReadPlan{LookupUnits: 0.5 * float64(names)}
 	p.Budget = p.LookupUnits
 	if size.Bytes <= 0 && size.Items > 0 {
 		p.Why = "the table's size figure counts items but no bytes"
+		return p
+	}
+	if size.Bytes <= 0 && p.LookupUnits < pageUnits {
+		p.Why = "the batch is small and the table's size figure is not there yet"
 		return p
 	}
 	bytes := float64(max(size.Bytes, 0))

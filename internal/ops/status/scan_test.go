@@ -215,6 +215,9 @@ func TestChooseRead(t *testing.T) {
 		{"1,000 names in a 100 MB table: lookups", 1000, TableSize{Bytes: 100 * mb, Items: 5e5}, false, MaxScanSegments},
 		{"a new table's figure (nothing yet): a scan, under its budget", 1000, TableSize{}, true, 1},
 		{"items but no bytes (moto; never AWS): lookups", 1000, TableSize{Items: 10}, false, 0},
+		{"a new table's figure, 10 names: lookups (a page could read 128 units)", 10, TableSize{}, false, 0},
+		{"a new table's figure, 255 names: lookups", 255, TableSize{}, false, 0},
+		{"a new table's figure, 256 names (one page's units): a scan", 256, TableSize{}, true, 1},
 		{"a 3 MB table: 3 segments", 100_000, TableSize{Bytes: 3 * mb, Items: 15_000}, true, 3},
 	} {
 		p := ChooseRead(c.names, c.size)

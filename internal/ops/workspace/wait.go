@@ -69,6 +69,7 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 	var lastFull time.Time
 	chunkVisibility := time.Duration(-1) // read once, when a batch is splitting
 	var fullCost time.Duration           // how long the last full reconciliation took
+	lastDLQ := time.Now()                // the last account that read the DLQ (none yet: a busy start skips it)
 	for poll := 0; ; poll++ {
 		idle, queued, err := queueIdle(ctx)
 		if err != nil {
@@ -96,11 +97,8 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		}
 		if full {
 			t := time.Now()
-			// While the pipeline is busy no verdict needs the DLQ's
-			// names, and a peek costs seconds (status.ReconcileBusy);
-			// every account the wait ends on reads it.
 			reconcile := status.Reconcile
-			if !idle {
+			if skipDLQ(idle, time.Since(lastDLQ)) {
 				reconcile = status.ReconcileBusy
 			}
 			r, err := reconcile(ctx, c, batch)
@@ -108,6 +106,9 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 				return last, err
 			}
 			last, lastFull, fullCost = r, time.Now(), time.Since(t)
+			if !r.DLQSkipped {
+				lastDLQ = lastFull
+			}
 		}
 		if !full || last.Queued < 0 {
 			last.Queued = queued
@@ -170,6 +171,9 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 							r.Queued = last.Queued
 						}
 						last = r
+						if r.Settled() && r.Lost == 0 {
+							return r, nil // the DLQ's names were all it lacked
+						}
 					}
 				}
 				return last, fmt.Errorf("%w for %v", ErrStalled, limit)
@@ -181,6 +185,20 @@ func (c *Client) Wait(ctx context.Context, batch string, o WaitOptions) (status.
 		case <-time.After(o.Poll):
 		}
 	}
+}
+
+// busyDLQEvery is how often a wait reads the DLQ while the ops queue is
+// busy. The queue is the workspace's, not the batch's: another batch can
+// keep it busy for as long as it runs, and this batch's ops that wait in
+// the DLQ settle it only once they are read.
+const busyDLQEvery = 10 * time.Second
+
+// skipDLQ reports whether a poll's account may skip the DLQ: while the
+// pipeline is busy no verdict needs its names, and a peek costs seconds
+// (status.ReconcileBusy), but not for longer than busyDLQEvery; every
+// account the wait ends on reads it (an idle pipeline's).
+func skipDLQ(idle bool, sinceDLQ time.Duration) bool {
+	return !idle && sinceDLQ < busyDLQEvery
 }
 
 // stillness tracks how long a batch has not moved, as a wait sees it: the

@@ -73,3 +73,24 @@ func TestStallLimitOutlastsAChunkRetry(t *testing.T) {
 		}
 	}
 }
+
+// A busy ops queue may be another batch's: a wait skips the DLQ's names
+// while it is busy, but reads them at least every busyDLQEvery, so a batch
+// whose last ops wait in the DLQ settles while another batch still runs.
+func TestBusyPollsReadTheDLQNowAndThen(t *testing.T) {
+	for _, c := range []struct {
+		idle  bool
+		since time.Duration
+		skip  bool
+	}{
+		{false, 0, true},
+		{false, busyDLQEvery - time.Millisecond, true},
+		{false, busyDLQEvery, false},
+		{false, time.Hour, false},
+		{true, 0, false},
+	} {
+		if got := skipDLQ(c.idle, c.since); got != c.skip {
+			t.Errorf("skipDLQ(idle=%v, %v) = %v, want %v", c.idle, c.since, got, c.skip)
+		}
+	}
+}
