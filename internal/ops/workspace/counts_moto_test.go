@@ -2,6 +2,7 @@ package workspace_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -34,20 +35,7 @@ func TestCountsAndResultsByNames(t *testing.T) {
 	c := workspace.New(cfg, res)
 
 	const key = "batches/w.jsonl"
-	put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(key),
-		Body: strings.NewReader("{\"name\": \"a\", \"op\": \"1\"}\n{\"name\": \"b\", \"op\": \"2\"}\n{\"name\": \"c\", \"op\": \"3\"}\n{\"name\": \"d\", \"op\": \"4\"}\n")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch := naming.BatchID(key, aws.ToString(put.VersionId))
-	t0 := time.Now().Add(-time.Hour).UTC()
-	stamp := record.NewStamp(t0, "0A", batch)
-	rep := record.Report{Batch: batch, Bucket: res.Bucket, Key: key, Status: record.ReportSplit, Stamp: stamp,
-		Totals: record.Totals{Ops: 4, Enqueued: 4}, StartedAt: t0, FinishedAt: t0}
-	body, _ := rep.Encode()
-	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(naming.BatchReportKey(batch)), Body: strings.NewReader(string(body))}); err != nil {
-		t.Fatal(err)
-	}
+	batch, stamp, t0 := putSplitBatch(ctx, t, c, key, "a", "b", "c", "d")
 	// a ok, b error: this upload's; c a newer upload's; d never stored.
 	one := record.Number(1)
 	for _, r := range []record.Result{
@@ -163,20 +151,7 @@ func TestResultsByScan(t *testing.T) {
 	defer cancel()
 	c := workspace.New(cfg, res)
 	const key = "batches/s.jsonl"
-	put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(key),
-		Body: strings.NewReader("{\"name\": \"a\", \"op\": \"1\"}\n{\"name\": \"b\", \"op\": \"2\"}\n{\"name\": \"c\", \"op\": \"3\"}\n")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch := naming.BatchID(key, aws.ToString(put.VersionId))
-	t0 := time.Now().Add(-time.Hour).UTC()
-	stamp := record.NewStamp(t0, "0A", batch)
-	rep := record.Report{Batch: batch, Bucket: res.Bucket, Key: key, Status: record.ReportSplit, Stamp: stamp,
-		Totals: record.Totals{Ops: 3, Enqueued: 3}, StartedAt: t0, FinishedAt: t0}
-	body, _ := rep.Encode()
-	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(res.Bucket), Key: aws.String(naming.BatchReportKey(batch)), Body: strings.NewReader(string(body))}); err != nil {
-		t.Fatal(err)
-	}
+	batch, stamp, t0 := putSplitBatch(ctx, t, c, key, "a", "b", "c")
 	one := record.Number(1)
 	other := "batches/x.json@v9"
 	for _, r := range []record.Result{
@@ -222,4 +197,29 @@ type smallTable struct{ *workspace.Client }
 
 func (smallTable) TableSize(context.Context) (status.TableSize, error) {
 	return status.TableSize{Bytes: 1}, nil
+}
+
+// putSplitBatch uploads a .jsonl batch of the given names (op "1" for the
+// first, "2" for the second, ...) under key and its report of a split an
+// hour ago, and returns the batch, its stamp and that time.
+func putSplitBatch(ctx context.Context, t *testing.T, c *workspace.Client, key string, names ...string) (string, record.Stamp, time.Time) {
+	t.Helper()
+	var file strings.Builder
+	for i, n := range names {
+		fmt.Fprintf(&file, "{\"name\": %q, \"op\": \"%d\"}\n", n, i+1)
+	}
+	put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.Res.Bucket), Key: aws.String(key), Body: strings.NewReader(file.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := naming.BatchID(key, aws.ToString(put.VersionId))
+	t0 := time.Now().Add(-time.Hour).UTC()
+	stamp := record.NewStamp(t0, "0A", batch)
+	rep := record.Report{Batch: batch, Bucket: c.Res.Bucket, Key: key, Status: record.ReportSplit, Stamp: stamp,
+		Totals: record.Totals{Ops: len(names), Enqueued: len(names)}, StartedAt: t0, FinishedAt: t0}
+	body, _ := rep.Encode()
+	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.Res.Bucket), Key: aws.String(naming.BatchReportKey(batch)), Body: strings.NewReader(string(body))}); err != nil {
+		t.Fatal(err)
+	}
+	return batch, stamp, t0
 }

@@ -318,16 +318,8 @@ func (s *scanner) hex4(at int) (r rune, bad int, short bool) {
 		if s.pos+k >= s.end {
 			return 0, -1, true
 		}
-		c := s.buf[s.pos+k]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
+		d, ok := hexDigit(s.buf[s.pos+k])
+		if !ok {
 			return 0, k, false
 		}
 		r = r<<4 | rune(d)

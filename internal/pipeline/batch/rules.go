@@ -127,14 +127,8 @@ func ValidateOp(op string) string {
 	if len(op) > MaxOpBytes {
 		return fmt.Sprintf("op is %d bytes (max %d)", len(op), MaxOpBytes)
 	}
-	if !utf8.ValidString(op) {
-		for i := 0; ; {
-			r, size := utf8.DecodeRuneInString(op[i:])
-			if r == utf8.RuneError && size == 1 {
-				return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
-			}
-			i += size
-		}
+	if i := invalidUTF8At(op); i >= 0 {
+		return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
 	}
 	depth, deepest := 0, 0
 	for i := 0; i < len(op); i++ {
@@ -162,14 +156,8 @@ func validJSONOp(op string) string {
 	if len(op) > MaxJSONOpBytes {
 		return fmt.Sprintf("op is %d bytes of JSON (max %d)", len(op), MaxJSONOpBytes)
 	}
-	if !utf8.ValidString(op) {
-		for i := 0; ; {
-			r, size := utf8.DecodeRuneInString(op[i:])
-			if r == utf8.RuneError && size == 1 {
-				return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
-			}
-			i += size
-		}
+	if i := invalidUTF8At(op); i >= 0 {
+		return fmt.Sprintf("op is not valid UTF-8 (byte %d)", i)
 	}
 	// A backslash is only ever in a string of valid JSON, where it starts
 	// an escape: \uXXXX is the only one that can be a surrogate.
@@ -194,27 +182,47 @@ func validJSONOp(op string) string {
 	return ""
 }
 
+// invalidUTF8At is the offset of s's first byte that is not valid UTF-8,
+// or -1.
+func invalidUTF8At(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i := 0; ; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+}
+
 func isLowSurrogate(r rune) bool { return r >= 0xDC00 && r <= 0xDFFF }
 
 // hexRune decodes four hex digits (-1 if one is not).
 func hexRune(h string) rune {
 	r := rune(0)
 	for i := 0; i < len(h); i++ {
-		c := h[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
+		d, ok := hexDigit(h[i])
+		if !ok {
 			return -1
 		}
 		r = r<<4 | rune(d)
 	}
 	return r
+}
+
+// hexDigit is c's value as a hex digit.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // jsonQuote is s, of valid UTF-8, as a JSON string: a CSV cell under
